@@ -1,0 +1,249 @@
+"""DynamoDB access for expenses and idempotency records; it is handed its client and table name."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from expense_core import keys
+from expense_core.errors import ServiceUnavailable
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+# DynamoDB error codes that mean "try again later"; anything else unexpected is a bug, not a 503.
+RETRYABLE_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "LimitExceededException",
+        "TransactionInProgressException",
+    }
+)
+
+
+class ConditionFailed(Exception):
+    """A conditional write found the item in another state than expected."""
+
+
+def _to_ddb(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items()}
+
+
+def _from_ddb(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _deserializer.deserialize(v) for k, v in item.items()}
+
+
+def error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def unavailable(error: Exception) -> ServiceUnavailable:
+    """Map a transport failure or a throttling error (after the SDK's own retries) to a retryable 503."""
+    return ServiceUnavailable()
+
+
+@dataclass
+class Page:
+    items: list[dict[str, Any]]
+    last_key: dict[str, str] | None
+
+
+class ExpenseRepository:
+    """Reads and writes one stack's `Expenses` table."""
+
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = getattr(self._client, operation)(TableName=self._table, **kwargs)
+        except ClientError as e:
+            code = error_code(e)
+            if code == "ConditionalCheckFailedException":
+                raise ConditionFailed(code) from e
+            if code in RETRYABLE_CODES:
+                raise unavailable(e) from e
+            raise
+        except BotoCoreError as e:  # connection refused, timeouts: the table is unreachable
+            raise unavailable(e) from e
+        return result
+
+    # --- expenses -------------------------------------------------------------------------------------
+    def get(self, owner: str, sk: str) -> dict[str, Any] | None:
+        result = self._call("get_item", Key=_to_ddb({keys.PK: owner, keys.SK: sk}), ConsistentRead=True)
+        item = result.get("Item")
+        return _from_ddb(item) if item else None
+
+    def put_new(self, item: dict[str, Any]) -> None:
+        """Write an item that must not exist yet: no write ever overwrites another."""
+        self._call(
+            "put_item",
+            Item=_to_ddb(item),
+            ConditionExpression="attribute_not_exists(#sk)",
+            ExpressionAttributeNames={"#sk": keys.SK},
+        )
+
+    def replace(self, item: dict[str, Any], expected_updated_at: str) -> None:
+        """Overwrite an item only if nobody changed it since it was read (optimistic concurrency)."""
+        self._call(
+            "put_item",
+            Item=_to_ddb(item),
+            ConditionExpression="attribute_exists(#sk) AND #u = :u",
+            ExpressionAttributeNames={"#sk": keys.SK, "#u": "updatedAt"},
+            ExpressionAttributeValues=_to_ddb({":u": expected_updated_at}),
+        )
+
+    def delete(self, owner: str, sk: str, expected_updated_at: str | None = None) -> None:
+        kwargs: dict[str, Any] = {"ExpressionAttributeNames": {"#sk": keys.SK}}
+        condition = "attribute_exists(#sk)"
+        if expected_updated_at is not None:
+            condition += " AND #u = :u"
+            kwargs["ExpressionAttributeNames"]["#u"] = "updatedAt"
+            kwargs["ExpressionAttributeValues"] = _to_ddb({":u": expected_updated_at})
+        self._call(
+            "delete_item",
+            Key=_to_ddb({keys.PK: owner, keys.SK: sk}),
+            ConditionExpression=condition,
+            **kwargs,
+        )
+
+    def restore(self, item: dict[str, Any]) -> None:
+        """Put an item back as it was (compensation after a failed lake write)."""
+        self._call("put_item", Item=_to_ddb(item))
+
+    def query_page(
+        self,
+        owner: str,
+        index: str,
+        key_attr: str,
+        low: str,
+        high: str,
+        limit: int,
+        start_key: dict[str, str] | None,
+        projection: str | None = None,
+    ) -> Page:
+        """Up to `limit` items of one owner's key range, newest first, by key condition only."""
+        kwargs: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": "#pk = :pk AND #rk BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#pk": keys.PK, "#rk": key_attr},
+            "ExpressionAttributeValues": _to_ddb({":pk": owner, ":lo": low, ":hi": high}),
+            "ScanIndexForward": False,
+            "Limit": limit,
+            "ConsistentRead": True,  # local secondary indexes support strongly consistent reads
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = _to_ddb(start_key)
+        if projection:
+            kwargs["ProjectionExpression"] = projection
+        result = self._call("query", **kwargs)
+        items = [_from_ddb(i) for i in result.get("Items", [])]
+        last = result.get("LastEvaluatedKey")
+        return Page(items, {k: str(v) for k, v in _from_ddb(last).items()} if last else None)
+
+    def query_all(
+        self, owner: str, index: str, key_attr: str, low: str, high: str, projection: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a key range, following DynamoDB's 1 MB pages (the guide silently stopped at one)."""
+        start: dict[str, str] | None = None
+        while True:
+            page = self.query_page(owner, index, key_attr, low, high, 1000, start, projection)
+            yield from page.items
+            if not page.last_key:
+                return
+            start = page.last_key
+
+    def scan_expenses(self) -> Iterator[dict[str, Any]]:
+        """Every expense item of the table (for reconciliation only; never on a request path)."""
+        kwargs: dict[str, Any] = {
+            "FilterExpression": "begins_with(#sk, :p)",
+            "ExpressionAttributeNames": {"#sk": keys.SK},
+            "ExpressionAttributeValues": _to_ddb({":p": keys.EXPENSE_PREFIX}),
+        }
+        while True:
+            result = self._call("scan", **kwargs)
+            for item in result.get("Items", []):
+                yield _from_ddb(item)
+            if "LastEvaluatedKey" not in result:
+                return
+            kwargs["ExclusiveStartKey"] = result["LastEvaluatedKey"]
+
+    # --- idempotency ----------------------------------------------------------------------------------
+    def create_with_record(self, item: dict[str, Any], record: dict[str, Any]) -> None:
+        """Write the expense and its PENDING idempotency record atomically; fails if the key was seen."""
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": _to_ddb(record),
+                            "ConditionExpression": "attribute_not_exists(#sk)",
+                            "ExpressionAttributeNames": {"#sk": keys.SK},
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": _to_ddb(item),
+                            "ConditionExpression": "attribute_not_exists(#sk)",
+                            "ExpressionAttributeNames": {"#sk": keys.SK},
+                        }
+                    },
+                ]
+            )
+        except ClientError as e:
+            code = error_code(e)
+            if code == "TransactionCanceledException":
+                reasons = e.response.get("CancellationReasons") or []
+                if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons:
+                    raise ConditionFailed(code) from e
+                raise unavailable(e) from e
+            if code in RETRYABLE_CODES:
+                raise unavailable(e) from e
+            raise
+        except BotoCoreError as e:
+            raise unavailable(e) from e
+
+    def claim_record(self, owner: str, key_sk: str, expected_lock: Decimal, new_lock: int) -> None:
+        """Take over a PENDING record whose lock expired (the first attempt died or failed)."""
+        self._call(
+            "update_item",
+            Key=_to_ddb({keys.PK: owner, keys.SK: key_sk}),
+            UpdateExpression="SET #l = :new",
+            ConditionExpression="#l = :old AND #s = :pending",
+            ExpressionAttributeNames={"#l": "lockedUntil", "#s": "status"},
+            ExpressionAttributeValues=_to_ddb({":new": new_lock, ":old": expected_lock, ":pending": "PENDING"}),
+        )
+
+    def complete_record(self, owner: str, key_sk: str, response: str) -> None:
+        self._call(
+            "update_item",
+            Key=_to_ddb({keys.PK: owner, keys.SK: key_sk}),
+            UpdateExpression="SET #s = :done, #r = :resp REMOVE #l",
+            ExpressionAttributeNames={"#s": "status", "#r": "response", "#l": "lockedUntil"},
+            ExpressionAttributeValues=_to_ddb({":done": "COMPLETE", ":resp": response}),
+        )
+
+    def delete_with_record(self, owner: str, item_sk: str, key_sk: str) -> None:
+        """Undo `create_with_record` (compensation when the lake write failed)."""
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {"Delete": {"TableName": self._table, "Key": _to_ddb({keys.PK: owner, keys.SK: sk})}}
+                    for sk in (item_sk, key_sk)
+                ]
+            )
+        except ClientError as e:
+            raise unavailable(e) from e
+        except BotoCoreError as e:
+            raise unavailable(e) from e

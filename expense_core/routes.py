@@ -1,0 +1,89 @@
+"""The API's routes as small functions over the service; each Lambda function registers the ones it serves."""
+
+from __future__ import annotations
+
+import re
+
+from expense_core.errors import ValidationError
+from expense_core.http import Request, Response
+from expense_core.validation import (
+    ExpenseInput,
+    ListQuery,
+    header,
+    parse_expense_input,
+    parse_json_body,
+    parse_list_query,
+)
+
+_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def _idempotency_key(request: Request) -> str | None:
+    value = header(request.event, "Idempotency-Key")
+    if value is None:
+        return None
+    if not _IDEMPOTENCY_KEY.match(value):
+        raise ValidationError("Idempotency-Key must be 1-128 characters of letters, digits, '.', '_', ':' or '-'")
+    return value
+
+
+def _body_input(request: Request) -> ExpenseInput:
+    body = parse_json_body(request.event)
+    request.caller.check_user_id(body.get("userId"))
+    return parse_expense_input(body, request.service.default_currency, request.service.today())
+
+
+def add_expense(request: Request) -> Response:
+    """POST /expenses -> 201."""
+    key = _idempotency_key(request)
+    data = _body_input(request)
+    expense = request.service.add(request.caller, data, key)
+    return Response(201, {"expense": expense, "message": "Expense added successfully"})
+
+
+def _list_query(request: Request, *, paged: bool) -> ListQuery:
+    request.caller.check_user_id(request.query.get("userId"))
+    return parse_list_query(request.query, request.service.today(), paged=paged)
+
+
+def list_expenses(request: Request) -> Response:
+    """GET /expenses -> one page, newest first."""
+    return Response(200, request.service.list(request.caller, _list_query(request, paged=True)))
+
+
+def get_expense(request: Request) -> Response:
+    """GET /expenses/{expenseId}."""
+    return Response(200, {"expense": request.service.get(request.caller, request.path_param("expenseId"))})
+
+
+def update_expense(request: Request) -> Response:
+    """PUT /expenses/{expenseId}: same validation as POST."""
+    expense_id = request.path_param("expenseId")
+    data = _body_input(request)
+    expense = request.service.update(request.caller, expense_id, data)
+    return Response(200, {"expense": expense, "message": "Expense updated successfully"})
+
+
+def delete_expense(request: Request) -> Response:
+    """DELETE /expenses/{expenseId}."""
+    expense_id = request.path_param("expenseId")
+    request.service.delete(request.caller, expense_id)
+    return Response(200, {"message": "Expense deleted successfully", "expenseId": expense_id})
+
+
+def summary(request: Request) -> Response:
+    """GET /expenses/summary."""
+    return Response(200, request.service.summary(request.caller, _list_query(request, paged=False)))
+
+
+def export(request: Request) -> Response:
+    """GET /expenses/export -> text/csv with a header row."""
+    query = _list_query(request, paged=False)
+    text = request.service.export_csv(request.caller, query)
+    name = f"expenses-{query.account}-{query.date_from or 'all'}-{query.date_to or 'all'}.csv"
+    return Response(
+        200,
+        text,
+        {"Content-Disposition": f'attachment; filename="{name}"'},
+        content_type="text/csv; charset=utf-8",
+    )
