@@ -21,7 +21,7 @@ def two_users(aws_stack: dict[str, Any]) -> tuple[Api, Api, dict[str, Any]]:
 def test_ids_of_another_user_are_404_and_untouched(
     two_users: tuple[Api, Api, dict[str, Any]], aws_stack: dict[str, Any]
 ) -> None:
-    alice, mallory, secret = two_users
+    _, mallory, secret = two_users
     path = {"expenseId": secret["expenseId"]}
     before = (table_items(aws_stack), lake_objects(aws_stack))
     assert mallory.call("GET", "/expenses/{expenseId}", path_params=path)[0] == 404
