@@ -1,0 +1,69 @@
+"""One idempotent provisioning of the whole expense tracker stack, locally or on AWS, from one definition."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bootstrap.engine import Change, RunResult, run_down, run_status, run_up
+from bootstrap.resources.base import Reporter
+from bootstrap.target import Target
+
+DEFAULT_STACK = "dev"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_STATE_ROOT = Path(".devstate")
+
+
+def up(
+    target: Target,
+    stack: str = DEFAULT_STACK,
+    region: str = DEFAULT_REGION,
+    reporter: Reporter = print,
+    state_root: Path = DEFAULT_STATE_ROOT,
+) -> dict[str, Any]:
+    """Creates or updates every resource; returns the outputs (also written under state_root/stack)."""
+    return run_up(target, stack, region, reporter, Path(state_root)).outputs
+
+
+def plan(
+    target: Target,
+    stack: str = DEFAULT_STACK,
+    region: str = DEFAULT_REGION,
+    reporter: Reporter = print,
+    state_root: Path = DEFAULT_STATE_ROOT,
+) -> list[Change]:
+    """What `up` would do, without doing it."""
+    return run_up(target, stack, region, reporter, Path(state_root), dry_run=True).changes
+
+
+def down(
+    target: Target,
+    stack: str = DEFAULT_STACK,
+    region: str = DEFAULT_REGION,
+    reporter: Reporter = print,
+    state_root: Path = DEFAULT_STATE_ROOT,
+) -> list[Change]:
+    """Deletes everything `up` created (buckets emptied of every version first)."""
+    return run_down(target, stack, region, reporter, Path(state_root)).changes
+
+
+def status(
+    target: Target,
+    stack: str = DEFAULT_STACK,
+    region: str = DEFAULT_REGION,
+    reporter: Reporter = print,
+    state_root: Path = DEFAULT_STATE_ROOT,
+) -> list[Change]:
+    """Each resource's state (in sync / drifted / missing) and the QuickSight lake check."""
+    return run_status(target, stack, region, reporter, Path(state_root)).changes
+
+
+def iam_policies(stack: str, region: str, account_id: str) -> dict[str, dict[str, Any]]:
+    """Every function role's policy document, keyed by role name (read by the security tests)."""
+    from bootstrap.policies import iam_policies_for
+    from bootstrap.spec import StackSpec
+
+    return iam_policies_for(StackSpec(stack=stack, region=region, account_id=account_id, on_aws=True))
+
+
+__all__ = ["Change", "RunResult", "Target", "down", "iam_policies", "plan", "status", "up"]

@@ -1,0 +1,140 @@
+"""Turns api/openapi.yaml into the document API Gateway imports: integrations, authorizer, CORS mocks."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from bootstrap.contract import CorsContract
+from bootstrap.spec import AUTHORIZER_NAME, StackSpec
+
+HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+# Our own extensions; API Gateway knows only x-amazon-apigateway-*.
+OWN_EXTENSIONS = ("x-cors", "x-lambda-functions", "x-lambda-function")
+USER_POOL_PLACEHOLDER = "${UserPoolArn}"
+GATEWAY_RESPONSE_TYPES = ("DEFAULT_4XX", "DEFAULT_5XX")
+# For parity: API Gateway caps a REST integration at 29 s.
+MAX_INTEGRATION_MS = 29000
+
+
+def cors_headers(cors: CorsContract) -> dict[str, str]:
+    """Header name -> value of the one CORS configuration."""
+    headers = {
+        "Access-Control-Allow-Origin": ",".join(cors.allow_origins),
+        "Access-Control-Allow-Methods": ",".join(cors.allow_methods),
+        "Access-Control-Allow-Headers": ",".join(cors.allow_headers),
+    }
+    if cors.expose_headers:
+        headers["Access-Control-Expose-Headers"] = ",".join(cors.expose_headers)
+    if cors.max_age:
+        headers["Access-Control-Max-Age"] = str(cors.max_age)
+    return headers
+
+
+def _quoted(value: str) -> str:
+    """For parity: static mapping values in API Gateway are single-quoted literals."""
+    return f"'{value}'"
+
+
+def gateway_responses(cors: CorsContract) -> dict[str, dict[str, Any]]:
+    """DEFAULT_4XX / DEFAULT_5XX with CORS headers, so a browser sees a 401 as a 401, not a CORS error."""
+    headers = cors_headers(cors)
+    params = {
+        f"gatewayresponse.header.{name}": _quoted(value)
+        for name, value in headers.items()
+        if name in ("Access-Control-Allow-Origin", "Access-Control-Allow-Headers", "Access-Control-Expose-Headers")
+    }
+    template = {"application/json": '{"message":$context.error.messageString}'}
+    return {kind: {"responseParameters": params, "responseTemplates": template} for kind in GATEWAY_RESPONSE_TYPES}
+
+
+def options_mock(cors: CorsContract) -> dict[str, Any]:
+    """The OPTIONS preflight of every path: a MOCK integration answering 200 with the CORS headers.
+
+    For parity: the same calls as API Gateway's console "Enable CORS" (put_method, put_method_response,
+    put_integration, put_integration_response); kept out of the imported document because moto's importer
+    cannot build a MOCK integration from it.
+    """
+    headers = cors_headers(cors)
+    return {
+        "method_response_parameters": {f"method.response.header.{name}": False for name in headers},
+        "request_templates": {"application/json": '{"statusCode": 200}'},
+        "integration_response_parameters": {
+            f"method.response.header.{name}": _quoted(value) for name, value in headers.items()
+        },
+    }
+
+
+def _substitute(value: Any, placeholder: str, replacement: str) -> Any:
+    if isinstance(value, str):
+        return value.replace(placeholder, replacement)
+    if isinstance(value, list):
+        return [_substitute(v, placeholder, replacement) for v in value]
+    if isinstance(value, dict):
+        return {k: _substitute(v, placeholder, replacement) for k, v in value.items()}
+    return value
+
+
+def build_import_document(spec: StackSpec, user_pool_arn: str) -> dict[str, Any]:
+    """The contract as API Gateway should import it for this stack."""
+    doc = spec.contract.raw()
+    for key in OWN_EXTENSIONS:
+        doc.pop(key, None)
+    # API Gateway could take a base path from `servers`; the stage is the only prefix we want.
+    doc.pop("servers", None)
+    doc["info"]["title"] = spec.api_name
+    doc["info"]["description"] = f"Expense tracker API, stack {spec.stack} (from api/openapi.yaml)"
+    for path_item in doc["paths"].values():
+        # Path-level parameters copied into each operation (same meaning in OpenAPI); moto's importer
+        # would take the `parameters` key for an HTTP method.
+        shared = path_item.pop("parameters", [])
+        for method in HTTP_METHODS:
+            operation = path_item.get(method)
+            if operation is None:
+                continue
+            own = {(p.get("name"), p.get("in")) for p in operation.get("parameters", []) if "name" in p}
+            inherited = [p for p in shared if (p.get("name"), p.get("in")) not in own]
+            if inherited:
+                operation["parameters"] = inherited + operation.get("parameters", [])
+            key = operation.pop("x-lambda-function")
+            timeout_ms = min(spec.contract.functions[key].timeout * 1000, MAX_INTEGRATION_MS)
+            operation["x-amazon-apigateway-integration"] = {
+                "type": "aws_proxy",
+                "httpMethod": "POST",
+                "uri": spec.invoke_uri(key),
+                "passthroughBehavior": "when_no_match",
+                "timeoutInMillis": timeout_ms,
+            }
+    schemes = doc.get("components", {}).get("securitySchemes", {})
+    doc["components"]["securitySchemes"] = _substitute(schemes, USER_POOL_PLACEHOLDER, user_pool_arn)
+    doc["x-amazon-apigateway-gateway-responses"] = gateway_responses(spec.contract.cors)
+    return doc
+
+
+def authorizer_settings(spec: StackSpec, user_pool_arn: str) -> dict[str, Any]:
+    """The Cognito authorizer as the contract's security scheme defines it."""
+    scheme = spec.contract.document["components"]["securitySchemes"][AUTHORIZER_NAME]
+    auth = scheme["x-amazon-apigateway-authorizer"]
+    return {
+        "name": AUTHORIZER_NAME,
+        "type": "COGNITO_USER_POOLS",
+        "providerARNs": [p.replace(USER_POOL_PLACEHOLDER, user_pool_arn) for p in auth["providerARNs"]],
+        "identitySource": auth["identitySource"],
+    }
+
+
+def contract_routes(spec: StackSpec) -> dict[tuple[str, str], str | None]:
+    """(path, METHOD) -> the function key, or None for the OPTIONS mocks; what the deployed API must serve."""
+    routes: dict[tuple[str, str], str | None] = {}
+    for path, item in spec.contract.document["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                routes[(path, method.upper())] = item[method]["x-lambda-function"]
+        routes[(path, "OPTIONS")] = None
+    return routes
+
+
+def fingerprint(document: dict[str, Any]) -> str:
+    """A short stable digest of an import document, stored in the API's and deployment's descriptions."""
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode("utf-8")).hexdigest()[:16]

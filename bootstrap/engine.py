@@ -1,0 +1,270 @@
+"""Runs the resource list of a stack: up, plan, down, status, with one report line per resource."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bootstrap.policies import data_bucket_policy, frontend_bucket_policy
+from bootstrap.resources.apigateway import GatewayResponses, RestApi, Stage
+from bootstrap.resources.base import PENDING, Context, Reporter, Resource
+from bootstrap.resources.cloudfront import Distribution, OriginAccessControl
+from bootstrap.resources.cognito import AppClient, UserPool
+from bootstrap.resources.dynamodb import Table
+from bootstrap.resources.iam import FunctionRole
+from bootstrap.resources.lambdas import Function, InvokePermission
+from bootstrap.resources.quicksight_access import QuickSightLakeAccess
+from bootstrap.resources.s3 import Bucket, BucketPolicy, LakeManifest, SiteFiles, frontend_config
+from bootstrap.spec import API_STAGE, StackSpec
+from bootstrap.target import Target
+
+OUTPUT_FILE = "outputs.json"
+CONFIG_FILE = "config.json"
+
+
+@dataclass(frozen=True)
+class Change:
+    """What happened (or would happen) to one resource."""
+
+    label: str
+    action: str  # created | updated | unchanged | deleted | absent | skipped | would create | would update ...
+    details: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        suffix = f" ({', '.join(self.details)})" if self.details else ""
+        return f"  {self.action:<13} {self.label}{suffix}"
+
+
+def stack_resources(spec: StackSpec) -> list[Resource]:
+    """The one definition of the stack, in dependency order (down runs it backwards)."""
+    functions = list(spec.contract.functions)
+    resources: list[Resource] = [
+        UserPool(spec.user_pool_name),
+        AppClient(),
+        Table(spec.table_name),
+        Bucket(spec.data_bucket, versioned=True, output="dataBucket"),
+        BucketPolicy(spec.data_bucket, lambda ctx: data_bucket_policy(ctx.spec)),
+        LakeManifest(spec.data_bucket),
+    ]
+    resources += [FunctionRole(key, spec.role_name(key)) for key in functions]
+    resources += [Function(key, spec.function_name(key)) for key in functions]
+    resources += [RestApi(spec.api_name), GatewayResponses(spec.api_name), Stage(API_STAGE)]
+    resources += [InvokePermission(key, spec.function_name(key)) for key in functions]
+    resources += [
+        Bucket(spec.frontend_bucket, versioned=True, output="frontendBucket"),
+        OriginAccessControl(spec.oac_name),
+        Distribution(spec.distribution_comment),
+        BucketPolicy(spec.frontend_bucket, lambda ctx: frontend_bucket_policy(ctx.spec, ctx.output("distributionId"))),
+        SiteFiles(spec.frontend_bucket),
+        QuickSightLakeAccess(spec.stack),
+    ]
+    return resources
+
+
+def _context(target: Target, stack: str, region: str, state_root: Path, dry_run: bool) -> Context:
+    probe = Context(
+        spec=StackSpec(stack=stack, region=region, account_id="000000000000", on_aws=target.is_aws),
+        target=target,
+        state_dir=Path(state_root) / stack,
+        dry_run=dry_run,
+    )
+    account = probe.client("sts").get_caller_identity()["Account"]
+    spec = StackSpec(stack=stack, region=region, account_id=account, on_aws=target.is_aws)
+    ctx = Context(spec=spec, target=target, state_dir=Path(state_root) / stack, dry_run=dry_run)
+    ctx._session = probe._session
+    ctx._clients = probe._clients
+    ctx.outputs.update(_base_outputs(ctx))
+    return ctx
+
+
+def _base_outputs(ctx: Context) -> dict[str, Any]:
+    spec = ctx.spec
+    cognito = (
+        f"https://cognito-idp.{spec.region}.amazonaws.com/" if ctx.target.is_aws else f"{ctx.target.endpoint_url}/"
+    )
+    return {
+        "region": spec.region,
+        "stack": spec.stack,
+        "accountId": spec.account_id,
+        "target": ctx.target.describe(),
+        "cognitoEndpoint": cognito,
+        "tableName": spec.table_name,
+        "dataBucket": spec.data_bucket,
+        "frontendBucket": spec.frontend_bucket,
+    }
+
+
+def public_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Outputs without the run's internal bookkeeping."""
+    return {k: v for k, v in outputs.items() if not k.startswith("_")}
+
+
+def _write_state(ctx: Context) -> None:
+    ctx.state_dir.mkdir(parents=True, exist_ok=True)
+    for name, content in (
+        (OUTPUT_FILE, public_outputs(ctx.outputs)),
+        (CONFIG_FILE, frontend_config(ctx.outputs)),
+    ):
+        path = ctx.state_dir / name
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        if name == OUTPUT_FILE:
+            os.chmod(tmp, 0o600)  # it holds the pagination-token secret
+        tmp.replace(path)
+
+
+def _apply(ctx: Context, resource: Resource, reporter: Reporter) -> Change:
+    current = resource.read(ctx)
+    reason = resource.skip_reason(ctx, current)
+    if reason is not None:
+        change = Change(resource.label, "skipped", (reason,))
+    elif current is None:
+        if not ctx.dry_run:
+            current = resource.create(ctx)
+        change = Change(resource.label, "would create" if ctx.dry_run else "created")
+    else:
+        changes = resource.diff(ctx, current)
+        if not changes:
+            change = Change(resource.label, "unchanged")
+        else:
+            if not ctx.dry_run:
+                current = resource.update(ctx, current, changes)
+            change = Change(resource.label, "would update" if ctx.dry_run else "updated", tuple(changes))
+    resource.export(ctx, current)
+    reporter(change.line())
+    return change
+
+
+@dataclass
+class RunResult:
+    """The report of one run: the changes and the outputs."""
+
+    changes: list[Change]
+    outputs: dict[str, Any]
+
+    @property
+    def changed(self) -> bool:
+        return any(c.action not in ("unchanged", "skipped", "absent") for c in self.changes)
+
+
+def run_up(
+    target: Target, stack: str, region: str, reporter: Reporter, state_root: Path, dry_run: bool = False
+) -> RunResult:
+    started = time.monotonic()
+    ctx = _context(target, stack, region, state_root, dry_run)
+    verb = "plan" if dry_run else "up"
+    reporter(f"{verb}: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
+    changes = [_apply(ctx, r, reporter) for r in stack_resources(ctx.spec) if r.applies(ctx)]
+    for note in ctx.notes:
+        reporter(f"  note: {note}")
+    result = RunResult(changes, public_outputs(ctx.outputs))
+    counts: dict[str, int] = {}
+    for c in changes:
+        counts[c.action] = counts.get(c.action, 0) + 1
+    summary = ", ".join(f"{n} {a}" for a, n in counts.items())
+    if dry_run:
+        reporter(f"plan: {summary}" + ("" if result.changed else "; nothing to do"))
+        return result
+    _write_state(ctx)
+    verdict = "changed" if result.changed else "no changes"
+    reporter(f"up: {verdict} ({summary}) in {time.monotonic() - started:.1f}s")
+    _report_outputs(result.outputs, reporter, ctx.state_dir)
+    return result
+
+
+def _report_outputs(outputs: dict[str, Any], reporter: Reporter, state_dir: Path) -> None:
+    for key in (
+        "region",
+        "userPoolId",
+        "clientId",
+        "issuer",
+        "tableName",
+        "dataBucket",
+        "frontendBucket",
+        "apiId",
+        "apiUrl",
+        "siteUrl",
+    ):
+        if key in outputs:
+            reporter(f"  {key:<15} {outputs[key]}")
+    reporter(f"  outputs written to {state_dir / OUTPUT_FILE} and {state_dir / CONFIG_FILE}")
+
+
+def _read_all(ctx: Context) -> list[tuple[Resource, Any]]:
+    found = []
+    for resource in stack_resources(ctx.spec):
+        if not resource.applies(ctx):
+            continue
+        current = resource.read(ctx)
+        resource.export(ctx, current)
+        found.append((resource, current))
+    return found
+
+
+def run_down(target: Target, stack: str, region: str, reporter: Reporter, state_root: Path) -> RunResult:
+    ctx = _context(target, stack, region, state_root, dry_run=False)
+    reporter(f"down: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
+    changes = []
+    for resource, current in reversed(_read_all(ctx)):
+        reason = resource.skip_reason(ctx, current)
+        if reason is not None:
+            change = Change(resource.label, "skipped", (reason,))
+        elif current is None:
+            change = Change(resource.label, "absent")
+        else:
+            resource.delete(ctx, current)
+            details = (f"with its {resource.parent}",) if resource.parent else ()
+            change = Change(resource.label, "deleted", details)
+        reporter(change.line())
+        changes.append(change)
+    for name in (OUTPUT_FILE, CONFIG_FILE):
+        (ctx.state_dir / name).unlink(missing_ok=True)
+    deleted = sum(c.action == "deleted" for c in changes)
+    reporter(f"down: {deleted} deleted, {sum(c.action == 'absent' for c in changes)} already absent")
+    return RunResult(changes, {})
+
+
+def run_status(target: Target, stack: str, region: str, reporter: Reporter, state_root: Path) -> RunResult:
+    ctx = _context(target, stack, region, state_root, dry_run=True)
+    reporter(f"status: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
+    changes = []
+    for resource in stack_resources(ctx.spec):
+        if not resource.applies(ctx):
+            continue
+        current = resource.read(ctx)
+        reason = resource.skip_reason(ctx, current)
+        if reason is not None:
+            change = Change(resource.label, "skipped", (reason,))
+        elif current is None:
+            change = Change(resource.label, "missing")
+        else:
+            drift = resource.diff(ctx, current)
+            change = Change(resource.label, "drifted" if drift else "in sync", tuple(drift))
+        resource.export(ctx, current)
+        reporter(change.line())
+        changes.append(change)
+    outputs = public_outputs(ctx.outputs)
+    data_bucket = f"s3 bucket {ctx.spec.data_bucket}"
+    if any(c.label == data_bucket and c.action != "missing" for c in changes):
+        _lake_check(ctx, reporter)
+    missing = sum(c.action == "missing" for c in changes)
+    drifted = sum(c.action == "drifted" for c in changes)
+    reporter(f"status: {len(changes) - missing - drifted} in sync, {drifted} drifted, {missing} missing")
+    return RunResult(changes, outputs)
+
+
+def _lake_check(ctx: Context, reporter: Reporter) -> None:
+    import quicksight  # lazy: the lake check belongs to the quicksight package
+
+    problems = quicksight.check_lake(ctx.client("s3"), ctx.spec.data_bucket)
+    if not problems:
+        reporter("  lake check    ok: QuickSight can import the lake")
+    for problem in problems:
+        reporter(f"  lake check    {problem}")
+
+
+__all__ = ["PENDING", "Change", "RunResult", "run_down", "run_status", "run_up", "stack_resources"]

@@ -1,0 +1,1 @@
+"""Small provisioners, one per resource kind, each with read / diff / create / update / delete."""

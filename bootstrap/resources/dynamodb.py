@@ -1,0 +1,120 @@
+"""The Expenses table: ownerId/sk with the byDate and byCategory LSIs, on demand, TTL on expiresAt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from bootstrap.resources.base import Context, ProvisionError, Resource, error_code
+
+TTL_ATTRIBUTE = "expiresAt"
+KEY_SCHEMA = [{"AttributeName": "ownerId", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
+ATTRIBUTES = [{"AttributeName": name, "AttributeType": "S"} for name in ("ownerId", "sk", "listKey", "categoryKey")]
+LSIS = {"byDate": "listKey", "byCategory": "categoryKey"}
+
+
+def _lsi_definitions() -> list[dict[str, Any]]:
+    return [
+        {
+            "IndexName": index,
+            "KeySchema": [
+                {"AttributeName": "ownerId", "KeyType": "HASH"},
+                {"AttributeName": sort_key, "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
+        for index, sort_key in LSIS.items()
+    ]
+
+
+class Table(Resource):
+    """DynamoDB table; on AWS also point-in-time recovery and deletion protection."""
+
+    kind = "dynamodb table"
+
+    def read(self, ctx: Context) -> dict[str, Any] | None:
+        client = ctx.client("dynamodb")
+        try:
+            table: dict[str, Any] = client.describe_table(TableName=self.name)["Table"]
+        except ClientError as e:
+            if error_code(e) == "ResourceNotFoundException":
+                return None
+            raise
+        ttl = client.describe_time_to_live(TableName=self.name).get("TimeToLiveDescription", {})
+        table["_ttl"] = ttl
+        if ctx.target.is_aws:
+            backups = client.describe_continuous_backups(TableName=self.name)["ContinuousBackupsDescription"]
+            table["_pitr"] = backups.get("PointInTimeRecoveryDescription", {}).get("PointInTimeRecoveryStatus")
+        return table
+
+    def diff(self, ctx: Context, current: dict[str, Any]) -> list[str]:
+        if current.get("KeySchema") != KEY_SCHEMA:
+            raise ProvisionError(f"{self.label}: key schema differs; run down then up")
+        seen_lsis = {
+            i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
+            for i in current.get("LocalSecondaryIndexes", [])
+        }
+        if seen_lsis != {name: ["ownerId", key] for name, key in LSIS.items()}:
+            raise ProvisionError(f"{self.label}: local secondary indexes differ; run down then up")
+        changes = []
+        billing = current.get("BillingModeSummary", {}).get("BillingMode")
+        if billing is not None and billing != "PAY_PER_REQUEST":
+            changes.append("billing mode")
+        ttl = current["_ttl"]
+        if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or ttl.get("AttributeName") != TTL_ATTRIBUTE:
+            changes.append("ttl")
+        if ctx.target.is_aws:
+            if current.get("_pitr") != "ENABLED":
+                changes.append("point-in-time recovery")
+            if not current.get("DeletionProtectionEnabled"):
+                changes.append("deletion protection")
+        return changes
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        client = ctx.client("dynamodb")
+        client.create_table(
+            TableName=self.name,
+            AttributeDefinitions=ATTRIBUTES,
+            KeySchema=KEY_SCHEMA,
+            LocalSecondaryIndexes=_lsi_definitions(),
+            BillingMode="PAY_PER_REQUEST",
+            DeletionProtectionEnabled=ctx.target.is_aws,
+            Tags=[{"Key": "stack", "Value": ctx.spec.stack}, {"Key": "app", "Value": "expense-tracker"}],
+        )
+        client.get_waiter("table_exists").wait(TableName=self.name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
+        current = self.read(ctx)
+        assert current is not None
+        return self.update(ctx, current, self.diff(ctx, current))
+
+    def update(self, ctx: Context, current: dict[str, Any], changes: list[str]) -> dict[str, Any]:
+        client = ctx.client("dynamodb")
+        if "billing mode" in changes:
+            client.update_table(TableName=self.name, BillingMode="PAY_PER_REQUEST")
+        if "ttl" in changes:
+            client.update_time_to_live(
+                TableName=self.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+            )
+        if "point-in-time recovery" in changes:
+            client.update_continuous_backups(
+                TableName=self.name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True}
+            )
+        if "deletion protection" in changes:
+            client.update_table(TableName=self.name, DeletionProtectionEnabled=True)
+        return current
+
+    def delete(self, ctx: Context, current: dict[str, Any]) -> None:
+        client = ctx.client("dynamodb")
+        if current.get("DeletionProtectionEnabled"):
+            # For parity: AWS refuses DeleteTable while deletion protection is on.
+            client.update_table(TableName=self.name, DeletionProtectionEnabled=False)
+        client.delete_table(TableName=self.name)
+        if ctx.target.is_aws:
+            client.get_waiter("table_not_exists").wait(
+                TableName=self.name, WaiterConfig={"Delay": 2, "MaxAttempts": 120}
+            )
+
+    def export(self, ctx: Context, current: dict[str, Any] | None) -> None:
+        ctx.outputs["tableName"] = self.name
+        if current is not None:
+            ctx.outputs["tableArn"] = current["TableArn"]

@@ -1,0 +1,69 @@
+"""Where a stack is provisioned: an endpoint URL (embedded backend, moto server, LocalStack) or AWS itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import boto3
+from botocore.config import Config
+
+# For parity with moto's and LocalStack's default account: any key id that is not 12 digits maps to it.
+LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+class TargetError(ValueError):
+    """An endpoint URL that cannot be an AWS-compatible endpoint."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A provisioning target; the same code path everywhere, only the endpoint differs."""
+
+    kind: str
+    endpoint_url: str | None = None
+    profile: str | None = None
+
+    @classmethod
+    def endpoint(cls, url: str) -> Target:
+        """A moto server, the embedded backend or LocalStack at `url` (fake credentials, never real ones)."""
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise TargetError(f"endpoint URL {url!r} must look like http://127.0.0.1:5000")
+        return cls(kind="endpoint", endpoint_url=url.rstrip("/"))
+
+    @classmethod
+    def aws(cls, profile: str | None = None) -> Target:
+        """Real AWS through the standard credential chain (AWS_PROFILE, environment, SSO, instance role)."""
+        return cls(kind="aws", profile=profile)
+
+    @property
+    def is_aws(self) -> bool:
+        return self.kind == "aws"
+
+    def describe(self) -> str:
+        return "AWS" if self.is_aws else f"endpoint {self.endpoint_url}"
+
+    def session(self, region: str) -> boto3.Session:
+        if self.is_aws:
+            return boto3.Session(profile_name=self.profile, region_name=region)
+        return boto3.Session(
+            region_name=region,
+            aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
+        )
+
+    def client_kwargs(self) -> dict[str, Any]:
+        if self.is_aws:
+            return {"config": Config(retries={"max_attempts": 8, "mode": "adaptive"})}
+        return {
+            "endpoint_url": self.endpoint_url,
+            "config": Config(
+                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=5,
+                read_timeout=60,
+                # Path-style: a loopback endpoint has no per-bucket host names.
+                s3={"addressing_style": "path"},
+            ),
+        }
