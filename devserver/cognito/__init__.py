@@ -1,0 +1,16 @@
+"""Local Cognito over moto: checked SRP sign-in, confirmation codes in a local mailbox, revocation."""
+
+from devserver.cognito.blueprints import cognito_blueprint, mailbox_blueprint
+from devserver.cognito.errors import CognitoError, StateCorrupted
+from devserver.cognito.layer import CognitoResponse, LocalCognito
+from devserver.cognito.mailbox import Mailbox
+
+__all__ = [
+    "CognitoError",
+    "CognitoResponse",
+    "LocalCognito",
+    "Mailbox",
+    "StateCorrupted",
+    "cognito_blueprint",
+    "mailbox_blueprint",
+]
