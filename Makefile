@@ -1,0 +1,78 @@
+# Every target installs what it needs into .venv/ (and frontend/node_modules) first; re-running is fast.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STACK ?= dev
+HOST ?= 127.0.0.1
+PORT ?= 8000
+BACKEND ?= moto
+PYTEST_ARGS ?=
+DEV_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install dev dev-reset test unit e2e integration-test lint format bench screenshots deploy-aws destroy-aws reconcile clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PIP) install -q --upgrade pip
+	@$(PIP) install -q -e '.[dev,test,lint,bench]'
+	@touch $@
+
+frontend/node_modules/.installed: frontend/package.json frontend/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required (Node.js 18+): e.g. apt-get install nodejs npm"; exit 1; }
+	@cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+install: $(VENV)/.installed frontend/node_modules/.installed ## Install Python and npm dependencies (idempotent)
+
+dev: install ## Start everything on the embedded backend and print the URLs
+	$(PY) dev_server.py --host $(HOST) --port $(PORT) --stack $(STACK) $(DEV_ARGS)
+
+dev-reset: ## Wipe the dev server's saved state (.devstate/)
+	rm -rf .devstate
+	@echo "local state wiped: the next 'make dev' starts empty"
+
+test: install ## Run every test (unit, dev server, integration, browser)
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+unit: install ## Only the fast in-process unit tests
+	$(VENV)/bin/pytest tests/unit $(PYTEST_ARGS)
+
+e2e: install ## Browser tests: Playwright driving Debian's Chromium against the dev server
+	$(VENV)/bin/pytest -m browser tests/e2e $(PYTEST_ARGS)
+
+integration-test: install ## Integration tests on BACKEND=moto|localstack (Docker if available, else a moto process)
+	$(PY) scripts/integration_test.py --backend $(BACKEND)
+
+lint: install ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: install ## Apply ruff's fixes and formatting
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench: install ## Run every benchmark; figures in bench/results/ and bench/results/README.md
+	$(PY) -m bench.run_all
+
+screenshots: install ## Screenshots of both pages (desktop and phone) into docs/screenshots/
+	$(PY) scripts/screenshots.py
+
+deploy-aws: install ## Provision the whole stack on AWS (asks first; needs credentials)
+	$(PY) -m bootstrap up --target aws --stack $(STACK)
+
+destroy-aws: install ## Remove the stack from AWS (asks first)
+	$(PY) -m bootstrap down --target aws --stack $(STACK)
+
+reconcile: install ## Compare table and data lake of the running dev stack and repair drift
+	$(PY) -m devserver.reconcile --stack $(STACK)
+
+clean: ## Remove caches (keeps .venv and .devstate)
+	rm -rf .pytest_cache .mypy_cache .ruff_cache test-artifacts
