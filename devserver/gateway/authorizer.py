@@ -84,7 +84,8 @@ class JwksKeySet:
         self._min_interval = min_refetch_interval
         self._clock = clock
         self._keys: dict[str, Any] = {}
-        self._last_fetch: float | None = None
+        self._loaded = False
+        self._last_refetch: float | None = None
         self._lock = threading.Lock()
         self.fetch_count = 0
 
@@ -101,11 +102,18 @@ class JwksKeySet:
         return key
 
     def _may_fetch(self) -> bool:
-        # At most one fetch per interval, so tokens with made-up `kid`s cannot hammer the pool.
-        return self._last_fetch is None or self._clock() - self._last_fetch >= self._min_interval
+        # The first load is free; after it, at most one refetch per interval, so tokens with
+        # made-up `kid`s cannot hammer the pool while a real key rotation is still picked up.
+        if not self._loaded:
+            return True
+        now = self._clock()
+        if self._last_refetch is not None and now - self._last_refetch < self._min_interval:
+            return False
+        self._last_refetch = now
+        return True
 
     def _refresh(self) -> None:
-        self._last_fetch = self._clock()
+        self._loaded = True
         self.fetch_count += 1
         try:
             document = self._fetch(self._url)

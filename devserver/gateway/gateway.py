@@ -153,7 +153,7 @@ class Gateway:
             )
         except GatewayError as e:
             if e.detail:
-                log.info("%s %s refused: %s (request %s)", method, path, e.detail, request_id)
+                log.debug("%s %s refused: %s (request %s)", method, path, e.detail, request_id)
             headers_out = {**e.headers, **self.cors.error_headers(lower.get("origin"))}
             response = GatewayResponse(status=e.status, headers=headers_out, body=e.body)
         # for parity: every API Gateway response names its request id.

@@ -107,11 +107,14 @@ class EnvironmentArbiter:
                 os.environ[name] = previous
         self._saved = {}
 
-    def restore(self) -> None:
-        """Put back the variables as they were before any function ran (waits for running ones)."""
+    def restore(self, wait_seconds: float = 2.0) -> None:
+        """Put back the variables as they were before any function ran.
+
+        Waits up to `wait_seconds` for running invocations (a runaway handler past its timeout cannot be
+        stopped in Python, so shutdown does not wait for it forever).
+        """
         with self._cond:
-            while self._active > 0:
-                self._cond.wait()
+            self._cond.wait_for(lambda: self._active == 0, timeout=wait_seconds)
             self._restore_locked()
             self._current = None
 
