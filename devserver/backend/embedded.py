@@ -1,0 +1,526 @@
+"""The dev server's default AWS backend: a moto server inside this process, with crash-safe persistence.
+
+Serving moto over loopback HTTP (rather than patching boto3 in-process) keeps one code path: Lambda handlers,
+bootstrap, the local Cognito layer and the JWKS fetch all reach it through ``AWS_ENDPOINT_URL``, exactly as they
+would reach an external moto server or LocalStack.
+
+Persistence (``state_dir`` given)
+---------------------------------
+* Every *mutating* request (see :mod:`devserver.backend.mutations`) runs under an exclusive lock; reads share a
+  lock, so a read never sees a half-applied write and a snapshot never pickles one.
+* Before a mutating request runs, moto's random source is seeded with a fresh random seed. After it succeeds
+  (status < 400), a journal record - the seed, the WSGI environ (method, path, query, headers) and the body - is
+  appended while the lock is still held (journal order = execution order), then fsync'd (group commit) before the
+  response is returned. Acknowledged means durable.
+* Replay re-seeds with each record's seed, so moto makes the same ids again: Cognito ``sub``s, pool and client
+  ids, refresh tokens, SRP sessions. (Timestamps moto takes from the clock - S3 ``LastModified``, Cognito
+  ``UserCreateDate``, JWT ``iat`` - are those of the replay for records replayed from the journal; snapshots keep
+  them exactly. Failed requests (status >= 400) are not journaled: moto validates before it mutates.)
+* When the journal's open segment holds ``snapshot_every`` records, a background thread pickles moto's backends
+  (writes wait, reads go on), rotates to a new segment, writes ``snapshot.bin`` atomically and deletes the
+  segments it covers. ``stop()`` takes a final snapshot; ``start()`` loads the snapshot, replays newer segments
+  and compacts them into a fresh snapshot. A write therefore costs one append + fsync, never a full pickle.
+* Torn tails and corruption are handled as described in :mod:`devserver.backend.persistence`.
+* One backend per process (moto's state is process-global) and one process per state directory (``flock``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import io
+import json
+import logging
+import os
+import pathlib
+import pickle
+import struct
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import moto
+from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+from . import motostate
+from .mutations import is_mutating
+from .persistence import (
+    SNAPSHOT_NAME,
+    Journal,
+    StateCorruptedError,
+    list_segments,
+    read_segment,
+    read_snapshot,
+    remove_segments_before,
+    segment_path,
+    write_snapshot,
+)
+from .wsgi_server import KeepAliveServer, serve_in_thread
+
+log = logging.getLogger(__name__)
+
+RECORD_VERSION = 1
+DEFAULT_SNAPSHOT_EVERY = 2000
+LOCK_NAME = "lock"
+_META_LEN = struct.Struct(">I")
+# WSGI keys that describe the transport, not the request: rebuilt on replay.
+_TRANSPORT_KEYS = frozenset({"CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING", "HTTP_CONNECTION", "HTTP_KEEP_ALIVE"})
+
+StartResponse = Callable[..., Any]
+Response = tuple[str, list[tuple[str, str]], bytes]
+
+
+class _ProcessSlot:
+    """moto's state is process-global, so at most one backend may serve it at a time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: EmbeddedBackend | None = None
+        self._dispatcher: DomainDispatcherApplication | None = None
+
+    def claim(self, backend: EmbeddedBackend) -> None:
+        with self._lock:
+            if self._active is not None:
+                raise BackendUnavailableError("an embedded backend already runs in this process (moto is global)")
+            self._active = backend
+
+    def release(self, backend: EmbeddedBackend) -> None:
+        with self._lock:
+            if self._active is backend:
+                self._active = None
+
+    def dispatcher(self) -> DomainDispatcherApplication:
+        """moto's WSGI app, built once: it holds no state, only a Flask app per service (slow to build)."""
+        with self._lock:
+            if self._dispatcher is None:
+                self._dispatcher = DomainDispatcherApplication(create_backend_app)
+            return self._dispatcher
+
+
+_slot = _ProcessSlot()
+
+
+class BackendUnavailableError(RuntimeError):
+    """The backend cannot start here (another one runs in this process, or another process holds the state)."""
+
+
+class _RWLock:
+    """Many readers or one writer; waiting writers go first so a stream of reads cannot starve them."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writer = False
+        self._writers_waiting = 0
+
+    @contextlib.contextmanager
+    def shared(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[None]:
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+def _encode_record(seed: int, environ: dict[str, Any], body: bytes) -> bytes:
+    saved = {
+        key: value
+        for key, value in environ.items()
+        if isinstance(value, str) and key not in _TRANSPORT_KEYS and not key.startswith("werkzeug.")
+    }
+    preserved = environ.get(PRESERVED_HEADER_NAMES_ENVIRON_KEY)
+    meta = json.dumps(
+        {"v": RECORD_VERSION, "seed": seed, "environ": saved, "preserved": preserved}, separators=(",", ":")
+    ).encode()
+    return _META_LEN.pack(len(meta)) + meta + body
+
+
+def _decode_record(path: pathlib.Path, payload: bytes) -> tuple[int, dict[str, Any], bytes]:
+    try:
+        (meta_len,) = _META_LEN.unpack_from(payload, 0)
+        meta = json.loads(payload[_META_LEN.size : _META_LEN.size + meta_len])
+        if meta["v"] != RECORD_VERSION:
+            raise ValueError(f"record version {meta['v']}")
+        environ = dict(meta["environ"])
+        if meta.get("preserved") is not None:
+            environ[PRESERVED_HEADER_NAMES_ENVIRON_KEY] = dict(meta["preserved"])
+        return int(meta["seed"]), environ, payload[_META_LEN.size + meta_len :]
+    except (struct.error, ValueError, KeyError, TypeError) as e:
+        raise StateCorruptedError(path, "a journal record passed its checksum but cannot be decoded") from e
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    """Read the whole request body and put it back as a re-readable stream with an exact length."""
+    stream = environ.get("wsgi.input")
+    body = stream.read() if stream is not None else b""
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("HTTP_TRANSFER_ENCODING", None)  # the body is de-chunked now
+    return body
+
+
+def _call(app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]], environ: dict[str, Any]) -> Response:
+    """Run a WSGI app to completion and buffer its response."""
+    started: dict[str, Any] = {}
+    extra: list[bytes] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[..., Any]:
+        started["status"] = status
+        started["headers"] = list(headers)
+        return extra.append
+
+    result = app(environ, start_response)
+    try:
+        body = b"".join([*extra, *result])
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return started["status"], started["headers"], body
+
+
+def _status_code(status: str) -> int:
+    return int(status.split(" ", 1)[0])
+
+
+class EmbeddedBackend:
+    """A moto server on a loopback port inside this process, persisting its state under ``state_dir``."""
+
+    def __init__(
+        self,
+        state_dir: pathlib.Path | None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        region: str = "us-east-1",
+        *,
+        snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+    ) -> None:
+        self.state_dir = pathlib.Path(state_dir) if state_dir is not None else None
+        self.host = host
+        self.port = port
+        self.region = region
+        self.snapshot_every = snapshot_every
+        self._lock = _RWLock()
+        self._snapshot_lock = threading.Lock()
+        self._dispatcher: DomainDispatcherApplication | None = None
+        self._server: KeepAliveServer | None = None
+        self._server_thread: threading.Thread | None = None
+        self._journal: Journal | None = None
+        self._lock_fd: int | None = None
+        self._accepting = False
+        self._snapshot_wanted = threading.Event()
+        self._stopping = threading.Event()
+        self._snapshot_thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+
+    @property
+    def running(self) -> bool:
+        """Whether the backend is serving."""
+        return self._server is not None
+
+    @property
+    def endpoint_url(self) -> str:
+        """``http://127.0.0.1:<port>``: what ``AWS_ENDPOINT_URL`` should be."""
+        if self._server is None:
+            raise RuntimeError("the embedded backend is not started")
+        host, port = self._server.socket.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        """Restore the saved state (snapshot, then journal), then serve moto from a background thread."""
+        _slot.claim(self)
+        try:
+            self._dispatcher = _slot.dispatcher()
+            motostate.reset_state()
+            if self.state_dir is not None:
+                self._lock_state_dir()
+                self._recover()
+            self._accepting = True
+            self._server, self._server_thread = serve_in_thread(self.host, self.port, self._wsgi)
+            if self._journal is not None:
+                self._stopping.clear()
+                self._snapshot_thread = threading.Thread(
+                    target=self._snapshot_loop, name="embedded-backend-snapshots", daemon=True
+                )
+                self._snapshot_thread.start()
+        except BaseException:
+            self._teardown()
+            raise
+        log.info("embedded moto backend on %s (state: %s)", self.endpoint_url, self.state_dir or "in memory")
+
+    def stop(self) -> None:
+        """Stop serving, take a final snapshot and release the state directory."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.close_connections()
+        with self._lock.exclusive():  # wait for requests already inside moto
+            self._accepting = False
+        self._stopping.set()
+        self._snapshot_wanted.set()
+        if self._snapshot_thread is not None:
+            self._snapshot_thread.join()
+        try:
+            if self._journal is not None:
+                self._snapshot()
+        finally:
+            self._teardown()
+
+    def _teardown(self) -> None:
+        self._accepting = False
+        if self._server is not None:
+            self._server.server_close()
+            if self._server_thread is not None:
+                self._server_thread.join(timeout=5)
+            self._server = None
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        self._unlock_state_dir()
+        _slot.release(self)
+
+    def reset(self) -> None:
+        """Wipe all state: moto's memory (if running) and every file in the state directory."""
+        if self._server is None:
+            if self.state_dir is not None and self.state_dir.exists():
+                self._lock_state_dir()
+                try:
+                    self._remove_state_files()
+                finally:
+                    self._unlock_state_dir()
+            return
+        with self._snapshot_lock, self._lock.exclusive():
+            motostate.reset_state()
+            if self._journal is not None and self.state_dir is not None:
+                self._journal.close()
+                self._remove_state_files()
+                self._journal = Journal(self.state_dir, 1)
+
+    def __enter__(self) -> EmbeddedBackend:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---------------------------------------------------------------------------------------- state dir
+
+    def _lock_state_dir(self) -> None:
+        assert self.state_dir is not None
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            os.close(fd)
+            raise BackendUnavailableError(
+                f"another dev server is using the state directory {self.state_dir}; stop it first"
+            ) from e
+        self._lock_fd = fd
+
+    def _unlock_state_dir(self) -> None:
+        if self._lock_fd is not None:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def _remove_state_files(self) -> None:
+        assert self.state_dir is not None
+        for number in list_segments(self.state_dir):
+            segment_path(self.state_dir, number).unlink()
+        for name in (SNAPSHOT_NAME, SNAPSHOT_NAME + ".tmp"):
+            with contextlib.suppress(FileNotFoundError):
+                (self.state_dir / name).unlink()
+
+    # ------------------------------------------------------------------------------------------ recovery
+
+    def _recover(self) -> None:
+        """Load snapshot + journal into moto; leave a fresh snapshot and an open journal segment."""
+        state_dir = self.state_dir
+        assert state_dir is not None
+        with contextlib.suppress(FileNotFoundError):
+            (state_dir / (SNAPSHOT_NAME + ".tmp")).unlink()  # a snapshot that never got renamed into place
+        snapshot = read_snapshot(state_dir)
+        first = 1
+        if snapshot is not None:
+            self._restore_snapshot(state_dir / SNAPSHOT_NAME, snapshot.payload, snapshot.meta)
+            first = snapshot.next_segment
+        segments = list_segments(state_dir)
+        remove_segments_before(state_dir, first)  # already in the snapshot (crash before they were deleted)
+        pending = [n for n in segments if n >= first]
+        if pending and pending[0] != first:
+            if snapshot is None:
+                raise StateCorruptedError(
+                    state_dir / SNAPSHOT_NAME,
+                    f"the file is missing, but the journal starts at segment {pending[0]}",
+                )
+            raise StateCorruptedError(segment_path(state_dir, first), "this journal segment is missing")
+        for expected, number in enumerate(pending, start=first):
+            if number != expected:
+                raise StateCorruptedError(segment_path(state_dir, expected), "this journal segment is missing")
+        replayed = torn = 0
+        for number in pending:
+            path = segment_path(state_dir, number)
+            contents = read_segment(path, is_last=number == pending[-1])
+            for payload in contents.records:
+                self._replay(path, payload)
+                replayed += 1
+            if contents.torn_bytes:
+                torn += contents.torn_bytes
+                log.warning(
+                    "%s ends in an incomplete record (%d bytes, written during a crash and never acknowledged):"
+                    " dropped",
+                    path,
+                    contents.torn_bytes,
+                )
+        if not replayed and not torn:
+            # Only empty segments (a clean stop): reuse the first one rather than snapshotting again.
+            self._journal = Journal(state_dir, first)
+            remove_segments_before(state_dir, first)
+            for number in pending[1:]:
+                segment_path(state_dir, number).unlink()
+            return
+        self._journal = Journal(state_dir, pending[-1] + 1)
+        log.info("embedded backend: replayed %d journaled requests from %s", replayed, state_dir)
+        self._snapshot()
+
+    def _restore_snapshot(self, path: pathlib.Path, payload: bytes, meta: dict[str, Any]) -> None:
+        try:
+            motostate.restore_state(payload)
+        except (pickle.UnpicklingError, AttributeError, ImportError, EOFError, TypeError, ValueError) as e:
+            saved_by = meta.get("moto_version", "an unknown moto version")
+            raise StateCorruptedError(
+                path, f"it cannot be loaded (saved by moto {saved_by}, running moto {moto.__version__})"
+            ) from e
+
+    def _replay(self, path: pathlib.Path, payload: bytes) -> None:
+        seed, environ, body = _decode_record(path, payload)
+        environ.update(
+            {
+                "wsgi.input": io.BytesIO(body),
+                "wsgi.errors": sys.stderr,
+                "wsgi.version": (1, 0),
+                "wsgi.multithread": False,
+                "wsgi.multiprocess": False,
+                "wsgi.run_once": False,
+                "CONTENT_LENGTH": str(len(body)),
+            }
+        )
+        environ.setdefault("wsgi.url_scheme", "http")
+        assert self._dispatcher is not None
+        motostate.seed_random(seed)
+        status, _, response_body = _call(self._dispatcher, environ)
+        if _status_code(status) >= 400:
+            # It succeeded when it was journaled; say so loudly rather than hide a divergence.
+            log.warning(
+                "replaying %s %s from %s gave %s: %s",
+                environ.get("REQUEST_METHOD"),
+                environ.get("PATH_INFO"),
+                path,
+                status,
+                response_body[:300].decode("utf-8", "replace"),
+            )
+
+    # ----------------------------------------------------------------------------------------- snapshots
+
+    def _snapshot(self) -> None:
+        """Pickle moto's state, rotate the journal, save the snapshot atomically, drop covered segments."""
+        state_dir = self.state_dir
+        assert state_dir is not None
+        with self._snapshot_lock:
+            journal = self._journal
+            if journal is None:
+                return
+            with self._lock.shared():  # writers wait; reads go on
+                payload = motostate.dump_state()
+                next_segment = journal.rotate()
+            write_snapshot(state_dir, payload, next_segment, {"moto_version": moto.__version__})
+            remove_segments_before(state_dir, next_segment)
+
+    def _snapshot_loop(self) -> None:
+        while True:
+            self._snapshot_wanted.wait()
+            self._snapshot_wanted.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self._snapshot()
+            except OSError:
+                # The journal still holds everything; the next trigger (or stop) tries again.
+                log.exception("embedded backend: background snapshot failed")
+
+    # ------------------------------------------------------------------------------------------ serving
+
+    def _wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        status, headers, body = self._handle(environ)
+        start_response(status, headers)
+        return [body]
+
+    def _handle(self, environ: dict[str, Any]) -> Response:
+        assert self._dispatcher is not None
+        body = _read_body(environ)
+        if not is_mutating(environ, body):
+            with self._lock.shared():
+                if not self._accepting:
+                    return _unavailable()
+                return _call(self._dispatcher, environ)
+        seq = None
+        with self._lock.exclusive():
+            if not self._accepting:
+                return _unavailable()
+            journal = self._journal
+            record_environ = dict(environ) if journal is not None else {}
+            seed = int.from_bytes(os.urandom(8), "big")
+            motostate.seed_random(seed)
+            response = _call(self._dispatcher, environ)
+            if journal is not None and _status_code(response[0]) < 400:
+                try:
+                    seq = journal.append(_encode_record(seed, record_environ, body))
+                except OSError:
+                    log.exception("embedded backend: could not journal a request")
+                    return _not_persisted()
+        if seq is not None and journal is not None:
+            try:
+                journal.sync(seq)
+            except OSError:
+                log.exception("embedded backend: could not fsync the journal")
+                return _not_persisted()
+            if journal.records_since_rotation >= self.snapshot_every:
+                self._snapshot_wanted.set()
+        return response
+
+
+def _unavailable() -> Response:
+    body = json.dumps({"__type": "ServiceUnavailable", "message": "the embedded backend is stopping"})
+    return "503 Service Unavailable", [("Content-Type", "application/json")], body.encode()
+
+
+def _not_persisted() -> Response:
+    body = json.dumps(
+        {"__type": "InternalFailure", "message": "the change could not be saved to the dev server's state directory"}
+    )
+    return "500 Internal Server Error", [("Content-Type", "application/json")], body.encode()

@@ -1,0 +1,356 @@
+"""The embedded backend keeps users, expenses and lake objects across restarts, crashes and corruption."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from devserver.backend import BackendUnavailableError, EmbeddedBackend, StateCorruptedError
+from devserver.backend.persistence import SNAPSHOT_NAME, list_segments, segment_path
+from tests.backend.backend_stack import BUCKET, TABLE, create_stack, fingerprint, put_expense
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _clients(client_for: Any, backend: EmbeddedBackend) -> tuple[Any, Any, Any]:
+    return client_for("dynamodb", backend), client_for("s3", backend), client_for("cognito-idp", backend)
+
+
+def test_stack_survives_a_clean_restart(make_backend, client_for, state_dir):
+    first = make_backend(state_dir)
+    ids = create_stack(*_clients(client_for, first))
+    before = fingerprint(*_clients(client_for, first), ids)
+    first.stop()
+
+    second = make_backend(state_dir)
+    after = fingerprint(*_clients(client_for, second), ids)
+
+    assert after == before
+    assert after["lsi"] == ["byDate"]
+    assert after["users"]["alice"]["status"] == "CONFIRMED"
+    assert after["objects"]["expenses/alice/blob.bin"] == bytes(range(256)) * 40
+    assert len(after["by_date"]) == 5
+
+
+def test_restart_really_reloads_from_disk(make_backend, client_for, state_dir, tmp_path):
+    """A backend on another (empty) directory sees nothing: the state comes from the files, not from memory."""
+    first = make_backend(state_dir)
+    create_stack(*_clients(client_for, first))
+    first.stop()
+
+    other = make_backend(tmp_path / "other")
+    ddb = client_for("dynamodb", other)
+    assert ddb.list_tables()["TableNames"] == []
+    with pytest.raises(ClientError) as err:
+        client_for("s3", other).head_bucket(Bucket=BUCKET)
+    assert err.value.response["Error"]["Code"] == "404"
+
+
+def test_two_restarts_in_a_row_stay_stable(make_backend, client_for, state_dir):
+    backend = make_backend(state_dir)
+    ids = create_stack(*_clients(client_for, backend))
+    expected = fingerprint(*_clients(client_for, backend), ids)
+    for _ in range(2):
+        backend.stop()
+        backend = make_backend(state_dir)
+        assert fingerprint(*_clients(client_for, backend), ids) == expected
+    # Writes after restarts still persist, and the pool keeps refusing duplicate usernames.
+    put_expense(client_for("dynamodb", backend), ids["subs"]["alice"], 99)
+    with pytest.raises(ClientError) as err:
+        client_for("cognito-idp", backend).sign_up(ClientId=ids["client_id"], Username="alice", Password="Xx-123456789")
+    assert err.value.response["Error"]["Code"] == "UsernameExistsException"
+    backend.stop()
+    backend = make_backend(state_dir)
+    assert len(fingerprint(*_clients(client_for, backend), ids)["by_date"]) == 6
+
+
+def _run_writer_and_kill(
+    state_dir: pathlib.Path, acks_before_kill: int, snapshot_every: int
+) -> tuple[dict[str, Any], list[int]]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.backend.crash_writer", str(state_dir), str(snapshot_every)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    ids: dict[str, Any] | None = None
+    acked: list[int] = []
+    killer = threading.Timer(60, proc.kill)  # never hang the suite
+    killer.start()
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("ids "):
+                ids = json.loads(line[4:])
+            elif line.startswith("acked "):
+                acked.append(int(line.split()[1]))
+                if len(acked) == acks_before_kill:
+                    os.kill(proc.pid, signal.SIGKILL)  # mid-run: the next write is in flight
+        proc.wait()
+    finally:
+        killer.cancel()
+    assert proc.returncode == -signal.SIGKILL
+    assert ids is not None
+    return ids, acked
+
+
+def test_every_acknowledged_write_survives_sigkill(make_backend, client_for, state_dir):
+    ids, acked = _run_writer_and_kill(state_dir, acks_before_kill=45, snapshot_every=20)
+    assert ids is not None
+    assert len(acked) >= 45
+    assert (state_dir / SNAPSHOT_NAME).exists()  # background snapshots ran before the crash
+
+    backend = make_backend(state_dir)
+    ddb, s3, cognito = _clients(client_for, backend)
+    items = ddb.query(
+        TableName=TABLE,
+        KeyConditionExpression="ownerId = :o",
+        ExpressionAttributeValues={":o": {"S": "writer"}},
+    )["Items"]
+    stored = {int(item["sk"]["S"][4:]) for item in items}
+    assert set(acked) <= stored
+    for n in acked:
+        body = s3.get_object(Bucket=BUCKET, Key=f"expenses/writer/{n:06d}.json")["Body"].read()
+        assert json.loads(body) == {"n": n}
+    # The Cognito pool was created in the journal's first segment: ids and subs replay identically.
+    for user, sub in ids["subs"].items():
+        got = cognito.admin_get_user(UserPoolId=ids["pool_id"], Username=user)
+        assert {a["Name"]: a["Value"] for a in got["UserAttributes"]}["sub"] == sub
+    assert cognito.describe_user_pool_client(UserPoolId=ids["pool_id"], ClientId=ids["client_id"])
+
+
+def test_subs_survive_a_crash_replayed_from_the_journal_only(make_backend, client_for, state_dir):
+    """No snapshot at all before the crash: the pool, client and subs come purely from replay."""
+    ids, acked = _run_writer_and_kill(state_dir, acks_before_kill=3, snapshot_every=100_000)
+    assert not (state_dir / SNAPSHOT_NAME).exists()
+    backend = make_backend(state_dir)
+    cognito = client_for("cognito-idp", backend)
+    subs = {}
+    for user in ids["subs"]:
+        got = cognito.admin_get_user(UserPoolId=ids["pool_id"], Username=user)
+        subs[user] = {a["Name"]: a["Value"] for a in got["UserAttributes"]}["sub"]
+    assert subs == ids["subs"]
+    assert len(set(subs.values())) == len(subs)
+    ddb = client_for("dynamodb", backend)
+    for n in acked:
+        key = {"ownerId": {"S": "writer"}, "sk": {"S": f"EXP#{n:06d}"}}
+        assert "Item" in ddb.get_item(TableName=TABLE, Key=key)
+
+
+def test_torn_final_record_is_dropped_with_a_warning(make_backend, client_for, state_dir, caplog):
+    backend = make_backend(state_dir)
+    ids = create_stack(*_clients(client_for, backend))
+    expected = fingerprint(*_clients(client_for, backend), ids)
+    backend.stop()
+    last = segment_path(state_dir, list_segments(state_dir)[-1])
+    with open(last, "ab") as fh:
+        fh.write(b"REC1\x00\x00\x01\x00\x12\x34")  # a record header cut short by a crash
+
+    with caplog.at_level(logging.WARNING, logger="devserver.backend"):
+        backend = make_backend(state_dir)
+    assert fingerprint(*_clients(client_for, backend), ids) == expected
+    assert any(last.name in record.getMessage() for record in caplog.records)
+
+
+def _corrupt_snapshot_truncated(state_dir: pathlib.Path) -> pathlib.Path:
+    path = state_dir / SNAPSHOT_NAME
+    path.write_bytes(path.read_bytes()[:-200])
+    return path
+
+
+def _corrupt_snapshot_flipped(state_dir: pathlib.Path) -> pathlib.Path:
+    path = state_dir / SNAPSHOT_NAME
+    data = bytearray(path.read_bytes())
+    data[-50] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _corrupt_snapshot_empty(state_dir: pathlib.Path) -> pathlib.Path:
+    path = state_dir / SNAPSHOT_NAME
+    path.write_bytes(b"")
+    return path
+
+
+def _garbage_journal(state_dir: pathlib.Path) -> pathlib.Path:
+    path = segment_path(state_dir, list_segments(state_dir)[-1])
+    path.write_bytes(b"\x00this is not a journal\xff" * 40)
+    return path
+
+
+def _bad_record_mid_journal(state_dir: pathlib.Path) -> pathlib.Path:
+    """Two records; the first one's checksum is broken while a complete record follows it."""
+    path = segment_path(state_dir, list_segments(state_dir)[-1])
+    data = bytearray(path.read_bytes())
+    data[len(b"EBJOURNAL1\n") + 20] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _journal_without_its_snapshot(state_dir: pathlib.Path) -> pathlib.Path:
+    path = state_dir / SNAPSHOT_NAME
+    path.unlink()
+    return path
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        _corrupt_snapshot_truncated,
+        _corrupt_snapshot_flipped,
+        _corrupt_snapshot_empty,
+        _garbage_journal,
+        _bad_record_mid_journal,
+        _journal_without_its_snapshot,
+    ],
+)
+def test_corruption_is_a_clear_error_not_an_empty_start(corrupt, make_backend, client_for, state_dir):
+    backend = make_backend(state_dir)
+    create_stack(*_clients(client_for, backend))
+    backend.stop()
+    # Two more journaled writes after the snapshot, left in the journal (the backend is not stopped cleanly).
+    backend = make_backend(state_dir)
+    s3 = client_for("s3", backend)
+    s3.put_object(Bucket=BUCKET, Key="a.json", Body=b"1")
+    s3.put_object(Bucket=BUCKET, Key="b.json", Body=b"2")
+    backend._journal.close()  # what is on disk now is what a crash would leave
+    backend._journal = None
+    backend.stop()
+    damaged = corrupt(state_dir)
+
+    fresh = EmbeddedBackend(state_dir)
+    with pytest.raises(StateCorruptedError) as err:
+        fresh.start()
+    message = str(err.value)
+    assert str(damaged) in message
+    assert "make dev-reset" in message
+    assert "--reset" in message
+    assert not fresh.running
+
+    # The documented recovery works: reset, then an empty start.
+    fresh.reset()
+    backend = make_backend(state_dir)
+    assert client_for("dynamodb", backend).list_tables()["TableNames"] == []
+
+
+def test_reset_while_running_empties_everything(make_backend, client_for, state_dir):
+    backend = make_backend(state_dir)
+    create_stack(*_clients(client_for, backend))
+    backend.reset()
+    ddb, s3, cognito = _clients(client_for, backend)
+    assert ddb.list_tables()["TableNames"] == []
+    assert s3.list_buckets()["Buckets"] == []
+    assert cognito.list_user_pools(MaxResults=10)["UserPools"] == []
+    ddb.create_table(
+        TableName="AfterReset",
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+    )
+    backend.stop()
+    backend = make_backend(state_dir)
+    assert client_for("dynamodb", backend).list_tables()["TableNames"] == ["AfterReset"]
+
+
+def test_reset_of_a_stopped_backend_removes_the_files(make_backend, client_for, state_dir):
+    backend = make_backend(state_dir)
+    create_stack(*_clients(client_for, backend))
+    backend.stop()
+    assert (state_dir / SNAPSHOT_NAME).exists()
+    backend.reset()
+    assert not (state_dir / SNAPSHOT_NAME).exists()
+    assert list_segments(state_dir) == []
+    backend = make_backend(state_dir)
+    assert client_for("cognito-idp", backend).list_user_pools(MaxResults=10)["UserPools"] == []
+
+
+def test_background_snapshots_compact_the_journal(make_backend, client_for, state_dir):
+    backend = make_backend(state_dir, snapshot_every=5)
+    ddb, _, _ = _clients(client_for, backend)
+    create_stack(*_clients(client_for, backend))
+    for n in range(10, 30):
+        put_expense(ddb, "owner", n)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(list_segments(state_dir)) > 2:
+        time.sleep(0.05)
+    assert (state_dir / SNAPSHOT_NAME).exists()
+    assert len(list_segments(state_dir)) <= 2
+    assert list_segments(state_dir)[0] > 1
+
+
+def test_concurrent_writers_all_persist(make_backend, client_for, state_dir):
+    backend = make_backend(state_dir, snapshot_every=25)
+    ddb = client_for("dynamodb", backend)
+    create_stack(ddb, client_for("s3", backend), client_for("cognito-idp", backend))
+    errors: list[BaseException] = []
+
+    def writer(owner: str) -> None:
+        client = client_for("dynamodb", backend)
+        try:
+            for n in range(30):
+                put_expense(client, owner, n)
+        except ClientError as e:  # surfaced by the assertion below
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    backend.stop()
+    backend = make_backend(state_dir)
+    ddb = client_for("dynamodb", backend)
+    for i in range(4):
+        count = ddb.query(
+            TableName=TABLE,
+            KeyConditionExpression="ownerId = :o",
+            ExpressionAttributeValues={":o": {"S": f"w{i}"}},
+            Select="COUNT",
+        )["Count"]
+        assert count == 30
+
+
+def test_without_a_state_dir_nothing_is_written(make_backend, client_for, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    backend = make_backend(None)
+    ddb = client_for("dynamodb", backend)
+    assert ddb.list_tables()["TableNames"] == []
+    create_stack(ddb, client_for("s3", backend), client_for("cognito-idp", backend))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_backend_per_process(make_backend, tmp_path):
+    make_backend(tmp_path / "a")
+    with pytest.raises(BackendUnavailableError):
+        EmbeddedBackend(tmp_path / "b").start()
+
+
+def test_a_state_dir_in_use_elsewhere_is_refused(state_dir):
+    state_dir.mkdir(parents=True)
+    fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        backend = EmbeddedBackend(state_dir)
+        with pytest.raises(BackendUnavailableError) as err:
+            backend.start()
+        assert str(state_dir) in str(err.value)
+        assert not backend.running
+    finally:
+        os.close(fd)
