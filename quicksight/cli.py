@@ -1,0 +1,158 @@
+"""Command line: `python -m quicksight check|preview|up|down --stack NAME ...` (exit 0 ok, 1 problems, 2 usage)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from quicksight import aws
+from quicksight.check import check_lake
+from quicksight.lake import LakeError, LakeReader
+from quicksight.manifest import MANIFEST_KEY, ManifestError
+from quicksight.render import ChartJsMissing, PageContext, render_dashboard
+from quicksight.stack import DEFAULT_STATE_DIR, StackError, resolve_bucket, s3_client, validate_stack_name
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m quicksight", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def lake_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--stack", required=True, help="stack name (outputs in .devstate/<stack>/outputs.json)")
+        p.add_argument("--endpoint-url", help="S3 endpoint (moto/LocalStack); default: AWS_ENDPOINT_URL or AWS")
+        p.add_argument("--bucket", help="data lake bucket; default: dataBucket from the stack's outputs.json")
+        p.add_argument("--region", help="AWS region")
+        p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="default: .devstate")
+
+    check = sub.add_parser("check", help="check the lake, manifest and bucket policy as QuickSight will use them")
+    lake_args(check)
+    preview = sub.add_parser("preview", help="write the dashboard as a standalone HTML file")
+    lake_args(preview)
+    preview.add_argument("--out", type=Path, required=True, help="HTML file to write")
+    preview.add_argument("--user-id", help="preselect this userId in the filter")
+    up = sub.add_parser("up", help="create/update the QuickSight data source, data set, analysis and dashboard")
+    up.add_argument("--stack", required=True)
+    up.add_argument("--user", required=True, help="QuickSight user ARN that gets owner permissions")
+    up.add_argument("--bucket", help="data lake bucket; default: dataBucket from the stack's outputs.json")
+    up.add_argument("--region")
+    up.add_argument("--account-id", help="default: the caller's account (sts get-caller-identity)")
+    up.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    down = sub.add_parser("down", help="delete what `up` created")
+    down.add_argument("--stack", required=True)
+    down.add_argument("--user", help="accepted for symmetry with `up`; not needed to delete")
+    down.add_argument("--region")
+    down.add_argument("--account-id")
+    return parser
+
+
+def _check(args: argparse.Namespace, out: TextIO) -> int:
+    bucket = resolve_bucket(args.stack, args.bucket, args.state_dir)
+    problems = check_lake(s3_client(args.endpoint_url, args.region), bucket)
+    for problem in problems:
+        print(problem, file=out)
+    if problems:
+        print(f"{len(problems)} problem(s): QuickSight would not import s3://{bucket} cleanly.", file=out)
+        return EXIT_PROBLEMS
+    print(f"OK: s3://{bucket}/{MANIFEST_KEY} and the lake are ready for QuickSight.", file=out)
+    return EXIT_OK
+
+
+def _preview(args: argparse.Namespace, out: TextIO) -> int:
+    bucket = resolve_bucket(args.stack, args.bucket, args.state_dir)
+    try:
+        snapshot = LakeReader(s3_client(args.endpoint_url, args.region), bucket).read()
+    except (ManifestError, LakeError) as e:
+        print(f"{e.code}: {e.message}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    context = PageContext(
+        bucket=bucket,
+        manifest_uri=f"s3://{bucket}/{MANIFEST_KEY}",
+        objects=snapshot.listed,
+        malformed=[(o.uri, o.error or "") for o in snapshot.malformed],
+        missing=snapshot.missing,
+    )
+    page = render_dashboard(snapshot.rows, context, selected_user=args.user_id)
+    args.out.write_text(page, encoding="utf-8")
+    print(
+        f"wrote {args.out}: {len(snapshot.rows)} expenses from {snapshot.listed} objects, "
+        f"{len(snapshot.malformed)} skipped",
+        file=out,
+    )
+    return EXIT_OK
+
+
+def _quicksight_client(region: str | None) -> tuple[boto3.session.Session, str]:
+    session = boto3.session.Session(region_name=region) if region else boto3.session.Session()
+    if session.get_credentials() is None:
+        raise NoCredentialsError()
+    if not session.region_name:
+        raise StackError("no AWS region configured: pass --region or set AWS_REGION")
+    return session, session.region_name
+
+
+def _account_id(session: boto3.session.Session, given: str | None) -> str:
+    if given:
+        return given
+    return str(session.client("sts").get_caller_identity()["Account"])
+
+
+def _up(args: argparse.Namespace, out: TextIO) -> int:
+    validate_stack_name(args.stack)
+    bucket = resolve_bucket(args.stack, args.bucket, args.state_dir)
+    session, region = _quicksight_client(args.region)
+    account = _account_id(session, args.account_id)
+    result = aws.up(session.client("quicksight", region_name=region), account, args.stack, bucket, args.user)
+    for name, arn in vars(result).items():
+        print(f"{name}: {arn}", file=out)
+    return EXIT_OK
+
+
+def _down(args: argparse.Namespace, out: TextIO) -> int:
+    validate_stack_name(args.stack)
+    session, region = _quicksight_client(args.region)
+    account = _account_id(session, args.account_id)
+    result = aws.down(session.client("quicksight", region_name=region), account, args.stack)
+    for name in result.deleted:
+        print(f"deleted {name}", file=out)
+    for name in result.absent:
+        print(f"already absent: {name}", file=out)
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
+    """Run one command; errors become one line on stderr and a non-zero exit code, never a traceback."""
+    args = _parser().parse_args(argv)
+    stream = out if out is not None else sys.stdout
+    commands = {"check": _check, "preview": _preview, "up": _up, "down": _down}
+    try:
+        return commands[args.command](args, stream)
+    except StackError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except NoCredentialsError:
+        print(
+            f"error: no AWS credentials found; `{args.command}` talks to QuickSight on AWS. Configure credentials "
+            "(AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or `aws configure`) and try again.",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    except aws.QuickSightError as e:
+        print(f"error: {e.code}: {e.message}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except ChartJsMissing as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except ClientError as e:
+        code = e.response.get("Error", {}).get("Code", "Unknown")
+        print(f"error: AWS refused {e.operation_name}: {code}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except BotoCoreError as e:
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
+        return EXIT_PROBLEMS

@@ -1,0 +1,221 @@
+"""Reads the lake strictly through its manifest, in parallel, caching by (key, ETag) so a refresh reads only changes."""
+
+from __future__ import annotations
+
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from quicksight.manifest import MANIFEST_KEY, ManifestError, S3Location, decode_manifest, manifest_locations
+from quicksight.schema import CastError, cast_row
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+DEFAULT_WORKERS = 8
+_MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+
+
+class LakeError(RuntimeError):
+    """S3 refused a lake-level call (missing bucket, access denied); `code` is the S3 error code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def error_code(error: ClientError) -> str:
+    """The AWS error code of a botocore ClientError."""
+    return str(error.response.get("Error", {}).get("Code", "Unknown"))
+
+
+@dataclass(frozen=True)
+class LakeObject:
+    """One lake object as read: its decoded JSON (when it parsed), its typed row (when it cast), or why not."""
+
+    bucket: str
+    key: str
+    etag: str
+    decoded: dict[str, Any] | None
+    row: dict[str, Any] | None
+    error: str | None
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def parse_object(bucket: str, key: str, etag: str, body: bytes) -> LakeObject:
+    """Decode one lake object and apply the dataset's column types; never raises for bad content."""
+    try:
+        # Decimal keeps amounts exact (as DynamoDB's N does); QuickSight's DECIMAL is exact too.
+        decoded = json.loads(body.decode("utf-8"), parse_float=Decimal)
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        return LakeObject(bucket, key, etag, None, None, f"not valid UTF-8 JSON ({e})")
+    if not isinstance(decoded, dict):
+        return LakeObject(bucket, key, etag, None, None, "not a JSON object")
+    try:
+        row = cast_row(decoded)
+    except CastError as e:
+        return LakeObject(bucket, key, etag, decoded, None, str(e))
+    return LakeObject(bucket, key, etag, decoded, row, None)
+
+
+class LakeCache:
+    """Parsed lake objects keyed by (bucket, key, ETag): an unchanged object is never fetched twice."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[tuple[str, str, str], LakeObject] = {}
+
+    def get(self, bucket: str, key: str, etag: str) -> LakeObject | None:
+        with self._lock:
+            return self._items.get((bucket, key, etag))
+
+    def put(self, obj: LakeObject) -> None:
+        with self._lock:
+            self._items[(obj.bucket, obj.key, obj.etag)] = obj
+
+    def retain(self, live: set[tuple[str, str, str]]) -> None:
+        """Drop entries for objects that were deleted or rewritten since (keeps memory bounded by the lake)."""
+        with self._lock:
+            self._items = {k: v for k, v in self._items.items() if k in live}
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._items)
+
+
+@dataclass
+class LakeSnapshot:
+    """Everything one read of the lake saw."""
+
+    bucket: str
+    locations: list[S3Location]
+    objects: list[LakeObject]
+    listed: int
+    fetched: int
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [obj.row for obj in self.objects if obj.row is not None]
+
+    @property
+    def malformed(self) -> list[LakeObject]:
+        return [obj for obj in self.objects if obj.error is not None]
+
+
+def read_manifest(s3_client: S3Client, bucket: str) -> dict[str, Any]:
+    """Fetch and decode `manifest.json` at the bucket root; ManifestError/LakeError say what is wrong."""
+    try:
+        body = s3_client.get_object(Bucket=bucket, Key=MANIFEST_KEY)["Body"].read()
+    except ClientError as e:
+        code = error_code(e)
+        if code in _MISSING_KEY_CODES:
+            raise ManifestError(
+                "MANIFEST_MISSING", f"s3://{bucket}/{MANIFEST_KEY} does not exist (it belongs at the bucket root)"
+            ) from e
+        raise LakeError(code, f"cannot read s3://{bucket}/{MANIFEST_KEY}: {code}") from e
+    return decode_manifest(body)
+
+
+def list_location(s3_client: S3Client, location: S3Location) -> list[tuple[str, str]]:
+    """(key, ETag) of every object a manifest location covers, as QuickSight would import them."""
+    try:
+        if not location.is_prefix:
+            head = s3_client.head_object(Bucket=location.bucket, Key=location.key)
+            return [(location.key, head["ETag"])]
+        found: list[tuple[str, str]] = []
+        paginator = s3_client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=location.bucket, Prefix=location.key):
+            for item in page.get("Contents", []):
+                if not item["Key"].endswith("/"):  # "folder" placeholders hold no data
+                    found.append((item["Key"], item["ETag"]))
+        return found
+    except ClientError as e:
+        code = error_code(e)
+        if not location.is_prefix and code in _MISSING_KEY_CODES:
+            return []
+        raise LakeError(code, f"cannot list {location.uri}: {code}") from e
+
+
+def _fetch_one(s3_client: S3Client, bucket: str, key: str, etag: str) -> LakeObject | None:
+    try:
+        response = s3_client.get_object(Bucket=bucket, Key=key)
+        body = response["Body"].read()
+    except ClientError as e:
+        code = error_code(e)
+        if code in _MISSING_KEY_CODES:
+            return None  # deleted between the listing and the read: it is simply gone
+        return LakeObject(bucket, key, etag, None, None, f"could not be read ({code})")
+    # The ETag of what was actually read, in case the object changed after it was listed.
+    return parse_object(bucket, key, response.get("ETag", etag), body)
+
+
+def fetch_objects(
+    s3_client: S3Client, items: list[tuple[str, str, str]], *, max_workers: int = DEFAULT_WORKERS
+) -> list[LakeObject]:
+    """Get and parse (bucket, key, ETag) items on a thread pool (boto3 clients are thread-safe); skips vanished keys."""
+    if not items:
+        return []
+    workers = max(1, min(max_workers, len(items)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lake-read") as pool:
+        results = list(pool.map(lambda item: _fetch_one(s3_client, *item), items))
+    return [obj for obj in results if obj is not None]
+
+
+class LakeReader:
+    """Reads the objects a bucket's manifest names, in parallel, reusing parsed objects whose ETag did not change."""
+
+    def __init__(
+        self,
+        s3_client: S3Client,
+        bucket: str,
+        *,
+        max_workers: int = DEFAULT_WORKERS,
+        cache: LakeCache | None = None,
+    ) -> None:
+        self.s3 = s3_client
+        self.bucket = bucket
+        self.max_workers = max_workers
+        self.cache = cache if cache is not None else LakeCache()
+
+    def read(self) -> LakeSnapshot:
+        """One pass over the lake; raises ManifestError when the manifest is unusable, LakeError when S3 refuses."""
+        locations = manifest_locations(read_manifest(self.s3, self.bucket))
+        listed: dict[tuple[str, str], str] = {}
+        missing: list[str] = []
+        for location in locations:
+            entries = list_location(self.s3, location)
+            if not entries and not location.is_prefix:
+                missing.append(location.uri)
+            for key, etag in entries:
+                listed.setdefault((location.bucket, key), etag)
+        objects: dict[tuple[str, str], LakeObject] = {}
+        to_fetch: list[tuple[str, str, str]] = []
+        for (bucket, key), etag in listed.items():
+            cached = self.cache.get(bucket, key, etag)
+            if cached is not None:
+                objects[(bucket, key)] = cached
+            else:
+                to_fetch.append((bucket, key, etag))
+        for obj in fetch_objects(self.s3, to_fetch, max_workers=self.max_workers):
+            self.cache.put(obj)
+            objects[(obj.bucket, obj.key)] = obj
+        self.cache.retain({(o.bucket, o.key, o.etag) for o in objects.values()})
+        ordered = [objects[k] for k in sorted(objects)]
+        return LakeSnapshot(
+            bucket=self.bucket,
+            locations=locations,
+            objects=ordered,
+            listed=len(listed),
+            fetched=len(to_fetch),
+            missing=missing,
+        )

@@ -1,0 +1,205 @@
+"""Renders the dashboard as one standalone HTML page (Chart.js inlined from npm, every data string escaped)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from quicksight.aggregate import DEFAULT_ROW_LIMIT, TABLE_COLUMNS, DashboardView, aggregate, user_ids
+
+FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
+CHART_JS_URL_PATH = "vendor/chart.umd.min.js"  # the key frontend/vendor.json maps to the npm file
+
+
+class ChartJsMissing(FileNotFoundError):
+    """Chart.js is not installed under frontend/node_modules (it comes from npm, never a CDN)."""
+
+
+def load_chart_js(frontend_dir: Path = FRONTEND_DIR) -> str:
+    """Chart.js's UMD bundle, located through frontend/vendor.json like the dev server serves it."""
+    try:
+        vendor = json.loads((frontend_dir / "vendor.json").read_text(encoding="utf-8"))
+        path = frontend_dir / vendor[CHART_JS_URL_PATH]
+        source = path.read_text(encoding="utf-8")
+    except (OSError, KeyError, json.JSONDecodeError) as e:
+        raise ChartJsMissing(
+            f"Chart.js not found under {frontend_dir} (via vendor.json {CHART_JS_URL_PATH!r}); "
+            "run `cd frontend && npm ci`"
+        ) from e
+    # An inline script ends at the first "</script"; keep the bundle from closing its own element.
+    return re.sub(r"</(script)", r"<\\/\1", source, flags=re.IGNORECASE)
+
+
+@dataclass
+class PageContext:
+    """What the page says about where the numbers come from."""
+
+    bucket: str
+    manifest_uri: str
+    objects: int
+    malformed: list[tuple[str, str]] = field(default_factory=list)  # (uri, reason)
+    missing: list[str] = field(default_factory=list)
+    generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+def _json_for_script(value: Any) -> str:
+    # Inside <script type="application/json"> only "<" can end the element; escape it (and > and &) as JSON does.
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _esc(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _table_rows(view: DashboardView) -> str:
+    cells = view.to_json()["rows"]
+    return "\n".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{_esc(row[c])}</td>' if c == "amount" else f"<td>{_esc(row[c])}</td>"
+            for c in TABLE_COLUMNS
+        )
+        + "</tr>"
+        for row in cells
+    )
+
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
+.warn{background:#fff4ce;border:1px solid #e0b000;padding:.6rem .9rem;border-radius:4px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:1.5rem;margin:1rem 0}
+table{border-collapse:collapse;width:100%;font-size:.9rem}
+th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}
+td.num,th.num{text-align:right}
+.muted{color:#666;font-size:.85rem}
+"""
+
+_APP_JS = """
+(function () {
+  "use strict";
+  var data = JSON.parse(document.getElementById("dashboard-data").textContent);
+  var select = document.getElementById("user-filter");
+  var charts = {};
+  function draw(id, kind, pairs, label) {
+    if (typeof Chart === "undefined") { return; }
+    var cfg = {type: kind, data: {labels: pairs.map(function (p) { return p[0]; }),
+      datasets: [{label: label, data: pairs.map(function (p) { return Number(p[1]); })}]},
+      options: {animation: false, responsive: true, plugins: {legend: {display: false}}}};
+    if (charts[id]) { charts[id].destroy(); }
+    charts[id] = new Chart(document.getElementById(id), cfg);
+  }
+  function show(userId) {
+    var view = data.views[userId] || data.empty;
+    document.getElementById("summary-count").textContent = String(view.count);
+    document.getElementById("summary-total").textContent = view.total;
+    draw("by-category", "bar", view.byCategory, "Sum of amount");
+    draw("by-month", "line", view.byMonth, "Monthly total");
+    var body = document.getElementById("table-body");
+    while (body.firstChild) { body.removeChild(body.firstChild); }
+    view.rows.forEach(function (row) {
+      var tr = document.createElement("tr");
+      data.columns.forEach(function (c) {
+        var td = document.createElement("td");
+        td.textContent = row[c];  /* text, never HTML: descriptions are user input */
+        if (c === "amount") { td.className = "num"; }
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+  }
+  select.addEventListener("change", function () { show(select.value); });
+  show(select.value);
+})();
+"""
+
+
+def render_dashboard(
+    rows: list[dict[str, Any]],
+    context: PageContext,
+    *,
+    selected_user: str | None = None,
+    row_limit: int = DEFAULT_ROW_LIMIT,
+    chart_js: str | None = None,
+) -> str:
+    """The operator dashboard as a standalone page; `rows` are typed lake rows across every user."""
+    users = user_ids(rows)
+    views = {"": aggregate(rows, None, row_limit=row_limit)}
+    views.update({u: aggregate(rows, u, row_limit=row_limit) for u in users})
+    current = views.get(selected_user or "") or aggregate([], selected_user, row_limit=row_limit)
+    payload = {
+        "columns": list(TABLE_COLUMNS),
+        "views": {k: v.to_json() for k, v in views.items()},
+        "empty": aggregate([], None).to_json(),
+    }
+    nonce = secrets.token_urlsafe(16)
+    script = chart_js if chart_js is not None else load_chart_js()
+    options = ['<option value="">All users</option>']
+    if selected_user and selected_user not in views:
+        options.append(f'<option value="{_esc(selected_user)}" selected>{_esc(selected_user)} (no expenses)</option>')
+    options += [
+        f'<option value="{_esc(u)}"{" selected" if u == selected_user else ""}>{_esc(u)}</option>' for u in users
+    ]
+    problems = [f"<li>{_esc(uri)}: {_esc(reason)}</li>" for uri, reason in context.malformed]
+    problems += [f"<li>{_esc(uri)}: listed in the manifest but missing</li>" for uri in context.missing]
+    problem_block = (
+        f'<section class="warn"><h2>Skipped files ({len(problems)})</h2>'
+        f"<p>QuickSight would skip these rows too. Run <code>python -m quicksight check</code>.</p>"
+        f"<ul>{''.join(problems)}</ul></section>"
+        if problems
+        else ""
+    )
+    header_cells = "".join(
+        f'<th class="num">{_esc(c)}</th>' if c == "amount" else f"<th>{_esc(c)}</th>" for c in TABLE_COLUMNS
+    )
+    csp = (
+        f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; img-src data:; "
+        "form-action 'self'; base-uri 'none'"
+    )
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{_esc(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Expense dashboard (operator view) - {_esc(context.bucket)}</title>
+<style>{_STYLE}</style>
+</head>
+<body>
+<h1>Expense dashboard</h1>
+<p class="warn"><strong>Operator view across all users, for local use only.</strong> It reads every user's expenses
+from the data lake, like the QuickSight dashboard it previews; never expose it beyond this machine.</p>
+<p class="muted">Source: <code>{_esc(context.manifest_uri)}</code> &middot; {context.objects} objects &middot;
+generated {_esc(context.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC"))}</p>
+{problem_block}
+<form method="get">
+<label for="user-filter">Filter by userId</label>
+<select id="user-filter" name="userId">{"".join(options)}</select>
+<noscript><button type="submit">Apply</button></noscript>
+</form>
+<p>Expenses: <strong id="summary-count">{current.count}</strong> &middot;
+Total amount: <strong id="summary-total">{_esc(current.total)}</strong></p>
+<div class="grid">
+<figure><figcaption>Sum of amount by category</figcaption><canvas id="by-category"></canvas></figure>
+<figure><figcaption>Monthly total</figcaption><canvas id="by-month"></canvas></figure>
+</div>
+<h2>Expenses</h2>
+<p class="muted">Newest first, at most {row_limit} rows per view.</p>
+<table>
+<thead><tr>{header_cells}</tr></thead>
+<tbody id="table-body">
+{_table_rows(current)}
+</tbody>
+</table>
+<script type="application/json" id="dashboard-data">{_json_for_script(payload)}</script>
+<script nonce="{nonce}">{script}</script>
+<script nonce="{nonce}">{_APP_JS}</script>
+</body>
+</html>
+"""

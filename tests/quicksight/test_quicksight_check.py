@@ -1,0 +1,300 @@
+"""`check_lake` and `python -m quicksight check`: a good lake passes, each known mistake is named in one line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from quicksight.check import check_lake
+from quicksight.cli import main
+from quicksight.manifest import quicksight_read_policy
+from quicksight.policy import Need, policy_gaps
+
+QS = {"Service": "quicksight.amazonaws.com"}
+
+
+def _policy(*statements: dict[str, Any]) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def _allow(action: str, resource: str, principal: Any = QS) -> dict[str, Any]:
+    return {"Effect": "Allow", "Principal": principal, "Action": action, "Resource": resource}
+
+
+def test_good_lake_has_no_problems(lake) -> None:
+    assert check_lake(lake.s3, lake.bucket) == []
+
+
+def test_role_principal_and_wildcards_are_accepted(lake) -> None:
+    role = {"AWS": "arn:aws:iam::123456789012:role/service-role/aws-quicksight-service-role-v0"}
+    lake.put_policy(_policy(_allow("s3:*", f"arn:aws:s3:::{lake.bucket}*", role)))
+    assert check_lake(lake.s3, lake.bucket) == []
+
+
+def _first_key(lake) -> str:
+    return lake.key_of(lake.records[0])
+
+
+def _with(field: str, value: Any) -> Callable[[Any], None]:
+    def mutate(lake) -> None:
+        record = dict(lake.records[0])
+        record[field] = value
+        lake.put(lake.key_of(record), lake.encode(record))
+
+    return mutate
+
+
+def _without(field: str) -> Callable[[Any], None]:
+    def mutate(lake) -> None:
+        record = {k: v for k, v in lake.records[0].items() if k != field}
+        lake.put(lake.key_of(record), lake.encode(record))
+
+    return mutate
+
+
+def _delete_all_expenses(lake) -> None:
+    for record in lake.records:
+        lake.s3.delete_object(Bucket=lake.bucket, Key=lake.key_of(record))
+
+
+def _move_manifest_under_expenses(lake) -> None:
+    body = lake.s3.get_object(Bucket=lake.bucket, Key="manifest.json")["Body"].read()
+    lake.s3.delete_object(Bucket=lake.bucket, Key="manifest.json")
+    lake.put("expenses/manifest.json", body)
+
+
+def _amount_as_text_everywhere(lake) -> None:
+    for record in lake.records:
+        lake.put(lake.key_of(record), lake.encode({**record, "amount": str(record["amount"])}))
+
+
+def _prefix(uri: str) -> Callable[[Any], None]:
+    return lambda lake: lake.put_manifest(
+        {"fileLocations": [{"URIPrefixes": [uri.format(b=lake.bucket)]}], "globalUploadSettings": {"format": "JSON"}}
+    )
+
+
+BAD_LAKES: list[tuple[str, Callable[[Any], None], str]] = [
+    ("no manifest", lambda lake: lake.s3.delete_object(Bucket=lake.bucket, Key="manifest.json"), "MANIFEST_MISSING"),
+    ("manifest under expenses/ (mistake #11)", _move_manifest_under_expenses, "MANIFEST_NOT_AT_ROOT"),
+    ("prefix at the bucket root", _prefix("s3://{b}/"), "MANIFEST_PREFIX_AT_ROOT"),
+    ("prefix without a key", _prefix("s3://{b}"), "MANIFEST_PREFIX_AT_ROOT"),
+    ("prefix at one user (mistake #6)", _prefix("s3://{b}/expenses/alice/"), "MANIFEST_PREFIX_ONE_USER"),
+    ("prefix user1/ instead of expenses/", _prefix("s3://{b}/user1/"), "MANIFEST_WRONG_PREFIX"),
+    ("the guide's bucket name", _prefix("s3://expense-tracker-data-user/expenses/"), "MANIFEST_WRONG_BUCKET"),
+    (
+        "URIs naming only one file",
+        lambda lake: lake.put_manifest(
+            {
+                "fileLocations": [{"URIs": [f"s3://{lake.bucket}/{_first_key(lake)}"]}],
+                "globalUploadSettings": {"format": "JSON"},
+            }
+        ),
+        "MANIFEST_URIS_INCOMPLETE",
+    ),
+    (
+        "URI to a missing file",
+        lambda lake: lake.put_manifest(
+            {
+                "fileLocations": [
+                    {"URIPrefixes": [f"s3://{lake.bucket}/expenses/"]},
+                    {"URIs": [f"s3://{lake.bucket}/expenses/gone/x_y.json"]},
+                ],
+                "globalUploadSettings": {"format": "JSON"},
+            }
+        ),
+        "MANIFEST_URI_MISSING",
+    ),
+    (
+        "the guide's containsHeader with JSON",
+        lambda lake: lake.put_manifest(
+            {
+                "fileLocations": [{"URIPrefixes": [f"s3://{lake.bucket}/expenses/"]}],
+                "globalUploadSettings": {"format": "JSON", "containsHeader": "false"},
+            }
+        ),
+        "MANIFEST_JSON_SETTINGS",
+    ),
+    (
+        "CSV format",
+        lambda lake: lake.put_manifest(
+            {
+                "fileLocations": [{"URIPrefixes": [f"s3://{lake.bucket}/expenses/"]}],
+                "globalUploadSettings": {"format": "CSV"},
+            }
+        ),
+        "MANIFEST_FORMAT",
+    ),
+    ("manifest not JSON", lambda lake: lake.put_manifest(b"{'fileLocations': []}"), "MANIFEST_INVALID_JSON"),
+    ("manifest with a BOM", lambda lake: lake.put_manifest(b"\xef\xbb\xbf{}"), "MANIFEST_BOM"),
+    ("manifest without locations", lambda lake: lake.put_manifest({"fileLocations": []}), "MANIFEST_NO_LOCATIONS"),
+    ("no files under the prefix", _delete_all_expenses, "NO_FILES"),
+    ("a file that does not parse", lambda lake: lake.put(_first_key(lake), b'{"amount": 1,'), "FILE_UNPARSEABLE"),
+    ("a file holding an array", lambda lake: lake.put(_first_key(lake), b"[1, 2]"), "FILE_UNPARSEABLE"),
+    ("amount as text in one file", _with("amount", "12.50"), "FIELD_INCONSISTENT_TYPE"),
+    ("amount as text everywhere", _amount_as_text_everywhere, "FIELD_WRONG_TYPE"),
+    ("a missing category", _without("category"), "FIELD_MISSING"),
+    ("a date that is not YYYY-MM-DD", _with("date", "12/01/2026"), "FIELD_BAD_VALUE"),
+    ("a CSV file in the lake", lambda lake: lake.put("expenses/alice/export.csv", "a,b\n"), "NOT_JSON_FILE"),
+    ("a file outside the layout", lambda lake: lake.put("expenses/stray.json", b"{}"), "LAYOUT"),
+    ("no bucket policy (mistake #5)", lambda lake: lake.s3.delete_bucket_policy(Bucket=lake.bucket), "POLICY_MISSING"),
+    (
+        "GetObject on the bucket ARN instead of its objects",
+        lambda lake: lake.put_policy(
+            _policy(
+                _allow("s3:ListBucket", f"arn:aws:s3:::{lake.bucket}"),
+                _allow("s3:GetObject", f"arn:aws:s3:::{lake.bucket}"),
+            )
+        ),
+        "POLICY_NO_GET",
+    ),
+    (
+        "ListBucket on the objects instead of the bucket",
+        lambda lake: lake.put_policy(
+            _policy(
+                _allow("s3:ListBucket", f"arn:aws:s3:::{lake.bucket}/*"),
+                _allow("s3:GetObject", f"arn:aws:s3:::{lake.bucket}/*"),
+            )
+        ),
+        "POLICY_NO_LIST",
+    ),
+    (
+        "policy for another principal",
+        lambda lake: lake.put_policy(
+            quicksight_read_policy(lake.bucket, {"AWS": "arn:aws:iam::123456789012:role/lambda-role"})
+        ),
+        "POLICY_NO_GET",
+    ),
+    (
+        "an explicit deny for QuickSight",
+        lambda lake: lake.put_policy(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    *quicksight_read_policy(lake.bucket)["Statement"],
+                    {
+                        "Sid": "NoQuickSight",
+                        "Effect": "Deny",
+                        "Principal": QS,
+                        "Action": "s3:Get*",
+                        "Resource": f"arn:aws:s3:::{lake.bucket}/expenses/*",
+                    },
+                ],
+            }
+        ),
+        "POLICY_NO_GET",
+    ),
+]
+
+
+@pytest.mark.parametrize(("mutate", "code"), [(m, c) for _, m, c in BAD_LAKES], ids=[n for n, _, _ in BAD_LAKES])
+def test_each_mistake_is_reported(lake, mutate: Callable[[Any], None], code: str) -> None:
+    mutate(lake)
+    problems = check_lake(lake.s3, lake.bucket)
+    assert code in {p.code for p in problems}, problems
+    for problem in problems:
+        assert "\n" not in str(problem) and str(problem).startswith(problem.code)
+
+
+def test_inconsistent_type_names_the_odd_file(lake) -> None:
+    _with("amount", "12.50")(lake)
+    (problem,) = [p for p in check_lake(lake.s3, lake.bucket) if p.code == "FIELD_INCONSISTENT_TYPE"]
+    assert "'amount'" in problem.message
+    assert _first_key(lake) in problem.message
+    assert "number in 14 files and text in 1 files" in problem.message
+
+
+def test_conditional_deny_does_not_hide_a_grant() -> None:
+    # A Deny guarded by a Condition (here: plain-HTTP requests) is not taken as denying QuickSight.
+    # (A unit test: moto itself would apply this Deny to the test's own plain-HTTP calls.)
+    secure_only = {
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": "arn:aws:s3:::b/*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+    policy = _policy(*quicksight_read_policy("b")["Statement"], secure_only)
+    needs = [Need("s3:ListBucket", "arn:aws:s3:::b"), Need("s3:GetObject", "arn:aws:s3:::b/expenses/u/k.json")]
+    assert policy_gaps(policy, needs) == []
+    unconditional = {k: v for k, v in secure_only.items() if k != "Condition"}
+    gaps = policy_gaps(_policy(*policy["Statement"][:2], unconditional), needs)
+    assert [(need.action, reason) for need, reason in gaps] == [("s3:GetObject", "statement (no Sid) denies it")]
+
+
+@pytest.mark.parametrize(
+    ("statement", "granted"),
+    [
+        ({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}, True),
+        ({"Effect": "Allow", "Principal": QS, "Action": "S3:getobject", "Resource": "arn:aws:s3:::b/*"}, True),
+        ({"Effect": "Allow", "Principal": QS, "Action": "s3:Get*", "Resource": "arn:aws:s3:::b/expenses/*"}, True),
+        ({"Effect": "Allow", "Principal": QS, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::B/*"}, False),
+        ({"Effect": "Allow", "Principal": QS, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/other/*"}, False),
+        ({"Effect": "Allow", "Principal": QS, "NotAction": "s3:PutObject", "Resource": "arn:aws:s3:::b/*"}, True),
+        ({"Effect": "Allow", "Principal": QS, "Action": "s3:GetObject", "NotResource": "arn:aws:s3:::x/*"}, True),
+        ({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "*", "Resource": "*"}, False),
+    ],
+)
+def test_policy_statement_matching(statement: dict[str, Any], granted: bool) -> None:
+    gaps = policy_gaps(_policy(statement), [Need("s3:GetObject", "arn:aws:s3:::b/expenses/u/k.json")])
+    assert (gaps == []) is granted
+
+
+def test_many_bad_files_are_summarised(lake) -> None:
+    for record in lake.records:
+        lake.put(lake.key_of(record), b"not json")
+    lines = [p for p in check_lake(lake.s3, lake.bucket) if p.code == "FILE_UNPARSEABLE"]
+    assert len(lines) == 11
+    assert lines[-1].message == "... and 5 more files like these"
+
+
+def test_missing_bucket(s3) -> None:
+    problems = check_lake(s3, "no-such-bucket")
+    assert [p.code for p in problems] == ["BUCKET_MISSING"]
+
+
+def test_amount_number_types_all_count_as_numbers(lake) -> None:
+    # Integers and decimals are both JSON numbers: no type problem.
+    _with("amount", Decimal("7"))(lake)
+    assert check_lake(lake.s3, lake.bucket) == []
+
+
+def test_cli_check_ok_exit_zero(lake, capsys) -> None:
+    assert main(["check", "--stack", "dev", "--bucket", lake.bucket]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+def test_cli_check_problems_exit_nonzero(lake, capsys) -> None:
+    lake.s3.delete_object(Bucket=lake.bucket, Key="manifest.json")
+    assert main(["check", "--stack", "dev", "--bucket", lake.bucket]) == 1
+    out = capsys.readouterr().out
+    assert "MANIFEST_MISSING" in out
+
+
+def test_cli_resolves_bucket_from_devstate(lake, tmp_path, capsys) -> None:
+    (tmp_path / "dev").mkdir()
+    (tmp_path / "dev" / "outputs.json").write_text(json.dumps({"dataBucket": lake.bucket}))
+    assert main(["check", "--stack", "dev", "--state-dir", str(tmp_path)]) == 0
+    assert lake.bucket in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("outputs", "message"),
+    [(None, "does not exist"), ("{}", "no 'dataBucket'"), ("not json", "unreadable")],
+)
+def test_cli_without_bucket_says_how(tmp_path, capsys, outputs: str | None, message: str) -> None:
+    if outputs is not None:
+        (tmp_path / "dev").mkdir()
+        (tmp_path / "dev" / "outputs.json").write_text(outputs)
+    assert main(["check", "--stack", "dev", "--state-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "--bucket" in err
+
+
+def test_cli_rejects_bad_stack_name(capsys) -> None:
+    assert main(["check", "--stack", "../etc", "--bucket", "b"]) == 2
+    assert "stack name" in capsys.readouterr().err
