@@ -1,0 +1,105 @@
+"""`make dev`: the expense tracker offline - API Gateway + Cognito + Lambda + DynamoDB + S3 on your machine."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from pathlib import Path
+from types import FrameType
+
+from devserver.config import EMBEDDED, DevOptions
+from devserver.httpserver import PortInUseError
+
+
+def parse_args(argv: list[str] | None = None) -> DevOptions:
+    parser = argparse.ArgumentParser(
+        prog="python dev_server.py",
+        description="Run the expense tracker locally: the real Lambda handlers behind an API Gateway emulation "
+        "with real Cognito JWT checks, a local Cognito (SRP, confirmation codes in a mailbox), the frontend, "
+        "and DynamoDB/S3 on moto. Prints the URLs when ready; Ctrl-C stops it.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000; 0 = any free)")
+    parser.add_argument(
+        "--backend",
+        default=EMBEDDED,
+        help="'embedded' (default: moto inside this process, state saved under --state-dir) or the URL of a moto "
+        "server or LocalStack, e.g. http://127.0.0.1:4566 (provisioned by `python -m bootstrap up`)",
+    )
+    parser.add_argument("--state-dir", type=Path, default=Path(".devstate"), help="saved state (default .devstate/)")
+    parser.add_argument("--stack", default="dev", help="stack name; every resource name derives from it (default dev)")
+    parser.add_argument("--region", default="us-east-1", help="AWS region to emulate (default us-east-1)")
+    parser.add_argument("--reset", action="store_true", help="wipe the saved state before starting")
+    parser.add_argument(
+        "--demo", action="store_true", help="create user 'demo' (password Demo123!) with months of sample expenses"
+    )
+    parser.add_argument(
+        "--cors-origin",
+        action="append",
+        dest="cors_origins",
+        metavar="ORIGIN",
+        help="allowed CORS origin (repeatable; default from the API contract: *)",
+    )
+    parser.add_argument("--no-reload", action="store_true", help="disable hot reload of handler code")
+    parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    for noisy in ("botocore", "boto3", "urllib3", "werkzeug", "moto"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return DevOptions(
+        host=args.host,
+        port=args.port,
+        backend=args.backend,
+        state_dir=args.state_dir,
+        stack=args.stack,
+        region=args.region,
+        reset=args.reset,
+        demo=args.demo,
+        cors_origins=tuple(args.cors_origins) if args.cors_origins else None,
+        hot_reload=not args.no_reload,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse_args(argv)
+    from devserver.backend import StateCorruptedError
+    from devserver.cognito import StateCorrupted
+    from devserver.runner import DevServer
+
+    server = DevServer(options)
+    try:
+        server.start()
+    except PortInUseError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except (StateCorruptedError, StateCorrupted) as e:
+        print(f"error: saved state is damaged: {e}", file=sys.stderr)
+        server.stop()
+        return 3
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    print("\nExpense tracker dev server is ready:", flush=True)
+    for name, url in server.urls().items():
+        print(f"  {name:<17} {url}", flush=True)
+    print("Press Ctrl-C to stop.\n", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    finally:
+        server.stop()
+    print("stopped; state saved in", options.state_dir, flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

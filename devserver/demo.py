@@ -1,0 +1,90 @@
+"""`--demo`: a demo user and a few months of realistic expenses, so the app and the dashboard have something to show."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from decimal import Decimal
+from typing import Any
+
+from devserver.cognito import LocalCognito
+from devserver.cognito.errors import UsernameExists
+from expense_core.identity import Caller
+from expense_core.lake import ExpenseLake
+from expense_core.pagination import PageTokenCodec
+from expense_core.repository import ExpenseRepository
+from expense_core.service import ExpenseService
+from expense_core.validation import ExpenseInput, ListQuery
+
+log = logging.getLogger("devserver")
+DEMO_USERNAME = "demo"
+DEMO_PASSWORD = "Demo123!"  # noqa: S105 - a documented local-only demo account
+DEMO_EMAIL = "demo@example.com"
+MONTHS = 4
+# (category, typical amount range, descriptions, times per month, account)
+_PATTERNS: list[tuple[str, tuple[int, int], list[str], int, str]] = [
+    ("Groceries", (18, 120), ["Supermarket", "Farmers market", "Bakery"], 7, "main"),
+    ("Food", (4, 45), ["Coffee", "Lunch with team", "Pizza night", "Sushi"], 8, "main"),
+    ("Transport", (3, 60), ["Metro card top-up", "Taxi home", "Fuel"], 5, "main"),
+    ("Rent", (1450, 1450), ["Monthly rent"], 1, "household"),
+    ("Utilities", (40, 140), ["Electricity", "Internet", "Water"], 2, "household"),
+    ("Entertainment", (9, 80), ["Cinema", "Concert tickets", "Streaming subscription"], 3, "main"),
+    ("Health", (12, 90), ["Pharmacy", "Gym membership"], 2, "main"),
+]
+
+
+def demo_expenses(today: dt.date, seed: int = 7) -> list[ExpenseInput]:
+    """A deterministic, plausible history: the last MONTHS months up to today."""
+    rng = random.Random(seed)  # noqa: S311 - sample data, not security
+    out: list[ExpenseInput] = []
+    start = (today.replace(day=1) - dt.timedelta(days=31 * (MONTHS - 1))).replace(day=1)
+    month = start
+    while month <= today:
+        days_in_month = ((month.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)).day
+        for category, (low, high), descriptions, times, account in _PATTERNS:
+            for _ in range(times):
+                day = month.replace(day=1 if category == "Rent" else rng.randint(1, days_in_month))
+                if day > today:
+                    continue
+                cents = rng.randint(low * 100, high * 100)
+                out.append(
+                    ExpenseInput(
+                        amount=Decimal(cents).scaleb(-2),
+                        currency="USD",
+                        category=category,
+                        description=rng.choice(descriptions),
+                        date=day.isoformat(),
+                        account=account,
+                    )
+                )
+        month = (month.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    return out
+
+
+def seed_demo(cognito: LocalCognito, outputs: dict[str, Any], endpoint_url: str, region: str) -> None:
+    """Create the demo user (once) and its expenses (only when it has none), through the real service."""
+    import boto3
+
+    pool_id = str(outputs["userPoolId"])
+    try:
+        sub = cognito.create_confirmed_user(pool_id, DEMO_USERNAME, DEMO_PASSWORD, DEMO_EMAIL)
+    except UsernameExists:
+        idp = boto3.client("cognito-idp", endpoint_url=endpoint_url, region_name=region)
+        user = idp.admin_get_user(UserPoolId=pool_id, Username=DEMO_USERNAME)
+        sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
+    env = next(iter(outputs["functionEnvironment"].values()))
+    service = ExpenseService(
+        ExpenseRepository(boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=region), env["EXPENSES_TABLE"]),
+        ExpenseLake(boto3.client("s3", endpoint_url=endpoint_url, region_name=region), env["DATA_BUCKET"]),
+        PageTokenCodec(env["PAGE_TOKEN_SECRET"]),
+    )
+    caller = Caller(sub=sub, username=DEMO_USERNAME)
+    if any(service.list(caller, ListQuery(account=acct, date_from=None, date_to=None, limit=1))["expenses"]
+           for acct in ("main", "household")):
+        log.info("demo user already has expenses; nothing seeded")
+        return
+    expenses = demo_expenses(service.today())
+    for data in expenses:
+        service.add(caller, data)
+    print(f"[demo] user '{DEMO_USERNAME}' / password '{DEMO_PASSWORD}' with {len(expenses)} sample expenses", flush=True)
