@@ -47,14 +47,14 @@ def register_gateway(app: Flask | Blueprint, gateway: Gateway, stage: str | None
     # provide_automatic_options=False: the gateway, not Flask, answers OPTIONS (CORS preflight).
     app.add_url_rule(
         f"/{stage}",
-        endpoint="gateway_root",
+        endpoint=f"gateway_{stage}_root",
         view_func=serve_gateway,
         methods=_METHODS,
         provide_automatic_options=False,
     )
     app.add_url_rule(
         f"/{stage}/<path:subpath>",
-        endpoint="gateway",
+        endpoint=f"gateway_{stage}",
         view_func=serve_gateway,
         methods=_METHODS,
         provide_automatic_options=False,

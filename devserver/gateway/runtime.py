@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
 import json
 import logging
 import os
@@ -199,7 +200,7 @@ class LambdaRuntime:
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="lambda")
         self._instances: dict[str, _Instance] = {}
         self._init_locks = {name: threading.Lock() for name in self._functions}
-        self._generation = 0
+        self._generation = itertools.count(1)  # unique module names, safe across threads
         self.cold_starts: dict[str, int] = dict.fromkeys(self._functions, 0)
 
     def close(self) -> None:
@@ -291,8 +292,7 @@ class LambdaRuntime:
 
     def _cold_start(self, function: str) -> _Instance:
         path = self._root / function / "app.py"
-        self._generation += 1
-        module_name = f"_devserver_lambda_{function}_{self._generation}"
+        module_name = f"_devserver_lambda_{function}_{next(self._generation)}"
         started = time.perf_counter()
         spec = importlib.util.spec_from_file_location(module_name, path)
         if spec is None or spec.loader is None:
