@@ -75,16 +75,22 @@ def seed_demo(cognito: LocalCognito, outputs: dict[str, Any], endpoint_url: str,
         sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
     env = next(iter(outputs["functionEnvironment"].values()))
     service = ExpenseService(
-        ExpenseRepository(boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=region), env["EXPENSES_TABLE"]),
+        ExpenseRepository(
+            boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=region), env["EXPENSES_TABLE"]
+        ),
         ExpenseLake(boto3.client("s3", endpoint_url=endpoint_url, region_name=region), env["DATA_BUCKET"]),
         PageTokenCodec(env["PAGE_TOKEN_SECRET"]),
     )
     caller = Caller(sub=sub, username=DEMO_USERNAME)
-    if any(service.list(caller, ListQuery(account=acct, date_from=None, date_to=None, limit=1))["expenses"]
-           for acct in ("main", "household")):
+    if any(
+        service.list(caller, ListQuery(account=acct, date_from=None, date_to=None, limit=1))["expenses"]
+        for acct in ("main", "household")
+    ):
         log.info("demo user already has expenses; nothing seeded")
         return
     expenses = demo_expenses(service.today())
     for data in expenses:
         service.add(caller, data)
-    print(f"[demo] user '{DEMO_USERNAME}' / password '{DEMO_PASSWORD}' with {len(expenses)} sample expenses", flush=True)
+    print(
+        f"[demo] user '{DEMO_USERNAME}' / password '{DEMO_PASSWORD}' with {len(expenses)} sample expenses", flush=True
+    )

@@ -27,16 +27,23 @@ class _KeepAliveHandler(WSGIRequestHandler):
         """The gateway logs one line per API request itself; static files stay quiet."""
 
 
+def _check_port(host: str, port: int) -> None:
+    """Bind once ourselves: werkzeug prints its own multi-line message and exits when the port is taken."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as e:
+            if e.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise PortInUseError(
+                    f"port {port} on {host} is already in use: stop the other server or pick another with --port"
+                ) from e
+            raise
+
+
 def make_dev_server(host: str, port: int, app: Any) -> BaseWSGIServer:
-    try:
-        return make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
-    except OSError as e:
-        if e.errno in (errno.EADDRINUSE, errno.EACCES):
-            raise PortInUseError(
-                f"port {port} on {host} is already in use: stop the other server or pick another with --port"
-            ) from e
-        raise
-    except SystemExit as e:  # werkzeug exits (after printing) when the port is taken on some versions
-        raise PortInUseError(
-            f"port {port} on {host} is already in use: stop the other server or pick another with --port"
-        ) from e
+    _check_port(host, port)
+    return make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)

@@ -40,7 +40,7 @@ def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
         port = sock.getsockname()[1]
         result = subprocess.run(
             [sys.executable, "dev_server.py", "--port", str(port), "--state-dir", str(tmp_path / "s")],
-            cwd=ROOT, capture_output=True, text=True, timeout=60,
+            cwd=ROOT, capture_output=True, text=True, timeout=60, check=False,
         )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
