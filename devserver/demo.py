@@ -10,6 +10,7 @@ from typing import Any
 
 from devserver.cognito import LocalCognito
 from devserver.cognito.errors import UsernameExists
+from expense_core import aws
 from expense_core.identity import Caller
 from expense_core.lake import ExpenseLake
 from expense_core.pagination import PageTokenCodec
@@ -36,7 +37,7 @@ _PATTERNS: list[tuple[str, tuple[int, int], list[str], int, str]] = [
 
 def demo_expenses(today: dt.date, seed: int = 7) -> list[ExpenseInput]:
     """A deterministic, plausible history: the last MONTHS months up to today."""
-    rng = random.Random(seed)  # noqa: S311 - sample data, not security
+    rng = random.Random(seed)  # sample data, not security
     out: list[ExpenseInput] = []
     start = (today.replace(day=1) - dt.timedelta(days=31 * (MONTHS - 1))).replace(day=1)
     month = start
@@ -64,13 +65,11 @@ def demo_expenses(today: dt.date, seed: int = 7) -> list[ExpenseInput]:
 
 def seed_demo(cognito: LocalCognito, outputs: dict[str, Any], endpoint_url: str, region: str) -> None:
     """Create the demo user (once) and its expenses (only when it has none), through the real service."""
-    import boto3
-
     pool_id = str(outputs["userPoolId"])
     try:
         sub = cognito.create_confirmed_user(pool_id, DEMO_USERNAME, DEMO_PASSWORD, DEMO_EMAIL)
     except UsernameExists:
-        idp = boto3.client("cognito-idp", endpoint_url=endpoint_url, region_name=region)
+        idp = aws.client("cognito-idp", endpoint_url, region)
         user = idp.admin_get_user(UserPoolId=pool_id, Username=DEMO_USERNAME)
         sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
     env = next(iter(outputs["functionEnvironment"].values()))

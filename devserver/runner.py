@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import boto3
-
 import bootstrap
 from bootstrap.target import Target
 from devserver.app import DevParts, create_app
@@ -21,6 +19,7 @@ from devserver.cognito import LocalCognito, Mailbox
 from devserver.config import CONTRACT_PATH, FUNCTIONS_ROOT, LOCAL_CREDENTIALS, STAGE, DevOptions
 from devserver.gateway import Gateway, GatewayConfig
 from devserver.httpserver import make_dev_server
+from expense_core import aws
 
 log = logging.getLogger("devserver")
 
@@ -107,7 +106,7 @@ class DevServer:
         return str(self._backend.endpoint_url)
 
     def _client(self, service: str) -> Any:
-        return boto3.session.Session().client(service, endpoint_url=self.endpoint_url, region_name=self.options.region)
+        return aws.client(service, self.endpoint_url, self.options.region)
 
     def _function_env(self) -> dict[str, dict[str, str]]:
         """Each function's configuration from bootstrap, plus what points its SDK at the local backend."""
