@@ -74,10 +74,8 @@ def seed_demo(cognito: LocalCognito, outputs: dict[str, Any], endpoint_url: str,
         sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
     env = next(iter(outputs["functionEnvironment"].values()))
     service = ExpenseService(
-        ExpenseRepository(
-            boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=region), env["EXPENSES_TABLE"]
-        ),
-        ExpenseLake(boto3.client("s3", endpoint_url=endpoint_url, region_name=region), env["DATA_BUCKET"]),
+        ExpenseRepository(aws.client("dynamodb", endpoint_url, region), env["EXPENSES_TABLE"]),
+        ExpenseLake(aws.client("s3", endpoint_url, region), env["DATA_BUCKET"]),
         PageTokenCodec(env["PAGE_TOKEN_SECRET"]),
     )
     caller = Caller(sub=sub, username=DEMO_USERNAME)
