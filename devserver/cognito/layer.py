@@ -236,6 +236,11 @@ class LocalCognito:
             "AdminConfirmSignUp": self._admin_confirm_sign_up,
         }
 
+    @property
+    def mailbox(self) -> Mailbox:
+        """Where this layer delivers its codes."""
+        return self._mailbox
+
     # ----------------------------------------------------------------- state
 
     @staticmethod
@@ -349,7 +354,12 @@ class LocalCognito:
         except ParamValidationError as e:
             raise errors.InvalidParameter(str(e).replace("\n", " ")) from e
         except ClientError as e:
-            raise self._backend_error(e) from e
+            error = self._backend_error(e)
+            if error.status >= 500:
+                # moto answers 500 for what it does not implement: say so, without its stack trace.
+                logger.warning("backend failed %s: %s %s", operation, error.code, error.message)
+                raise errors.InternalError(f"The local backend could not perform {operation}.") from e
+            raise error from e
         result.pop("ResponseMetadata", None)
         return result
 
@@ -819,10 +829,11 @@ class LocalCognito:
     def _delete_user(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._refuse_revoked_access_token(payload)
         pool_id, canonical = self._user_from_access_token(_required_str(payload, "AccessToken"))
-        result = self._call("DeleteUser", **payload)
+        # moto lacks DeleteUser; the token was just accepted by GetUser, so delete the user it names.
+        self._call("AdminDeleteUser", UserPoolId=pool_id, Username=canonical)
         self._forget_user(pool_id, canonical)
         self._save()
-        return result
+        return {}
 
     def _admin_create_user(self, payload: dict[str, Any]) -> dict[str, Any]:
         pool_id = _required_str(payload, "UserPoolId")

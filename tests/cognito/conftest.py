@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,15 +27,18 @@ def backend_url() -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def backend(backend_url: str) -> Any:
     """A boto3 cognito-idp client talking straight to the backend (what the layer is given)."""
     return idp_client(backend_url)
 
 
-@pytest.fixture
-def pool(backend: Any) -> Pool:
-    """A pool like the project's: strict password policy, email required and auto-verified, client without secret."""
+@pytest.fixture(scope="session")
+def pool(backend: Any) -> Iterator[Pool]:
+    """The session's pool, like the project's: strict password policy, email required and auto-verified.
+
+    Creating a pool costs moto ~0.2 s, so tests share it and use unique usernames. The client has no secret.
+    """
     created = backend.create_user_pool(
         PoolName="expense-tracker-test",
         Policies={
@@ -56,7 +60,8 @@ def pool(backend: Any) -> Pool:
         GenerateSecret=False,
         ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )
-    return Pool(pool_id=pool_id, client_id=client["UserPoolClient"]["ClientId"])
+    yield Pool(pool_id=pool_id, client_id=client["UserPoolClient"]["ClientId"])
+    backend.delete_user_pool(UserPoolId=pool_id)
 
 
 @pytest.fixture
@@ -87,27 +92,72 @@ def layer(make_layer: Callable[[], LocalCognito]) -> LocalCognito:
 
 @pytest.fixture
 def mailbox(layer: LocalCognito) -> Mailbox:
-    return layer._mailbox
+    return layer.mailbox
 
 
-@pytest.fixture
-def layer_url(layer: LocalCognito, mailbox: Mailbox) -> Iterator[str]:
-    """The layer's blueprints in a Flask app, served by werkzeug on a free loopback port."""
-    app = Flask(__name__)
-    app.register_blueprint(cognito_blueprint(layer))
-    app.register_blueprint(mailbox_blueprint(mailbox))
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+class _SwappableApp:
+    """A WSGI app that forwards to whichever Flask app the current test installed."""
+
+    def __init__(self) -> None:
+        self.app: Flask | None = None
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        assert self.app is not None, "no layer installed for this test"
+        return self.app(environ, start_response)
+
+
+@pytest.fixture(scope="session")
+def _served() -> Iterator[tuple[str, _SwappableApp]]:
+    """One werkzeug server on a free loopback port for the session; each test installs its own layer."""
+    holder = _SwappableApp()
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, holder, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
+    yield f"http://127.0.0.1:{server.server_port}", holder
     server.shutdown()
     thread.join(timeout=5)
 
 
 @pytest.fixture
-def idp(layer_url: str) -> Any:
+def serve(_served: tuple[str, _SwappableApp]) -> Iterator[Callable[[LocalCognito], str]]:
+    """Install a layer (and its mailbox page) behind the session's loopback server; returns the base URL."""
+    url, holder = _served
+
+    def install(layer: LocalCognito) -> str:
+        app = Flask(__name__)
+        app.register_blueprint(cognito_blueprint(layer))
+        app.register_blueprint(mailbox_blueprint(layer.mailbox))
+        holder.app = app
+        return url
+
+    yield install
+    holder.app = None
+
+
+@pytest.fixture
+def layer_url(serve: Callable[[LocalCognito], str], layer: LocalCognito) -> str:
+    """The test's layer, served over HTTP on loopback."""
+    return serve(layer)
+
+
+@pytest.fixture(scope="session")
+def _idp_session(_served: tuple[str, _SwappableApp]) -> Any:
+    return idp_client(f"{_served[0]}/cognito/")
+
+
+@pytest.fixture
+def idp(_idp_session: Any, layer_url: str) -> Any:
     """A boto3 cognito-idp client whose endpoint is the local layer (what the browser SDK talks to)."""
-    return idp_client(f"{layer_url}/cognito/")
+    return _idp_session
+
+
+_names = itertools.count(1)
+
+
+@pytest.fixture
+def alice() -> str:
+    """A username no other test uses, with a capital letter (to exercise case-insensitivity)."""
+    return f"Alice{next(_names)}"
 
 
 @pytest.fixture
@@ -129,8 +179,8 @@ def sign_up(idp: Any, pool: Pool, mailbox: Mailbox) -> Callable[..., str]:
 
 
 @pytest.fixture
-def confirmed_user(idp: Any, pool: Pool, sign_up: Callable[..., str]) -> str:
+def confirmed_user(idp: Any, pool: Pool, sign_up: Callable[..., str], alice: str) -> str:
     """A user signed up and confirmed through the layer; returns its username."""
-    code = sign_up("Alice")
-    idp.confirm_sign_up(ClientId=pool.client_id, Username="Alice", ConfirmationCode=code)
-    return "Alice"
+    code = sign_up(alice)
+    idp.confirm_sign_up(ClientId=pool.client_id, Username=alice, ConfirmationCode=code)
+    return alice
