@@ -17,7 +17,6 @@ from moto import mock_aws
 
 from quicksight.manifest import MANIFEST_KEY, quicksight_read_policy, upload_manifest
 
-BUCKET = "qs-test-lake"
 REGION = "us-east-1"
 
 USERS = {
@@ -128,8 +127,11 @@ def records() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def empty_bucket(s3: Any) -> Lake:
-    s3.create_bucket(Bucket=BUCKET)
-    return Lake(s3=s3, bucket=BUCKET, records=[])
+    # Unique names: another suite may keep one in-process moto alive for the whole run, and then nested
+    # mock_aws() blocks share (and do not reset) its state.
+    bucket = f"qs-lake-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    return Lake(s3=s3, bucket=bucket, records=[])
 
 
 @pytest.fixture

@@ -29,15 +29,15 @@ def test_manifest_leaves_out_text_only_settings() -> None:
     assert set(settings) == {"format"}
 
 
-def test_upload_puts_manifest_at_bucket_root(s3) -> None:
-    s3.create_bucket(Bucket="root-test")
-    uri = upload_manifest(s3, "root-test")
-    assert uri == "s3://root-test/manifest.json"
+def test_upload_puts_manifest_at_bucket_root(empty_bucket) -> None:
+    s3, bucket = empty_bucket.s3, empty_bucket.bucket
+    uri = upload_manifest(s3, bucket)
+    assert uri == f"s3://{bucket}/manifest.json"
     assert MANIFEST_KEY == "manifest.json"
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="root-test")["Contents"]]
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]]
     assert keys == ["manifest.json"]
-    body = s3.get_object(Bucket="root-test", Key="manifest.json")["Body"].read()
-    assert json.loads(body) == build_manifest("root-test")
+    body = s3.get_object(Bucket=bucket, Key="manifest.json")["Body"].read()
+    assert json.loads(body) == build_manifest(bucket)
     assert not body.startswith(b"\xef\xbb\xbf")
 
 

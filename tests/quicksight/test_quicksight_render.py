@@ -1,0 +1,159 @@
+"""The HTML dashboard: standalone (Chart.js inlined, no CDN), escaped user strings, and the /_dev/dashboard route."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from flask import Flask
+
+from quicksight.cli import main
+from quicksight.render import ChartJsMissing, PageContext, load_chart_js, render_dashboard
+from quicksight.web import dashboard_blueprint
+
+XSS = '</script><script>alert("pwned")</script><img src=x onerror=alert(1)>'
+
+
+def _context(bucket: str = "b") -> PageContext:
+    return PageContext(bucket=bucket, manifest_uri=f"s3://{bucket}/manifest.json", objects=1)
+
+
+def _data_block(page: str) -> dict[str, Any]:
+    match = re.search(r'<script type="application/json" id="dashboard-data">(.*?)</script>', page, re.S)
+    assert match is not None
+    return json.loads(match.group(1))
+
+
+@pytest.fixture
+def xss_lake(lake) -> Any:
+    record = {**lake.records[0], "description": XSS, "category": "<b>cat</b>", "userId": 'eve"><svg onload=x>'}
+    lake.write([record])
+    lake.put("expenses/eve/2026-01-01T00:00:00.000Z_bad.json", b"{<script>alert(2)</script>")
+    return lake
+
+
+def test_preview_escapes_every_user_string(xss_lake, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    assert main(["preview", "--stack", "dev", "--bucket", xss_lake.bucket, "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    for raw in ('<script>alert("pwned")', "<img src=x", "<b>cat</b>", "<svg onload", "<script>alert(2)"):
+        assert raw not in page
+    assert "&lt;/script&gt;&lt;script&gt;alert(&quot;pwned&quot;)" in page  # the table cell, as text
+    data = _data_block(page)
+    descriptions = {row["description"] for row in data["views"][""]["rows"]}
+    assert XSS in descriptions  # the JSON block round-trips the exact text for the client-side table
+    assert 'eve"><svg onload=x>' in data["views"]
+
+
+def test_preview_is_standalone_with_inlined_chart_js(lake, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "report.html"
+    assert main(["preview", "--stack", "dev", "--bucket", lake.bucket, "--out", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    assert "Chart.js v4" in page and load_chart_js()[:200] in page
+    assert not re.search(r"<script[^>]+src=", page)  # nothing fetched: no CDN, no external file
+    assert "Operator view across all users, for local use only" in page
+    assert f"wrote {out}: {len(lake.records)} expenses" in capsys.readouterr().out
+
+
+def test_preview_numbers_match_the_aggregation(lake, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    main(["preview", "--stack", "dev", "--bucket", lake.bucket, "--out", str(out), "--user-id", "alice"])
+    page = out.read_text(encoding="utf-8")
+    data = _data_block(page)
+    alice = [r for r in lake.records if r["userId"] == "alice"]
+    assert Decimal(data["views"]["alice"]["total"]) == sum((r["amount"] for r in alice), Decimal(0))
+    assert data["views"]["alice"]["count"] == len(alice)
+    assert Decimal(data["views"][""]["total"]) == sum((r["amount"] for r in lake.records), Decimal(0))
+    assert '<option value="alice" selected>' in page
+    assert f'<strong id="summary-count">{len(alice)}</strong>' in page
+
+
+def test_preview_without_manifest_fails_clearly(lake, tmp_path: Path, capsys) -> None:
+    lake.s3.delete_object(Bucket=lake.bucket, Key="manifest.json")
+    assert main(["preview", "--stack", "dev", "--bucket", lake.bucket, "--out", str(tmp_path / "r.html")]) == 1
+    assert "MANIFEST_MISSING" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_chart_js_missing_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ChartJsMissing, match="npm ci"):
+        load_chart_js(tmp_path)
+
+
+def test_malformed_files_are_listed_on_the_page() -> None:
+    context = _context()
+    context.malformed = [("s3://b/expenses/a/x.json", "not a JSON object")]
+    page = render_dashboard([], context, chart_js="")
+    assert "Skipped files (1)" in page and "s3://b/expenses/a/x.json: not a JSON object" in page
+
+
+@pytest.fixture
+def client(lake) -> Any:
+    app = Flask(__name__)
+    s3_client = boto3.client("s3", region_name="us-east-1")
+    gets: list[str] = []
+    s3_client.meta.events.register("provide-client-params.s3.GetObject", lambda params, **_: gets.append(params["Key"]))
+    bucket = {"name": lake.bucket}
+    app.register_blueprint(dashboard_blueprint(lambda: s3_client, lambda: bucket["name"]))
+    test_client = app.test_client()
+    test_client.gets = gets  # type: ignore[attr-defined]
+    test_client.bucket = bucket  # type: ignore[attr-defined]
+    return test_client
+
+
+def test_route_serves_the_dashboard(client, lake) -> None:
+    response = client.get("/_dev/dashboard")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "Operator view across all users" in page
+    assert f'<strong id="summary-count">{len(lake.records)}</strong>' in page
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_route_user_filter(client, lake) -> None:
+    page = client.get("/_dev/dashboard", query_string={"userId": "bob.smith"}).get_data(as_text=True)
+    bob = [r for r in lake.records if r["userId"] == "bob.smith"]
+    assert f'<strong id="summary-count">{len(bob)}</strong>' in page
+    unknown = client.get("/_dev/dashboard", query_string={"userId": "<nobody>"}).get_data(as_text=True)
+    assert '<strong id="summary-count">0</strong>' in unknown and "&lt;nobody&gt; (no expenses)" in unknown
+
+
+def test_route_refresh_reads_only_changes(client, lake) -> None:
+    client.get("/_dev/dashboard")
+    first = [k for k in client.gets if k != "manifest.json"]
+    assert len(first) == len(lake.records)
+    client.gets.clear()
+    client.get("/_dev/dashboard")
+    assert [k for k in client.gets if k != "manifest.json"] == []
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [({"userId": "x" * 129}, 400), ({"userId": "a\nb"}, 400)],
+)
+def test_route_bad_input_is_a_json_4xx(client, query: dict[str, str], status: int) -> None:
+    response = client.get("/_dev/dashboard", query_string=query)
+    assert response.status_code == status and "userId" in response.get_json()["message"]
+
+
+def test_route_refuses_non_loopback_clients(client) -> None:
+    response = client.get("/_dev/dashboard", environ_base={"REMOTE_ADDR": "192.0.2.10"})
+    assert response.status_code == 403 and "loopback" in response.get_json()["message"]
+
+
+def test_route_without_manifest_is_503_json(client, lake) -> None:
+    lake.s3.delete_object(Bucket=lake.bucket, Key="manifest.json")
+    response = client.get("/_dev/dashboard")
+    assert response.status_code == 503
+    assert "manifest.json does not exist" in response.get_json()["message"]
+
+
+def test_route_missing_bucket_is_503_json(client) -> None:
+    client.bucket["name"] = "no-such-bucket-anywhere"
+    response = client.get("/_dev/dashboard")
+    assert response.status_code == 503 and response.get_json()["message"].endswith("(NoSuchBucket).")
