@@ -146,7 +146,8 @@ async function onSignUp(event) {
     const attributes = [new (SDK().CognitoUserAttribute)({ Name: "email", Value: email })];
     try {
       const result = await new Promise((resolve, reject) => {
-        state.pool.signUp(username, password, attributes, null, (err, res) => (err ? reject(err) : resolve(res)));
+        // An empty list, not null: every Cognito accepts [] (the local one refuses a null ValidationData).
+        state.pool.signUp(username, password, attributes, [], (err, res) => (err ? reject(err) : resolve(res)));
       });
       state.pendingPassword = password;
       byId("confirm-username").value = username;
