@@ -103,7 +103,8 @@ def parse_contract(document: dict[str, Any]) -> Contract:
 @lru_cache(maxsize=4)
 def _load(path: str, mtime_ns: int) -> Contract:
     with open(path, encoding="utf-8") as f:
-        document = yaml.safe_load(f)
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        document = yaml.load(f, Loader=loader)  # noqa: S506 - a safe loader, the C one when available
     if not isinstance(document, dict):
         raise ContractError(f"{path} is not a mapping")
     return parse_contract(document)

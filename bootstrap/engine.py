@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -117,8 +119,32 @@ def _write_state(ctx: Context) -> None:
         tmp.replace(path)
 
 
-def _apply(ctx: Context, resource: Resource, reporter: Reporter) -> Change:
-    current = resource.read(ctx)
+def _groups(resources: list[Resource]) -> list[list[Resource]]:
+    """Runs of consecutive resources of one kind (five roles, five functions...): their reads are independent."""
+    groups: list[list[Resource]] = []
+    for resource in resources:
+        if groups and type(groups[-1][0]) is type(resource):
+            groups[-1].append(resource)
+        else:
+            groups.append([resource])
+    return groups
+
+
+def _read_group(ctx: Context, group: list[Resource]) -> list[Any]:
+    """Reads a group, the first on this thread (it creates the client), the rest concurrently."""
+    first = group[0].read(ctx)
+    if len(group) == 1:
+        return [first]
+    with ThreadPoolExecutor(max_workers=len(group) - 1) as pool:
+        return [first, *pool.map(lambda r: r.read(ctx), group[1:])]
+
+
+def _each_with_state(ctx: Context, resources: list[Resource]) -> Iterator[tuple[Resource, Any]]:
+    for group in _groups([r for r in resources if r.applies(ctx)]):
+        yield from zip(group, _read_group(ctx, group), strict=True)
+
+
+def _apply(ctx: Context, resource: Resource, current: Any, reporter: Reporter) -> Change:
     reason = resource.skip_reason(ctx, current)
     if reason is not None:
         change = Change(resource.label, "skipped", (reason,))
@@ -158,7 +184,7 @@ def run_up(
     ctx = _context(target, stack, region, state_root, dry_run)
     verb = "plan" if dry_run else "up"
     reporter(f"{verb}: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
-    changes = [_apply(ctx, r, reporter) for r in stack_resources(ctx.spec) if r.applies(ctx)]
+    changes = [_apply(ctx, r, current, reporter) for r, current in _each_with_state(ctx, stack_resources(ctx.spec))]
     for note in ctx.notes:
         reporter(f"  note: {note}")
     result = RunResult(changes, public_outputs(ctx.outputs))
@@ -196,10 +222,7 @@ def _report_outputs(outputs: dict[str, Any], reporter: Reporter, state_dir: Path
 
 def _read_all(ctx: Context) -> list[tuple[Resource, Any]]:
     found = []
-    for resource in stack_resources(ctx.spec):
-        if not resource.applies(ctx):
-            continue
-        current = resource.read(ctx)
+    for resource, current in _each_with_state(ctx, stack_resources(ctx.spec)):
         resource.export(ctx, current)
         found.append((resource, current))
     return found
@@ -232,10 +255,7 @@ def run_status(target: Target, stack: str, region: str, reporter: Reporter, stat
     ctx = _context(target, stack, region, state_root, dry_run=True)
     reporter(f"status: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
     changes = []
-    for resource in stack_resources(ctx.spec):
-        if not resource.applies(ctx):
-            continue
-        current = resource.read(ctx)
+    for resource, current in _each_with_state(ctx, stack_resources(ctx.spec)):
         reason = resource.skip_reason(ctx, current)
         if reason is not None:
             change = Change(resource.label, "skipped", (reason,))

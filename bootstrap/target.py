@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -11,6 +12,22 @@ from botocore.config import Config
 
 # For parity with moto's and LocalStack's default account: any key id that is not 12 digits maps to it.
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+
+
+_local_sessions: dict[str, boto3.Session] = {}
+_local_sessions_lock = threading.Lock()
+
+
+def _local_session(region: str) -> boto3.Session:
+    """One session per region for local targets, so service models load once per process (speed)."""
+    with _local_sessions_lock:
+        if region not in _local_sessions:
+            _local_sessions[region] = boto3.Session(
+                region_name=region,
+                aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
+                aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
+            )
+        return _local_sessions[region]
 
 
 class TargetError(ValueError):
@@ -48,11 +65,7 @@ class Target:
     def session(self, region: str) -> boto3.Session:
         if self.is_aws:
             return boto3.Session(profile_name=self.profile, region_name=region)
-        return boto3.Session(
-            region_name=region,
-            aws_access_key_id=LOCAL_CREDENTIALS["aws_access_key_id"],
-            aws_secret_access_key=LOCAL_CREDENTIALS["aws_secret_access_key"],
-        )
+        return _local_session(region)
 
     def client_kwargs(self) -> dict[str, Any]:
         if self.is_aws:
@@ -60,7 +73,9 @@ class Target:
         return {
             "endpoint_url": self.endpoint_url,
             "config": Config(
-                retries={"max_attempts": 3, "mode": "standard"},
+                # No retries: a local server's 5xx is a bug, not throttling, and retrying a
+                # non-idempotent create (ImportRestApi) would leave duplicates behind.
+                retries={"total_max_attempts": 1, "mode": "standard"},
                 connect_timeout=5,
                 read_timeout=60,
                 # Path-style: a loopback endpoint has no per-bucket host names.

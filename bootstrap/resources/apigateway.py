@@ -43,7 +43,12 @@ def find_rest_api(ctx: Context, name: str) -> dict[str, Any] | None:
         for api in page.get("items", [])
         if api.get("name") == name
     ]
-    return found[0] if found else None
+    if not found:
+        return None
+    first = found[0]
+    # Left behind by an interrupted import; down removes them with the first.
+    first["_duplicates"] = [api["id"] for api in found[1:]]
+    return first
 
 
 class RestApi(Resource):
@@ -172,7 +177,8 @@ class RestApi(Resource):
         return refreshed
 
     def delete(self, ctx: Context, current: dict[str, Any]) -> None:
-        ctx.client("apigateway").delete_rest_api(restApiId=current["id"])
+        for api_id in [current["id"], *current.get("_duplicates", [])]:
+            ctx.client("apigateway").delete_rest_api(restApiId=api_id)
 
     def export(self, ctx: Context, current: dict[str, Any] | None) -> None:
         if current is None:

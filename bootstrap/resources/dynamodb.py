@@ -1,4 +1,4 @@
-"""The Expenses table: ownerId/sk with the byDate and byCategory LSIs, on demand, TTL on expiresAt."""
+"""The Expenses table (definition shared with expense_core.schema), on demand, TTL, and on AWS PITR."""
 
 from __future__ import annotations
 
@@ -8,24 +8,18 @@ from botocore.exceptions import ClientError
 
 from bootstrap.resources.base import Context, ProvisionError, Resource, error_code
 
-TTL_ATTRIBUTE = "expiresAt"
-KEY_SCHEMA = [{"AttributeName": "ownerId", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]
-ATTRIBUTES = [{"AttributeName": name, "AttributeType": "S"} for name in ("ownerId", "sk", "listKey", "categoryKey")]
-LSIS = {"byDate": "listKey", "byCategory": "categoryKey"}
+
+def _definition(table_name: str) -> dict[str, Any]:
+    """The table's create_table arguments from the one shared definition (expense_core.schema)."""
+    from expense_core.schema import table_definition
+
+    return table_definition(table_name)
 
 
-def _lsi_definitions() -> list[dict[str, Any]]:
-    return [
-        {
-            "IndexName": index,
-            "KeySchema": [
-                {"AttributeName": "ownerId", "KeyType": "HASH"},
-                {"AttributeName": sort_key, "KeyType": "RANGE"},
-            ],
-            "Projection": {"ProjectionType": "ALL"},
-        }
-        for index, sort_key in LSIS.items()
-    ]
+def _ttl_attribute() -> str:
+    from expense_core.schema import ttl_specification
+
+    return str(ttl_specification()["AttributeName"])
 
 
 class Table(Resource):
@@ -49,20 +43,24 @@ class Table(Resource):
         return table
 
     def diff(self, ctx: Context, current: dict[str, Any]) -> list[str]:
-        if current.get("KeySchema") != KEY_SCHEMA:
+        wanted = _definition(self.name)
+        if current.get("KeySchema") != wanted["KeySchema"]:
             raise ProvisionError(f"{self.label}: key schema differs; run down then up")
         seen_lsis = {
             i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]]
             for i in current.get("LocalSecondaryIndexes", [])
         }
-        if seen_lsis != {name: ["ownerId", key] for name, key in LSIS.items()}:
+        wanted_lsis = {
+            i["IndexName"]: [k["AttributeName"] for k in i["KeySchema"]] for i in wanted["LocalSecondaryIndexes"]
+        }
+        if seen_lsis != wanted_lsis:
             raise ProvisionError(f"{self.label}: local secondary indexes differ; run down then up")
         changes = []
         billing = current.get("BillingModeSummary", {}).get("BillingMode")
         if billing is not None and billing != "PAY_PER_REQUEST":
             changes.append("billing mode")
         ttl = current["_ttl"]
-        if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or ttl.get("AttributeName") != TTL_ATTRIBUTE:
+        if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or ttl.get("AttributeName") != _ttl_attribute():
             changes.append("ttl")
         if ctx.target.is_aws:
             if current.get("_pitr") != "ENABLED":
@@ -74,11 +72,7 @@ class Table(Resource):
     def create(self, ctx: Context) -> dict[str, Any]:
         client = ctx.client("dynamodb")
         client.create_table(
-            TableName=self.name,
-            AttributeDefinitions=ATTRIBUTES,
-            KeySchema=KEY_SCHEMA,
-            LocalSecondaryIndexes=_lsi_definitions(),
-            BillingMode="PAY_PER_REQUEST",
+            **_definition(self.name),
             DeletionProtectionEnabled=ctx.target.is_aws,
             Tags=[{"Key": "stack", "Value": ctx.spec.stack}, {"Key": "app", "Value": "expense-tracker"}],
         )
@@ -93,7 +87,7 @@ class Table(Resource):
             client.update_table(TableName=self.name, BillingMode="PAY_PER_REQUEST")
         if "ttl" in changes:
             client.update_time_to_live(
-                TableName=self.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+                TableName=self.name, TimeToLiveSpecification={"Enabled": True, "AttributeName": _ttl_attribute()}
             )
         if "point-in-time recovery" in changes:
             client.update_continuous_backups(
