@@ -272,8 +272,11 @@ class EmbeddedBackend:
             raise
         log.info("embedded moto backend on %s (state: %s)", self.endpoint_url, self.state_dir or "in memory")
 
-    def stop(self) -> None:
-        """Stop serving, take a final snapshot and release the state directory."""
+    def stop(self, *, snapshot: bool = True) -> None:
+        """Stop serving, take a final snapshot and release the state directory.
+
+        ``snapshot=False`` leaves the journal as a crash would (the next start replays it); tests use it.
+        """
         if self._server is None:
             return
         self._server.shutdown()
@@ -285,7 +288,7 @@ class EmbeddedBackend:
         if self._snapshot_thread is not None:
             self._snapshot_thread.join()
         try:
-            if self._journal is not None:
+            if self._journal is not None and snapshot:
                 self._snapshot()
         finally:
             self._teardown()
@@ -456,7 +459,12 @@ class EmbeddedBackend:
             if journal is None:
                 return
             with self._lock.shared():  # writers wait; reads go on
-                payload = motostate.dump_state()
+                try:
+                    payload = motostate.dump_state()
+                except (pickle.PicklingError, AttributeError, TypeError):
+                    # Some moto object does not pickle: nothing is lost, the journal keeps growing instead.
+                    log.exception("embedded backend: cannot snapshot moto's state; the journal still has it all")
+                    return
                 next_segment = journal.rotate()
             write_snapshot(state_dir, payload, next_segment, {"moto_version": moto.__version__})
             remove_segments_before(state_dir, next_segment)

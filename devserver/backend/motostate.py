@@ -4,16 +4,22 @@ moto keeps every service's state in module-level ``BackendDict`` objects (accoun
 records the ones in use in ``BackendDict._instances``. A snapshot pickles the contents of those dicts; a restore
 puts the contents back *into the live singletons* (moto's response handlers look them up by reference, so they
 must not be replaced). The Cognito pool's signing key is a ``joserfc`` RSA key wrapping a ``cryptography`` key,
-which does not pickle: a reducer saves it as its private JWK and re-imports it on load.
+which does not pickle: a reducer saves it as its private JWK and re-imports it on load. moto's Lambda backend
+keeps a ``weakref.WeakValueDictionary`` (ARN -> function) and ``defaultdict(lambda: {})`` maps, which pickle
+through reducers too.
 """
 
 from __future__ import annotations
 
+import copy
 import copyreg
+import functools
 import importlib
 import io
 import pickle
 import sys
+import weakref
+from collections import defaultdict
 from typing import Any
 
 from joserfc.jwk import RSAKey
@@ -38,6 +44,29 @@ def _reduce_rsa_key(key: RSAKey) -> tuple[Any, tuple[dict[str, Any]]]:
     return _rsa_key_from_jwk, (key.as_dict(private=True),)
 
 
+def _weak_value_dict(contents: dict[Any, Any]) -> weakref.WeakValueDictionary[Any, Any]:
+    """Unpickle a WeakValueDictionary (moto's Lambda backend indexes functions by ARN in one)."""
+    return weakref.WeakValueDictionary(contents)
+
+
+def _reduce_weak_value_dict(
+    mapping: weakref.WeakValueDictionary[Any, Any],
+) -> tuple[Any, tuple[dict[Any, Any]]]:
+    # Values that are only weakly referenced are saved too; on load nothing else holds them, so they go away
+    # again - the same as in the running process.
+    return _weak_value_dict, (dict(mapping),)
+
+
+def _reduce_defaultdict(mapping: defaultdict[Any, Any]) -> Any:
+    factory = mapping.default_factory
+    name = getattr(factory, "__qualname__", "")
+    if factory is None or not ("<lambda>" in name or "<locals>" in name):
+        return mapping.__reduce__()
+    # moto writes `defaultdict(lambda: {})` and the like; a lambda cannot be pickled, so the default becomes a
+    # deep copy of what the lambda returns (the same fresh empty value each time).
+    return defaultdict, (functools.partial(copy.deepcopy, factory()),), None, None, iter(mapping.items())
+
+
 def _locate(bd: BackendDict[Any]) -> tuple[str, str]:
     """The module and attribute name under which moto keeps this BackendDict singleton."""
     module_name = bd.backend.__module__
@@ -60,6 +89,8 @@ def dump_state() -> bytes:
     pickler = pickle.Pickler(buffer, protocol=SNAPSHOT_PROTOCOL)
     pickler.dispatch_table = copyreg.dispatch_table.copy()
     pickler.dispatch_table[RSAKey] = _reduce_rsa_key
+    pickler.dispatch_table[weakref.WeakValueDictionary] = _reduce_weak_value_dict
+    pickler.dispatch_table[defaultdict] = _reduce_defaultdict
     # moto creates region backends lazily under backend_lock, even while serving reads: hold it throughout.
     with backend_lock:
         state = [(*_locate(bd), dict(bd)) for bd in _instances()]

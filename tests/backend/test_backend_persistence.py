@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import logging
 import os
@@ -12,6 +13,8 @@ import subprocess
 import sys
 import threading
 import time
+import zipfile
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,11 +27,13 @@ from tests.backend.backend_stack import BUCKET, TABLE, create_stack, fingerprint
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def _clients(client_for: Any, backend: EmbeddedBackend) -> tuple[Any, Any, Any]:
+def _clients(client_for: Callable[..., Any], backend: EmbeddedBackend) -> tuple[Any, Any, Any]:
     return client_for("dynamodb", backend), client_for("s3", backend), client_for("cognito-idp", backend)
 
 
-def test_stack_survives_a_clean_restart(make_backend, client_for, state_dir):
+def test_stack_survives_a_clean_restart(
+    make_backend: Callable[..., EmbeddedBackend], client_for: Callable[..., Any], state_dir: pathlib.Path
+) -> None:
     first = make_backend(state_dir)
     ids = create_stack(*_clients(client_for, first))
     before = fingerprint(*_clients(client_for, first), ids)
@@ -44,7 +49,12 @@ def test_stack_survives_a_clean_restart(make_backend, client_for, state_dir):
     assert len(after["by_date"]) == 5
 
 
-def test_restart_really_reloads_from_disk(make_backend, client_for, state_dir, tmp_path):
+def test_restart_really_reloads_from_disk(
+    make_backend: Callable[..., EmbeddedBackend],
+    client_for: Callable[..., Any],
+    state_dir: pathlib.Path,
+    tmp_path: pathlib.Path,
+) -> None:
     """A backend on another (empty) directory sees nothing: the state comes from the files, not from memory."""
     first = make_backend(state_dir)
     create_stack(*_clients(client_for, first))
@@ -58,7 +68,9 @@ def test_restart_really_reloads_from_disk(make_backend, client_for, state_dir, t
     assert err.value.response["Error"]["Code"] == "404"
 
 
-def test_two_restarts_in_a_row_stay_stable(make_backend, client_for, state_dir):
+def test_two_restarts_in_a_row_stay_stable(
+    make_backend: Callable[..., EmbeddedBackend], client_for: Callable[..., Any], state_dir: pathlib.Path
+) -> None:
     backend = make_backend(state_dir)
     ids = create_stack(*_clients(client_for, backend))
     expected = fingerprint(*_clients(client_for, backend), ids)
@@ -110,7 +122,9 @@ def _run_writer_and_kill(
     return ids, acked
 
 
-def test_every_acknowledged_write_survives_sigkill(make_backend, client_for, state_dir):
+def test_every_acknowledged_write_survives_sigkill(
+    make_backend: Callable[..., EmbeddedBackend], client_for: Callable[..., Any], state_dir: pathlib.Path
+) -> None:
     ids, acked = _run_writer_and_kill(state_dir, acks_before_kill=45, snapshot_every=20)
     assert ids is not None
     assert len(acked) >= 45
@@ -135,7 +149,9 @@ def test_every_acknowledged_write_survives_sigkill(make_backend, client_for, sta
     assert cognito.describe_user_pool_client(UserPoolId=ids["pool_id"], ClientId=ids["client_id"])
 
 
-def test_subs_survive_a_crash_replayed_from_the_journal_only(make_backend, client_for, state_dir):
+def test_subs_survive_a_crash_replayed_from_the_journal_only(
+    make_backend: Callable[..., EmbeddedBackend], client_for: Callable[..., Any], state_dir: pathlib.Path
+) -> None:
     """No snapshot at all before the crash: the pool, client and subs come purely from replay."""
     ids, acked = _run_writer_and_kill(state_dir, acks_before_kill=3, snapshot_every=100_000)
     assert not (state_dir / SNAPSHOT_NAME).exists()
@@ -153,7 +169,12 @@ def test_subs_survive_a_crash_replayed_from_the_journal_only(make_backend, clien
         assert "Item" in ddb.get_item(TableName=TABLE, Key=key)
 
 
-def test_torn_final_record_is_dropped_with_a_warning(make_backend, client_for, state_dir, caplog):
+def test_torn_final_record_is_dropped_with_a_warning(
+    make_backend: Callable[..., EmbeddedBackend],
+    client_for: Callable[..., Any],
+    state_dir: pathlib.Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     backend = make_backend(state_dir)
     ids = create_stack(*_clients(client_for, backend))
     expected = fingerprint(*_clients(client_for, backend), ids)
@@ -220,7 +241,12 @@ def _journal_without_its_snapshot(state_dir: pathlib.Path) -> pathlib.Path:
         _journal_without_its_snapshot,
     ],
 )
-def test_corruption_is_a_clear_error_not_an_empty_start(corrupt, make_backend, client_for, state_dir):
+def test_corruption_is_a_clear_error_not_an_empty_start(
+    corrupt: Callable[[pathlib.Path], pathlib.Path],
+    make_backend: Callable[..., EmbeddedBackend],
+    client_for: Callable[..., Any],
+    state_dir: pathlib.Path,
+) -> None:
     backend = make_backend(state_dir)
     create_stack(*_clients(client_for, backend))
     backend.stop()
@@ -229,9 +255,7 @@ def test_corruption_is_a_clear_error_not_an_empty_start(corrupt, make_backend, c
     s3 = client_for("s3", backend)
     s3.put_object(Bucket=BUCKET, Key="a.json", Body=b"1")
     s3.put_object(Bucket=BUCKET, Key="b.json", Body=b"2")
-    backend._journal.close()  # what is on disk now is what a crash would leave
-    backend._journal = None
-    backend.stop()
+    backend.stop(snapshot=False)  # leave what a crash would leave
     damaged = corrupt(state_dir)
 
     fresh = EmbeddedBackend(state_dir)
@@ -249,7 +273,9 @@ def test_corruption_is_a_clear_error_not_an_empty_start(corrupt, make_backend, c
     assert client_for("dynamodb", backend).list_tables()["TableNames"] == []
 
 
-def test_reset_while_running_empties_everything(make_backend, client_for, state_dir):
+def test_reset_while_running_empties_everything(
+    make_backend: Callable[..., EmbeddedBackend], client_for: Callable[..., Any], state_dir: pathlib.Path
+) -> None:
     backend = make_backend(state_dir)
     create_stack(*_clients(client_for, backend))
     backend.reset()
@@ -268,7 +294,9 @@ def test_reset_while_running_empties_everything(make_backend, client_for, state_
     assert client_for("dynamodb", backend).list_tables()["TableNames"] == ["AfterReset"]
 
 
-def test_reset_of_a_stopped_backend_removes_the_files(make_backend, client_for, state_dir):
+def test_reset_of_a_stopped_backend_removes_the_files(
+    make_backend: Callable[..., EmbeddedBackend], client_for: Callable[..., Any], state_dir: pathlib.Path
+) -> None:
     backend = make_backend(state_dir)
     create_stack(*_clients(client_for, backend))
     backend.stop()
@@ -280,7 +308,9 @@ def test_reset_of_a_stopped_backend_removes_the_files(make_backend, client_for, 
     assert client_for("cognito-idp", backend).list_user_pools(MaxResults=10)["UserPools"] == []
 
 
-def test_background_snapshots_compact_the_journal(make_backend, client_for, state_dir):
+def test_background_snapshots_compact_the_journal(
+    make_backend: Callable[..., EmbeddedBackend], client_for: Callable[..., Any], state_dir: pathlib.Path
+) -> None:
     backend = make_backend(state_dir, snapshot_every=5)
     ddb, _, _ = _clients(client_for, backend)
     create_stack(*_clients(client_for, backend))
@@ -294,7 +324,9 @@ def test_background_snapshots_compact_the_journal(make_backend, client_for, stat
     assert list_segments(state_dir)[0] > 1
 
 
-def test_concurrent_writers_all_persist(make_backend, client_for, state_dir):
+def test_concurrent_writers_all_persist(
+    make_backend: Callable[..., EmbeddedBackend], client_for: Callable[..., Any], state_dir: pathlib.Path
+) -> None:
     backend = make_backend(state_dir, snapshot_every=25)
     ddb = client_for("dynamodb", backend)
     create_stack(ddb, client_for("s3", backend), client_for("cognito-idp", backend))
@@ -327,7 +359,12 @@ def test_concurrent_writers_all_persist(make_backend, client_for, state_dir):
         assert count == 30
 
 
-def test_without_a_state_dir_nothing_is_written(make_backend, client_for, tmp_path, monkeypatch):
+def test_without_a_state_dir_nothing_is_written(
+    make_backend: Callable[..., EmbeddedBackend],
+    client_for: Callable[..., Any],
+    tmp_path: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.chdir(tmp_path)
     backend = make_backend(None)
     ddb = client_for("dynamodb", backend)
@@ -336,13 +373,13 @@ def test_without_a_state_dir_nothing_is_written(make_backend, client_for, tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
-def test_one_backend_per_process(make_backend, tmp_path):
+def test_one_backend_per_process(make_backend: Callable[..., EmbeddedBackend], tmp_path: pathlib.Path) -> None:
     make_backend(tmp_path / "a")
     with pytest.raises(BackendUnavailableError):
         EmbeddedBackend(tmp_path / "b").start()
 
 
-def test_a_state_dir_in_use_elsewhere_is_refused(state_dir):
+def test_a_state_dir_in_use_elsewhere_is_refused(state_dir: pathlib.Path) -> None:
     state_dir.mkdir(parents=True)
     fd = os.open(state_dir / "lock", os.O_RDWR | os.O_CREAT)
     try:
@@ -354,3 +391,49 @@ def test_a_state_dir_in_use_elsewhere_is_refused(state_dir):
         assert not backend.running
     finally:
         os.close(fd)
+
+
+def _lambda_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("app.py", "def lambda_handler(event, context):\n    return {'statusCode': 200}\n")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("clean_stop", [True, False], ids=["snapshot", "journal-replay"])
+def test_control_plane_resources_survive(
+    make_backend: Callable[..., EmbeddedBackend],
+    client_for: Callable[..., Any],
+    state_dir: pathlib.Path,
+    clean_stop: bool,
+) -> None:
+    """What bootstrap creates besides data: IAM roles, Lambda functions (moto keeps them in weakref/defaultdict
+    maps that need pickle reducers), API Gateway REST APIs; ids stay the same."""
+    backend = make_backend(state_dir)
+    iam, lam, apigw = (client_for(s, backend) for s in ("iam", "lambda", "apigateway"))
+    role_arn = iam.create_role(RoleName="fn-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam.create_function(
+        FunctionName="AddExpense",
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": _lambda_zip()},
+        Environment={"Variables": {"EXPENSES_TABLE": "Expenses"}},
+    )
+    lam.publish_version(FunctionName="AddExpense")
+    lam.create_alias(FunctionName="AddExpense", Name="live", FunctionVersion="1")
+    api_id = apigw.create_rest_api(name="ExpenseTrackerAPI")["id"]
+    backend.stop(snapshot=clean_stop)
+    assert (state_dir / SNAPSHOT_NAME).exists() is clean_stop  # the snapshot itself worked, no journal fallback
+
+    backend = make_backend(state_dir)
+    iam, lam, apigw = (client_for(s, backend) for s in ("iam", "lambda", "apigateway"))
+    assert iam.get_role(RoleName="fn-role")["Role"]["Arn"] == role_arn
+    config = lam.get_function(FunctionName="AddExpense")["Configuration"]
+    assert config["Environment"]["Variables"] == {"EXPENSES_TABLE": "Expenses"}
+    assert lam.get_alias(FunctionName="AddExpense", Name="live")["FunctionVersion"] == "1"
+    assert apigw.get_rest_api(restApiId=api_id)["name"] == "ExpenseTrackerAPI"
+    backend.stop()
+    assert (state_dir / SNAPSHOT_NAME).exists()
+    backend = make_backend(state_dir)
+    assert client_for("apigateway", backend).get_rest_api(restApiId=api_id)["id"] == api_id
