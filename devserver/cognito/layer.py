@@ -16,6 +16,7 @@ import re
 import secrets
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -110,13 +111,18 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
+def _request_id() -> dict[str, str]:
+    # for parity: every Cognito answer names its request.
+    return {"x-amzn-RequestId": str(uuid.uuid4())}
+
+
 def _json_response(document: Mapping[str, Any], status: int = 200) -> CognitoResponse:
     body = json.dumps(document, default=_json_default).encode()
-    return CognitoResponse(status, {"Content-Type": JSON_CONTENT_TYPE}, body)
+    return CognitoResponse(status, {"Content-Type": JSON_CONTENT_TYPE, **_request_id()}, body)
 
 
 def _error_response(error: errors.CognitoError) -> CognitoResponse:
-    return CognitoResponse(error.status, error.headers, error.body)
+    return CognitoResponse(error.status, {**error.headers, **_request_id()}, error.body)
 
 
 def _token_key(token: str) -> str:
@@ -154,6 +160,16 @@ def _attributes(items: Any, wire_name: str) -> dict[str, str]:
             raise errors.InvalidParameter(f"{wire_name}: the value of {item['Name']} must be a string.")
         result[item["Name"]] = value
     return result
+
+
+def _without_nulls(document: dict[str, Any]) -> dict[str, Any]:
+    """The request without null members: for parity, AWS reads `"ValidationData": null` (as the JS SDK
+    sends it) as an absent member."""
+    return {
+        key: _without_nulls(value) if isinstance(value, dict) else value
+        for key, value in document.items()
+        if value is not None
+    }
 
 
 def _required_str(payload: Mapping[str, Any], key: str) -> str:
@@ -337,7 +353,7 @@ class LocalCognito:
             raise errors.SerializationError("Request body is not valid JSON.") from e
         if not isinstance(payload, dict):
             raise errors.SerializationError("Request body must be a JSON object.")
-        return operation, payload
+        return operation, _without_nulls(payload)
 
     @staticmethod
     def _backend_error(error: ClientError) -> errors.BackendError:
@@ -411,8 +427,9 @@ class LocalCognito:
         return pool
 
     def _known_username(self, pool_id: str, username: str) -> str | None:
-        names: dict[str, str] = self._pool_state(pool_id)["usernames"]
-        return names.get(username.lower())
+        pool = self._state["pools"].get(pool_id) or {}
+        canonical = (pool.get("usernames") or {}).get(username.lower())
+        return canonical if isinstance(canonical, str) else None
 
     def _find_user(self, pool_id: str, username: str) -> dict[str, Any] | None:
         """The backend's AdminGetUser answer for `username` in any letter case, or None."""
@@ -669,10 +686,8 @@ class LocalCognito:
                 raise errors.NotAuthorized()
             raise errors.UserNotFound()
         canonical = user["Username"]
-        if not user.get("Enabled", True):
-            raise errors.NotAuthorized("User is disabled.")
-        if user.get("UserStatus") == "UNCONFIRMED":
-            raise errors.UserNotConfirmed()
+        # A disabled or unconfirmed user is refused only after the proof checks (by the backend's own flow),
+        # so that the account's status is not told to someone who does not know the password.
         verifier = self._verifier(pool_id, canonical)
         if verifier is None:
             logger.warning(

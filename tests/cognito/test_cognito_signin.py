@@ -149,6 +149,24 @@ def test_unconfirmed_user_cannot_sign_in(idp: Any, pool: Pool, sign_up: Callable
     assert error_code(plain) == "UserNotConfirmedException"
 
 
+def test_status_is_told_only_to_who_knows_the_password(
+    idp: Any, pool: Pool, sign_up: Callable[..., str], alice: str
+) -> None:
+    sign_up(alice)
+    with pytest.raises(ClientError) as wrong:
+        srp_sign_in(idp, pool, alice, "Wr0ng!password")
+    assert error_code(wrong) == "NotAuthorizedException"
+
+
+def test_a_disabled_user_cannot_sign_in(idp: Any, pool: Pool, confirmed_user: str) -> None:
+    idp.admin_disable_user(UserPoolId=pool.pool_id, Username=confirmed_user.lower())
+    with pytest.raises(ClientError) as excinfo:
+        srp_sign_in(idp, pool, confirmed_user)
+    assert error_code(excinfo) == "NotAuthorizedException"
+    idp.admin_enable_user(UserPoolId=pool.pool_id, Username=confirmed_user)
+    assert srp_sign_in(idp, pool, confirmed_user)["IdToken"]
+
+
 def test_unknown_user_is_user_not_found(idp: Any, pool: Pool) -> None:
     with pytest.raises(ClientError) as excinfo:
         srp_sign_in(idp, pool, "nobody-at-all")
