@@ -42,7 +42,7 @@ def table(moto_aws: None) -> Any:
     )
 
 
-def _item(record: dict[str, Any], lake) -> dict[str, Any]:
+def _item(record: dict[str, Any], lake: Any) -> dict[str, Any]:
     r = record
     return {
         **r,
@@ -54,7 +54,7 @@ def _item(record: dict[str, Any], lake) -> dict[str, Any]:
 
 
 @pytest.fixture
-def both(empty_bucket, table, make_records) -> list[dict[str, Any]]:
+def both(empty_bucket: Any, table: Any, make_records: Any) -> list[dict[str, Any]]:
     """The same 60 expenses in the table and in the lake (plus an idempotency record only the table has)."""
     lake = empty_bucket
     records = make_records(count=60, seed=11)
@@ -67,7 +67,7 @@ def both(empty_bucket, table, make_records) -> list[dict[str, Any]]:
     return records
 
 
-def _table_expenses(table, owner_id: str | None = None) -> list[dict[str, Any]]:
+def _table_expenses(table: Any, owner_id: str | None = None) -> list[dict[str, Any]]:
     """Expense items straight from DynamoDB: a scan for everyone, a partition query for one owner."""
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {}
@@ -91,7 +91,7 @@ def _straight(items: list[dict[str, Any]]) -> tuple[dict[str, Decimal], dict[str
     return dict(by_category), dict(by_month), sum((i["amount"] for i in items), Decimal(0))
 
 
-def test_all_users_equal_a_table_scan(both, empty_bucket, table) -> None:
+def test_all_users_equal_a_table_scan(both: Any, empty_bucket: Any, table: Any) -> None:
     lake = empty_bucket
     view = aggregate(LakeReader(lake.s3, lake.bucket).read().rows)
     by_category, by_month, total = _straight(_table_expenses(table))
@@ -101,7 +101,7 @@ def test_all_users_equal_a_table_scan(both, empty_bucket, table) -> None:
     assert len(by_month) > 3 and len(by_category) == 5  # the data really spans months and categories
 
 
-def test_user_filter_equals_a_partition_query(both, empty_bucket, table) -> None:
+def test_user_filter_equals_a_partition_query(both: Any, empty_bucket: Any, table: Any) -> None:
     lake = empty_bucket
     rows = LakeReader(lake.s3, lake.bucket).read().rows
     assert user_ids(rows) == sorted(lake.users)
@@ -115,7 +115,7 @@ def test_user_filter_equals_a_partition_query(both, empty_bucket, table) -> None
         assert {r["userId"] for r in view.rows} == {user_id}
 
 
-def test_table_rows_and_visual_ordering(both, empty_bucket) -> None:
+def test_table_rows_and_visual_ordering(both: Any, empty_bucket: Any) -> None:
     lake = empty_bucket
     rows = LakeReader(lake.s3, lake.bucket).read().rows
     view = aggregate(rows, row_limit=10)
@@ -131,7 +131,7 @@ def test_table_rows_and_visual_ordering(both, empty_bucket) -> None:
 
 
 def test_null_amounts_are_skipped_and_unknown_user_is_empty() -> None:
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"userId": "a", "amount": None, "category": "x", "date": None},
         {"userId": "a", "amount": Decimal("2.5"), "category": None, "date": None},
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -40,7 +41,7 @@ def _describe_source(stubber: Stubber, status: str, **extra: Any) -> None:
     )
 
 
-def test_up_creates_everything_in_order(qs) -> None:
+def test_up_creates_everything_in_order(qs: Any) -> None:
     sleeps: list[float] = []
     with Stubber(qs) as stubber:
         stubber.add_response(
@@ -71,7 +72,7 @@ def test_up_creates_everything_in_order(qs) -> None:
     assert sleeps == [2.0]
 
 
-def test_up_again_updates_and_publishes(qs) -> None:
+def test_up_again_updates_and_publishes(qs: Any) -> None:
     grant = [{"Principal": USER, "Actions": ANY}]
     with Stubber(qs) as stubber:
         _exists(stubber, "create_data_source")
@@ -149,7 +150,7 @@ def test_up_again_updates_and_publishes(qs) -> None:
     assert result.dashboard == DASHBOARD_ARN
 
 
-def test_failed_data_source_points_at_check(qs) -> None:
+def test_failed_data_source_points_at_check(qs: Any) -> None:
     with Stubber(qs) as stubber:
         stubber.add_response("create_data_source", {"Arn": SOURCE_ARN, "Status": 202})
         _describe_source(
@@ -161,7 +162,7 @@ def test_failed_data_source_points_at_check(qs) -> None:
     assert "S3_MANIFEST_ERROR" in info.value.message and "python -m quicksight check" in info.value.message
 
 
-def test_access_denied_is_not_taken_for_exists(qs) -> None:
+def test_access_denied_is_not_taken_for_exists(qs: Any) -> None:
     with Stubber(qs) as stubber:
         stubber.add_client_error("create_data_source", service_error_code="AccessDeniedException", http_status_code=403)
         with pytest.raises(aws.QuickSightError) as info:
@@ -169,13 +170,13 @@ def test_access_denied_is_not_taken_for_exists(qs) -> None:
     assert info.value.code == "AccessDeniedException"
 
 
-def test_up_rejects_a_non_quicksight_user_arn(qs) -> None:
+def test_up_rejects_a_non_quicksight_user_arn(qs: Any) -> None:
     with Stubber(qs), pytest.raises(aws.QuickSightError) as info:
         aws.up(qs, ACCOUNT, STACK, "lake-bucket", "arn:aws:iam::123456789012:user/analyst")
     assert info.value.code == "InvalidParameterValueException"
 
 
-def test_down_deletes_dependents_first_and_skips_missing(qs) -> None:
+def test_down_deletes_dependents_first_and_skips_missing(qs: Any) -> None:
     with Stubber(qs) as stubber:
         stubber.add_response(
             "delete_dashboard", {"Status": 200}, {"AwsAccountId": ACCOUNT, "DashboardId": IDS.dashboard}
@@ -197,7 +198,7 @@ def test_down_deletes_dependents_first_and_skips_missing(qs) -> None:
     assert result.absent == [f"analysis {IDS.analysis}"]
 
 
-def test_down_analysis_is_force_deleted(qs) -> None:
+def test_down_analysis_is_force_deleted(qs: Any) -> None:
     with Stubber(qs) as stubber:
         stubber.add_client_error(
             "delete_dashboard", service_error_code="ResourceNotFoundException", http_status_code=404
@@ -213,7 +214,7 @@ def test_down_analysis_is_force_deleted(qs) -> None:
     assert info.value.code == "AccessDeniedException"
 
 
-def test_moto_accepts_data_source_data_set_and_dashboard(moto_aws) -> None:
+def test_moto_accepts_data_source_data_set_and_dashboard(moto_aws: Any) -> None:
     qs = boto3.client("quicksight", region_name="us-east-1")
     ids = aws.ResourceIds(f"moto-{uuid.uuid4().hex[:8]}")  # unique: moto state may be shared (see conftest)
     source = aws.ensure_data_source(qs, ACCOUNT, ids, "lake-bucket", USER, sleep=lambda _: None)
@@ -256,7 +257,9 @@ def test_data_set_types_columns() -> None:
     assert {c["Name"] for c in columns} >= {"userId", "category", "description", "amount", "date", "timestamp"}
 
 
-def test_cli_without_credentials_says_so(monkeypatch, tmp_path, capsys) -> None:
+def test_cli_without_credentials_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,22 +26,22 @@ def _allow(action: str, resource: str, principal: Any = QS) -> dict[str, Any]:
     return {"Effect": "Allow", "Principal": principal, "Action": action, "Resource": resource}
 
 
-def test_good_lake_has_no_problems(lake) -> None:
+def test_good_lake_has_no_problems(lake: Any) -> None:
     assert check_lake(lake.s3, lake.bucket) == []
 
 
-def test_role_principal_and_wildcards_are_accepted(lake) -> None:
+def test_role_principal_and_wildcards_are_accepted(lake: Any) -> None:
     role = {"AWS": "arn:aws:iam::123456789012:role/service-role/aws-quicksight-service-role-v0"}
     lake.put_policy(_policy(_allow("s3:*", f"arn:aws:s3:::{lake.bucket}*", role)))
     assert check_lake(lake.s3, lake.bucket) == []
 
 
-def _first_key(lake) -> str:
+def _first_key(lake: Any) -> str:
     return lake.key_of(lake.records[0])
 
 
 def _with(field: str, value: Any) -> Callable[[Any], None]:
-    def mutate(lake) -> None:
+    def mutate(lake: Any) -> None:
         record = dict(lake.records[0])
         record[field] = value
         lake.put(lake.key_of(record), lake.encode(record))
@@ -49,25 +50,25 @@ def _with(field: str, value: Any) -> Callable[[Any], None]:
 
 
 def _without(field: str) -> Callable[[Any], None]:
-    def mutate(lake) -> None:
+    def mutate(lake: Any) -> None:
         record = {k: v for k, v in lake.records[0].items() if k != field}
         lake.put(lake.key_of(record), lake.encode(record))
 
     return mutate
 
 
-def _delete_all_expenses(lake) -> None:
+def _delete_all_expenses(lake: Any) -> None:
     for record in lake.records:
         lake.s3.delete_object(Bucket=lake.bucket, Key=lake.key_of(record))
 
 
-def _move_manifest_under_expenses(lake) -> None:
+def _move_manifest_under_expenses(lake: Any) -> None:
     body = lake.s3.get_object(Bucket=lake.bucket, Key="manifest.json")["Body"].read()
     lake.s3.delete_object(Bucket=lake.bucket, Key="manifest.json")
     lake.put("expenses/manifest.json", body)
 
 
-def _amount_as_text_everywhere(lake) -> None:
+def _amount_as_text_everywhere(lake: Any) -> None:
     for record in lake.records:
         lake.put(lake.key_of(record), lake.encode({**record, "amount": str(record["amount"])}))
 
@@ -192,7 +193,7 @@ BAD_LAKES: list[tuple[str, Callable[[Any], None], str]] = [
 
 
 @pytest.mark.parametrize(("mutate", "code"), [(m, c) for _, m, c in BAD_LAKES], ids=[n for n, _, _ in BAD_LAKES])
-def test_each_mistake_is_reported(lake, mutate: Callable[[Any], None], code: str) -> None:
+def test_each_mistake_is_reported(lake: Any, mutate: Callable[[Any], None], code: str) -> None:
     mutate(lake)
     problems = check_lake(lake.s3, lake.bucket)
     assert code in {p.code for p in problems}, problems
@@ -200,7 +201,7 @@ def test_each_mistake_is_reported(lake, mutate: Callable[[Any], None], code: str
         assert "\n" not in str(problem) and str(problem).startswith(problem.code)
 
 
-def test_inconsistent_type_names_the_odd_file(lake) -> None:
+def test_inconsistent_type_names_the_odd_file(lake: Any) -> None:
     _with("amount", "12.50")(lake)
     (problem,) = [p for p in check_lake(lake.s3, lake.bucket) if p.code == "FIELD_INCONSISTENT_TYPE"]
     assert "'amount'" in problem.message
@@ -244,7 +245,7 @@ def test_policy_statement_matching(statement: dict[str, Any], granted: bool) -> 
     assert (gaps == []) is granted
 
 
-def test_many_bad_files_are_summarised(lake) -> None:
+def test_many_bad_files_are_summarised(lake: Any) -> None:
     for record in lake.records:
         lake.put(lake.key_of(record), b"not json")
     lines = [p for p in check_lake(lake.s3, lake.bucket) if p.code == "FILE_UNPARSEABLE"]
@@ -252,30 +253,30 @@ def test_many_bad_files_are_summarised(lake) -> None:
     assert lines[-1].message == "... and 5 more files like these"
 
 
-def test_missing_bucket(s3) -> None:
+def test_missing_bucket(s3: Any) -> None:
     problems = check_lake(s3, "no-such-bucket")
     assert [p.code for p in problems] == ["BUCKET_MISSING"]
 
 
-def test_amount_number_types_all_count_as_numbers(lake) -> None:
+def test_amount_number_types_all_count_as_numbers(lake: Any) -> None:
     # Integers and decimals are both JSON numbers: no type problem.
     _with("amount", Decimal("7"))(lake)
     assert check_lake(lake.s3, lake.bucket) == []
 
 
-def test_cli_check_ok_exit_zero(lake, capsys) -> None:
+def test_cli_check_ok_exit_zero(lake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--stack", "dev", "--bucket", lake.bucket]) == 0
     assert "OK" in capsys.readouterr().out
 
 
-def test_cli_check_problems_exit_nonzero(lake, capsys) -> None:
+def test_cli_check_problems_exit_nonzero(lake: Any, capsys: pytest.CaptureFixture[str]) -> None:
     lake.s3.delete_object(Bucket=lake.bucket, Key="manifest.json")
     assert main(["check", "--stack", "dev", "--bucket", lake.bucket]) == 1
     out = capsys.readouterr().out
     assert "MANIFEST_MISSING" in out
 
 
-def test_cli_resolves_bucket_from_devstate(lake, tmp_path, capsys) -> None:
+def test_cli_resolves_bucket_from_devstate(lake: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "dev").mkdir()
     (tmp_path / "dev" / "outputs.json").write_text(json.dumps({"dataBucket": lake.bucket}))
     assert main(["check", "--stack", "dev", "--state-dir", str(tmp_path)]) == 0
@@ -286,7 +287,9 @@ def test_cli_resolves_bucket_from_devstate(lake, tmp_path, capsys) -> None:
     ("outputs", "message"),
     [(None, "does not exist"), ("{}", "no 'dataBucket'"), ("not json", "unreadable")],
 )
-def test_cli_without_bucket_says_how(tmp_path, capsys, outputs: str | None, message: str) -> None:
+def test_cli_without_bucket_says_how(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], outputs: str | None, message: str
+) -> None:
     if outputs is not None:
         (tmp_path / "dev").mkdir()
         (tmp_path / "dev" / "outputs.json").write_text(outputs)
@@ -295,6 +298,6 @@ def test_cli_without_bucket_says_how(tmp_path, capsys, outputs: str | None, mess
     assert message in err and "--bucket" in err
 
 
-def test_cli_rejects_bad_stack_name(capsys) -> None:
+def test_cli_rejects_bad_stack_name(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--stack", "../etc", "--bucket", "b"]) == 2
     assert "stack name" in capsys.readouterr().err

@@ -27,7 +27,7 @@ class GetCounter:
         return keys
 
 
-def test_reads_every_object_with_dataset_types(lake) -> None:
+def test_reads_every_object_with_dataset_types(lake: Any) -> None:
     snapshot = LakeReader(lake.s3, lake.bucket).read()
     assert snapshot.listed == len(lake.records) == len(snapshot.rows)
     assert snapshot.malformed == []
@@ -40,7 +40,7 @@ def test_reads_every_object_with_dataset_types(lake) -> None:
         assert row["description"] == record["description"]
 
 
-def test_reads_only_what_the_manifest_names(lake) -> None:
+def test_reads_only_what_the_manifest_names(lake: Any) -> None:
     one = lake.key_of(lake.records[0])
     lake.put("elsewhere/ignored.json", b'{"amount": 1}')
     lake.put_manifest(
@@ -52,7 +52,7 @@ def test_reads_only_what_the_manifest_names(lake) -> None:
     assert counter.take() == [one]
 
 
-def test_follows_a_prefix_the_manifest_names(lake) -> None:
+def test_follows_a_prefix_the_manifest_names(lake: Any) -> None:
     lake.put_manifest(
         {"fileLocations": [{"URIPrefixes": [f"s3://{lake.bucket}/expenses/alice/"]}], "globalUploadSettings": {}}
     )
@@ -60,7 +60,7 @@ def test_follows_a_prefix_the_manifest_names(lake) -> None:
     assert rows and {row["userId"] for row in rows} == {"alice"}
 
 
-def test_malformed_files_are_reported_not_fatal(lake) -> None:
+def test_malformed_files_are_reported_not_fatal(lake: Any) -> None:
     bad = {
         "expenses/alice/2026-01-01T00:00:00.000Z_bad1.json": b"{broken",
         "expenses/alice/2026-01-01T00:00:00.000Z_bad2.json": b'"just a string"',
@@ -71,7 +71,7 @@ def test_malformed_files_are_reported_not_fatal(lake) -> None:
         lake.put(key, body)
     snapshot = LakeReader(lake.s3, lake.bucket).read()
     assert len(snapshot.rows) == len(lake.records)
-    errors = {obj.key: obj.error for obj in snapshot.malformed}
+    errors = {obj.key: obj.error or "" for obj in snapshot.malformed}
     assert set(errors) == set(bad)
     assert "not valid UTF-8 JSON" in errors["expenses/alice/2026-01-01T00:00:00.000Z_bad1.json"]
     assert errors["expenses/alice/2026-01-01T00:00:00.000Z_bad2.json"] == "not a JSON object"
@@ -79,14 +79,14 @@ def test_malformed_files_are_reported_not_fatal(lake) -> None:
     assert "YYYY-MM-DD" in errors["expenses/alice/2026-01-01T00:00:00.000Z_bad4.json"]
 
 
-def test_amount_written_as_text_casts_like_quicksight(lake) -> None:
+def test_amount_written_as_text_casts_like_quicksight(lake: Any) -> None:
     record = {**lake.records[0], "amount": "12.50"}
     lake.put(lake.key_of(record), lake.encode(record))
     rows = {r["expenseId"]: r for r in LakeReader(lake.s3, lake.bucket).read().rows}
     assert rows[record["expenseId"]]["amount"] == Decimal("12.50")
 
 
-def test_missing_uri_is_listed_as_missing(lake) -> None:
+def test_missing_uri_is_listed_as_missing(lake: Any) -> None:
     lake.put_manifest(
         {
             "fileLocations": [
@@ -100,7 +100,7 @@ def test_missing_uri_is_listed_as_missing(lake) -> None:
     assert len(snapshot.rows) == len(lake.records)
 
 
-def test_cache_second_read_fetches_nothing_then_only_changes(lake) -> None:
+def test_cache_second_read_fetches_nothing_then_only_changes(lake: Any) -> None:
     counter = GetCounter(lake.s3)
     reader = LakeReader(lake.s3, lake.bucket)
     first = reader.read()
@@ -123,7 +123,7 @@ def test_cache_second_read_fetches_nothing_then_only_changes(lake) -> None:
     assert len(reader.cache) == len(lake.records) - 1  # the deleted object left the cache
 
 
-def test_new_object_is_the_only_fetch(lake, make_records) -> None:
+def test_new_object_is_the_only_fetch(lake: Any, make_records: Any) -> None:
     reader = LakeReader(lake.s3, lake.bucket)
     reader.read()
     extra = make_records(count=len(lake.records) + 1)[-1]
@@ -132,14 +132,14 @@ def test_new_object_is_the_only_fetch(lake, make_records) -> None:
     assert snapshot.fetched == 1 and len(snapshot.rows) == len(lake.records) + 1
 
 
-def test_manifest_missing_raises_manifest_error(lake) -> None:
+def test_manifest_missing_raises_manifest_error(lake: Any) -> None:
     lake.s3.delete_object(Bucket=lake.bucket, Key="manifest.json")
     with pytest.raises(ManifestError) as info:
         LakeReader(lake.s3, lake.bucket).read()
     assert info.value.code == "MANIFEST_MISSING"
 
 
-def test_missing_bucket_raises_lake_error(s3) -> None:
+def test_missing_bucket_raises_lake_error(s3: Any) -> None:
     with pytest.raises(LakeError) as info:
         LakeReader(s3, "no-such-bucket-here").read()
     assert info.value.code == "NoSuchBucket"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -29,7 +30,7 @@ def test_manifest_leaves_out_text_only_settings() -> None:
     assert set(settings) == {"format"}
 
 
-def test_upload_puts_manifest_at_bucket_root(empty_bucket) -> None:
+def test_upload_puts_manifest_at_bucket_root(empty_bucket: Any) -> None:
     s3, bucket = empty_bucket.s3, empty_bucket.bucket
     uri = upload_manifest(s3, bucket)
     assert uri == f"s3://{bucket}/manifest.json"

@@ -30,14 +30,14 @@ def _data_block(page: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def xss_lake(lake) -> Any:
+def xss_lake(lake: Any) -> Any:
     record = {**lake.records[0], "description": XSS, "category": "<b>cat</b>", "userId": 'eve"><svg onload=x>'}
     lake.write([record])
     lake.put("expenses/eve/2026-01-01T00:00:00.000Z_bad.json", b"{<script>alert(2)</script>")
     return lake
 
 
-def test_preview_escapes_every_user_string(xss_lake, tmp_path: Path) -> None:
+def test_preview_escapes_every_user_string(xss_lake: Any, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     assert main(["preview", "--stack", "dev", "--bucket", xss_lake.bucket, "--out", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
@@ -50,7 +50,9 @@ def test_preview_escapes_every_user_string(xss_lake, tmp_path: Path) -> None:
     assert 'eve"><svg onload=x>' in data["views"]
 
 
-def test_preview_is_standalone_with_inlined_chart_js(lake, tmp_path: Path, capsys) -> None:
+def test_preview_is_standalone_with_inlined_chart_js(
+    lake: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "report.html"
     assert main(["preview", "--stack", "dev", "--bucket", lake.bucket, "--out", str(out)]) == 0
     page = out.read_text(encoding="utf-8")
@@ -60,7 +62,7 @@ def test_preview_is_standalone_with_inlined_chart_js(lake, tmp_path: Path, capsy
     assert f"wrote {out}: {len(lake.records)} expenses" in capsys.readouterr().out
 
 
-def test_preview_numbers_match_the_aggregation(lake, tmp_path: Path) -> None:
+def test_preview_numbers_match_the_aggregation(lake: Any, tmp_path: Path) -> None:
     out = tmp_path / "report.html"
     main(["preview", "--stack", "dev", "--bucket", lake.bucket, "--out", str(out), "--user-id", "alice"])
     page = out.read_text(encoding="utf-8")
@@ -73,7 +75,7 @@ def test_preview_numbers_match_the_aggregation(lake, tmp_path: Path) -> None:
     assert f'<strong id="summary-count">{len(alice)}</strong>' in page
 
 
-def test_preview_without_manifest_fails_clearly(lake, tmp_path: Path, capsys) -> None:
+def test_preview_without_manifest_fails_clearly(lake: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     lake.s3.delete_object(Bucket=lake.bucket, Key="manifest.json")
     assert main(["preview", "--stack", "dev", "--bucket", lake.bucket, "--out", str(tmp_path / "r.html")]) == 1
     assert "MANIFEST_MISSING" in capsys.readouterr().err
@@ -93,7 +95,7 @@ def test_malformed_files_are_listed_on_the_page() -> None:
 
 
 @pytest.fixture
-def client(lake) -> Any:
+def client(lake: Any) -> Any:
     app = Flask(__name__)
     s3_client = boto3.client("s3", region_name="us-east-1")
     gets: list[str] = []
@@ -106,7 +108,7 @@ def client(lake) -> Any:
     return test_client
 
 
-def test_route_serves_the_dashboard(client, lake) -> None:
+def test_route_serves_the_dashboard(client: Any, lake: Any) -> None:
     response = client.get("/_dev/dashboard")
     assert response.status_code == 200 and response.mimetype == "text/html"
     page = response.get_data(as_text=True)
@@ -115,7 +117,7 @@ def test_route_serves_the_dashboard(client, lake) -> None:
     assert response.headers["Cache-Control"] == "no-store"
 
 
-def test_route_user_filter(client, lake) -> None:
+def test_route_user_filter(client: Any, lake: Any) -> None:
     page = client.get("/_dev/dashboard", query_string={"userId": "bob.smith"}).get_data(as_text=True)
     bob = [r for r in lake.records if r["userId"] == "bob.smith"]
     assert f'<strong id="summary-count">{len(bob)}</strong>' in page
@@ -123,7 +125,7 @@ def test_route_user_filter(client, lake) -> None:
     assert '<strong id="summary-count">0</strong>' in unknown and "&lt;nobody&gt; (no expenses)" in unknown
 
 
-def test_route_refresh_reads_only_changes(client, lake) -> None:
+def test_route_refresh_reads_only_changes(client: Any, lake: Any) -> None:
     client.get("/_dev/dashboard")
     first = [k for k in client.gets if k != "manifest.json"]
     assert len(first) == len(lake.records)
@@ -136,24 +138,24 @@ def test_route_refresh_reads_only_changes(client, lake) -> None:
     ("query", "status"),
     [({"userId": "x" * 129}, 400), ({"userId": "a\nb"}, 400)],
 )
-def test_route_bad_input_is_a_json_4xx(client, query: dict[str, str], status: int) -> None:
+def test_route_bad_input_is_a_json_4xx(client: Any, query: dict[str, str], status: int) -> None:
     response = client.get("/_dev/dashboard", query_string=query)
     assert response.status_code == status and "userId" in response.get_json()["message"]
 
 
-def test_route_refuses_non_loopback_clients(client) -> None:
+def test_route_refuses_non_loopback_clients(client: Any) -> None:
     response = client.get("/_dev/dashboard", environ_base={"REMOTE_ADDR": "192.0.2.10"})
     assert response.status_code == 403 and "loopback" in response.get_json()["message"]
 
 
-def test_route_without_manifest_is_503_json(client, lake) -> None:
+def test_route_without_manifest_is_503_json(client: Any, lake: Any) -> None:
     lake.s3.delete_object(Bucket=lake.bucket, Key="manifest.json")
     response = client.get("/_dev/dashboard")
     assert response.status_code == 503
     assert "manifest.json does not exist" in response.get_json()["message"]
 
 
-def test_route_missing_bucket_is_503_json(client) -> None:
+def test_route_missing_bucket_is_503_json(client: Any) -> None:
     client.bucket["name"] = "no-such-bucket-anywhere"
     response = client.get("/_dev/dashboard")
     assert response.status_code == 503 and response.get_json()["message"].endswith("(NoSuchBucket).")
