@@ -336,7 +336,9 @@ def _authorise_method(apigw: Any, api_id: str, resource_id: str, method: str, au
             "passthroughBehavior": integration.get("passthroughBehavior"),
             "timeoutInMillis": integration.get("timeoutInMillis"),
         }
-        apigw.put_integration(**where, type=integration["type"], **{k: v for k, v in optional.items() if v is not None})
+        apigw.put_integration(
+            **where, type=str(integration["type"]).upper(), **{k: v for k, v in optional.items() if v is not None}
+        )
 
 
 _DEPLOYED = re.compile(r"\[deployed ([0-9a-f]{16}-[0-9a-f]{16})\]")

@@ -1,0 +1,123 @@
+"""Fixtures for the integration journey: a moto server (or the endpoint given), a provisioned stack, the dev server."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+
+import bootstrap
+from bootstrap.motoserver import MotoServer, free_port
+from bootstrap.target import Target
+
+ROOT = Path(__file__).resolve().parents[2]
+# Set by scripts/integration_test.py to run the same journey against LocalStack or a compose service.
+ENDPOINT_ENV = "INTEGRATION_ENDPOINT_URL"
+
+
+@pytest.fixture(scope="module")
+def backend_url() -> Iterator[str]:
+    """The AWS endpoint under test: the one given in the environment, or a fresh moto server process."""
+    given = os.environ.get(ENDPOINT_ENV)
+    if given:
+        yield given.rstrip("/")
+        return
+    with MotoServer() as server:
+        yield server.endpoint_url
+
+
+@pytest.fixture(scope="module")
+def stack_name() -> str:
+    return "it" + uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="module")
+def state_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("devstate")
+
+
+@pytest.fixture(scope="module")
+def provisioned(backend_url: str, stack_name: str, state_root: Path) -> dict[str, Any]:
+    """`bootstrap up` against the backend; the last test of the module runs `down`."""
+    return bootstrap.up(Target.endpoint(backend_url), stack=stack_name, reporter=lambda _: None, state_root=state_root)
+
+
+@pytest.fixture(scope="module")
+def dev_server(provisioned: dict[str, Any], backend_url: str, stack_name: str, state_root: Path) -> Iterator[str]:
+    """`dev_server.py --backend <url>` as a child process on a free loopback port."""
+    script = ROOT / "dev_server.py"
+    if not script.is_file():
+        pytest.skip("dev_server.py is not in this checkout")
+    port = free_port()
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+    env.pop("AWS_PROFILE", None)
+    log = state_root / "dev_server.log"
+    with open(log, "wb") as sink:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(script),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--backend",
+                backend_url,
+                "--state-dir",
+                str(state_root),
+                "--stack",
+                stack_name,
+                "--no-reload",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"dev server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                if requests.get(f"{base}/_dev/health", timeout=2).status_code == 200:
+                    break
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"dev server not healthy after 60 s:\n{log.read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def aws(backend_url: str):
+    """Clients on the backend itself, to look behind the dev server."""
+
+    def make(service: str) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=backend_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    return make
