@@ -21,7 +21,11 @@ Persistence (``state_dir`` given)
   segments it covers. ``stop()`` takes a final snapshot; ``start()`` loads the snapshot, replays newer segments
   and compacts them into a fresh snapshot. A write therefore costs one append + fsync, never a full pickle.
 * Torn tails and corruption are handled as described in :mod:`devserver.backend.persistence`.
+* If some moto object cannot be pickled, the snapshot is skipped with a logged error and the journal keeps
+  everything (retried after another ``snapshot_every`` writes).
 * One backend per process (moto's state is process-global) and one process per state directory (``flock``).
+  Requests are served by a keep-alive HTTP/1.1 server (:mod:`devserver.backend.wsgi_server`). moto calls that
+  would make moto send HTTP to itself while holding the write lock are not used by this stack.
 """
 
 from __future__ import annotations
@@ -223,6 +227,7 @@ class EmbeddedBackend:
         self.port = port
         self.region = region
         self.snapshot_every = snapshot_every
+        self._snapshot_threshold = snapshot_every
         self._lock = _RWLock()
         self._snapshot_lock = threading.Lock()
         self._dispatcher: DomainDispatcherApplication | None = None
@@ -403,7 +408,6 @@ class EmbeddedBackend:
         if not replayed and not torn:
             # Only empty segments (a clean stop): reuse the first one rather than snapshotting again.
             self._journal = Journal(state_dir, first)
-            remove_segments_before(state_dir, first)
             for number in pending[1:]:
                 segment_path(state_dir, number).unlink()
             return
@@ -462,10 +466,13 @@ class EmbeddedBackend:
                 try:
                     payload = motostate.dump_state()
                 except (pickle.PicklingError, AttributeError, TypeError):
-                    # Some moto object does not pickle: nothing is lost, the journal keeps growing instead.
+                    # Some moto object does not pickle: nothing is lost, the journal keeps growing instead;
+                    # try again only after another `snapshot_every` writes.
                     log.exception("embedded backend: cannot snapshot moto's state; the journal still has it all")
+                    self._snapshot_threshold = journal.records_since_rotation + self.snapshot_every
                     return
                 next_segment = journal.rotate()
+                self._snapshot_threshold = self.snapshot_every
             write_snapshot(state_dir, payload, next_segment, {"moto_version": moto.__version__})
             remove_segments_before(state_dir, next_segment)
 
@@ -517,7 +524,7 @@ class EmbeddedBackend:
             except OSError:
                 log.exception("embedded backend: could not fsync the journal")
                 return _not_persisted()
-            if journal.records_since_rotation >= self.snapshot_every:
+            if journal.records_since_rotation >= self._snapshot_threshold:
                 self._snapshot_wanted.set()
         return response
 

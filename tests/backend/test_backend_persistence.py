@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import pathlib
+import pickle
 import signal
 import subprocess
 import sys
@@ -437,3 +438,55 @@ def test_control_plane_resources_survive(
     assert (state_dir / SNAPSHOT_NAME).exists()
     backend = make_backend(state_dir)
     assert client_for("apigateway", backend).get_rest_api(restApiId=api_id)["id"] == api_id
+
+
+@pytest.mark.parametrize("clean_stop", [True, False], ids=["snapshot", "journal-replay"])
+def test_lake_objects_keep_odd_keys_and_metadata(
+    make_backend: Callable[..., EmbeddedBackend],
+    client_for: Callable[..., Any],
+    state_dir: pathlib.Path,
+    clean_stop: bool,
+) -> None:
+    """Journal records keep the raw path and header spelling (S3 metadata names may contain underscores)."""
+    key = "expenses/al ice%2B/2026-11-25T10:00:00Z_été.json"
+    backend = make_backend(state_dir)
+    s3 = client_for("s3", backend)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b'{"amount": 1}', Metadata={"owner_sub": "abc"})
+    s3.put_object(Bucket=BUCKET, Key="gone.json", Body=b"x")
+    s3.delete_object(Bucket=BUCKET, Key="gone.json")
+    backend.stop(snapshot=clean_stop)
+
+    backend = make_backend(state_dir)
+    s3 = client_for("s3", backend)
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == [key]
+    got = s3.get_object(Bucket=BUCKET, Key=key)
+    assert got["Body"].read() == b'{"amount": 1}'
+    assert got["Metadata"] == {"owner_sub": "abc"}
+
+
+def test_a_failing_snapshot_keeps_the_journal(
+    make_backend: Callable[..., EmbeddedBackend],
+    client_for: Callable[..., Any],
+    state_dir: pathlib.Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """If moto's state ever stops pickling, nothing acknowledged is lost: the journal is kept and replayed."""
+    from devserver.backend import motostate
+
+    def unpicklable() -> bytes:
+        raise pickle.PicklingError("a moto object that does not pickle")
+
+    backend = make_backend(state_dir, snapshot_every=3)
+    with monkeypatch.context() as patch:
+        patch.setattr(motostate, "dump_state", unpicklable)
+        ids = create_stack(*_clients(client_for, backend))
+        expected = fingerprint(*_clients(client_for, backend), ids)
+        with caplog.at_level(logging.ERROR, logger="devserver.backend"):
+            backend.stop()
+    assert "cannot snapshot" in caplog.text
+    assert not (state_dir / SNAPSHOT_NAME).exists()
+
+    backend = make_backend(state_dir)
+    assert fingerprint(*_clients(client_for, backend), ids) == expected
