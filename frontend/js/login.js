@@ -146,7 +146,7 @@ async function onSignUp(event) {
     const attributes = [new (SDK().CognitoUserAttribute)({ Name: "email", Value: email })];
     try {
       const result = await new Promise((resolve, reject) => {
-        // An empty list, not null: every Cognito accepts [] (the local one refuses a null ValidationData).
+        // No validation data: an empty list rather than the SDK's null, the shape every Cognito accepts.
         state.pool.signUp(username, password, attributes, [], (err, res) => (err ? reject(err) : resolve(res)));
       });
       state.pendingPassword = password;
