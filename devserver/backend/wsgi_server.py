@@ -136,6 +136,10 @@ class KeepAliveServer(ThreadedWSGIServer):
     def log(self, type: str, message: str, *args: Any) -> None:
         log.debug(message, *args)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to stderr; a client hanging up mid-response is routine here.
+        log.debug("connection from %s ended with an error", client_address, exc_info=True)
+
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._connections_lock:
             self._connections.add(request)
