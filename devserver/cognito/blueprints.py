@@ -6,7 +6,7 @@ import html
 
 from flask import Blueprint, Response, jsonify, request
 
-from devserver.cognito.layer import LocalCognito
+from devserver.cognito.layer import MAX_BODY_BYTES, LocalCognito
 from devserver.cognito.mailbox import Mailbox
 
 # for parity: what amazon-cognito-identity-js sends, and what AWS lets a page read back.
@@ -32,7 +32,9 @@ def cognito_blueprint(layer: LocalCognito) -> Blueprint:
     def cognito_endpoint() -> Response:
         if request.method == "OPTIONS":
             return Response(status=204, headers=_cors_headers())
-        answer = layer.handle(request.headers.get("X-Amz-Target", ""), request.get_data(cache=False))
+        # Read at most one byte past the limit: the layer refuses the oversized body without holding all of it.
+        body = request.stream.read(MAX_BODY_BYTES + 1)
+        answer = layer.handle(request.headers.get("X-Amz-Target", ""), body)
         return Response(answer.body, status=answer.status, headers={**answer.headers, **_cors_headers()})
 
     return blueprint

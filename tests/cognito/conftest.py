@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from flask import Flask
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import BaseWSGIServer, make_server
@@ -33,11 +34,13 @@ def backend(backend_url: str) -> Any:
     return idp_client(backend_url)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def pool(backend: Any) -> Iterator[Pool]:
     """The session's pool, like the project's: strict password policy, email required and auto-verified.
 
-    Creating a pool costs moto ~0.2 s, so tests share it and use unique usernames. The client has no secret.
+    Creating a pool costs moto ~0.2 s, so a module's tests share one and use unique usernames. The client has
+    no secret. The moto server shares its backends with in-process `mock_aws` (other suites), which may reset
+    them: that is why the pool is per module and its deletion tolerates its absence.
     """
     created = backend.create_user_pool(
         PoolName="expense-tracker-test",
@@ -61,7 +64,11 @@ def pool(backend: Any) -> Iterator[Pool]:
         ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
     )
     yield Pool(pool_id=pool_id, client_id=client["UserPoolClient"]["ClientId"])
-    backend.delete_user_pool(UserPoolId=pool_id)
+    try:
+        backend.delete_user_pool(UserPoolId=pool_id)
+    except ClientError as e:
+        if e.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
 
 
 @pytest.fixture

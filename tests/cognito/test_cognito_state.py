@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -98,3 +99,16 @@ def test_a_fresh_start_writes_an_empty_state(backend: Any, tmp_path: Path) -> No
     state = json.loads(path.read_text())
     assert state["version"] == 1
     assert state["pools"] == {}
+
+
+def test_concurrent_sign_ups_all_reach_the_state_file(
+    state_dir: Path, pool: Pool, sign_up: Callable[..., str], alice: str
+) -> None:
+    names = [f"{alice}-{i}" for i in range(4)]
+    with ThreadPoolExecutor(max_workers=4) as executor:
+        codes = dict(zip(names, executor.map(sign_up, names), strict=True))
+    state = json.loads((state_dir / "cognito.json").read_text())
+    users = state["pools"][pool.pool_id]["users"]
+    assert {name: users[name]["codes"]["SignUp"]["code"] for name in names} == codes
+    saved_mail = json.loads((state_dir / "mailbox.json").read_text())["messages"]
+    assert {m["username"] for m in saved_mail} >= set(names)
