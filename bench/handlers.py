@@ -71,11 +71,11 @@ def measure(count: int, repeat: int) -> dict[str, dict[str, float]]:
 
         read = {"items": 0, "calls": 0}
 
-        def count(parsed: dict[str, Any], **_: Any) -> None:
+        def count_reads(parsed: dict[str, Any], **_: Any) -> None:
             read["items"] += int(parsed.get("ScannedCount", parsed.get("Count", 0)))
             read["calls"] += 1
 
-        core_aws.client("dynamodb").meta.events.register("after-call.dynamodb.Query", count)
+        core_aws.client("dynamodb").meta.events.register("after-call.dynamodb.Query", count_reads)
         reads: dict[str, float] = {}
 
         def per_call(op: str, fn: Any) -> list[float]:
