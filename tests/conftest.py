@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,26 +24,34 @@ def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
 
 
-@pytest.fixture
-def aws_stack(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    """An in-process moto account with the Expenses table and the data bucket, and the env the functions read."""
+@pytest.fixture(scope="session")
+def moto_session() -> Iterator[dict[str, Any]]:
+    """One in-process moto for the whole run (starting it per test costs more than the tests themselves)."""
     from moto import mock_aws
 
-    from expense_core import aws, http
+    with mock_aws():
+        yield {
+            "dynamodb": boto3.client("dynamodb", region_name="us-east-1"),
+            "s3": boto3.client("s3", region_name="us-east-1"),
+        }
+
+
+@pytest.fixture
+def aws_stack(moto_session: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """A fresh Expenses table and data bucket (unique names per test) and the env the functions read."""
+    from expense_core import http
     from expense_core.schema import table_definition, ttl_specification
 
-    monkeypatch.setenv("EXPENSES_TABLE", TABLE)
-    monkeypatch.setenv("DATA_BUCKET", BUCKET)
+    suffix = uuid.uuid4().hex[:10]
+    table, bucket = f"{TABLE}-{suffix}", f"{BUCKET}-{suffix}"
+    monkeypatch.setenv("EXPENSES_TABLE", table)
+    monkeypatch.setenv("DATA_BUCKET", bucket)
     monkeypatch.setenv("PAGE_TOKEN_SECRET", "test-secret")
     monkeypatch.setenv("DEFAULT_CURRENCY", "USD")
-    with mock_aws():
-        aws.reset_clients()
-        http._services.clear()
-        ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(**table_definition(TABLE))
-        ddb.update_time_to_live(TableName=TABLE, TimeToLiveSpecification=ttl_specification())
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        yield {"dynamodb": ddb, "s3": s3, "table": TABLE, "bucket": BUCKET}
-        aws.reset_clients()
-        http._services.clear()
+    ddb, s3 = moto_session["dynamodb"], moto_session["s3"]
+    ddb.create_table(**table_definition(table))
+    ddb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl_specification())
+    s3.create_bucket(Bucket=bucket)
+    http._services.clear()
+    yield {"dynamodb": ddb, "s3": s3, "table": table, "bucket": bucket}
+    http._services.clear()

@@ -73,7 +73,7 @@ def recorder() -> Recorder:
 @pytest.fixture
 def clients(moto_endpoint: str) -> Callable[[str], Any]:
     def make(service: str) -> Any:
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]  # a service chosen at run time
             service,
             endpoint_url=moto_endpoint,
             region_name="us-east-1",

@@ -213,7 +213,8 @@ def test_quicksight_access_is_skipped_when_quicksight_is_not_set_up(aws_ctx):
     access = QuickSightLakeAccess("dev")
     with stubs["iam"]:
         current = access.read(ctx)
-    assert "QuickSight is not set up" in access.skip_reason(ctx, current)
+    reason = access.skip_reason(ctx, current)
+    assert reason is not None and "QuickSight is not set up" in reason
 
 
 @pytest.fixture

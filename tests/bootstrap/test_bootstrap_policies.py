@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
@@ -98,7 +99,7 @@ def test_frontend_bucket_policy_allows_only_the_distribution():
     }
 
 
-GOOD = {
+GOOD: dict[str, Any] = {
     "Version": "2012-10-17",
     "Statement": [
         {

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,11 +108,11 @@ def dev_server(provisioned: dict[str, Any], backend_url: str, stack_name: str, s
 
 
 @pytest.fixture(scope="module")
-def aws(backend_url: str):
+def aws(backend_url: str) -> Callable[[str], Any]:
     """Clients on the backend itself, to look behind the dev server."""
 
     def make(service: str) -> Any:
-        return boto3.client(
+        return boto3.client(  # type: ignore[call-overload]  # a service chosen at run time
             service,
             endpoint_url=backend_url,
             region_name="us-east-1",

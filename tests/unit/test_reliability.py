@@ -160,7 +160,7 @@ def _map(repo: ExpenseRepository, op: str, fn: Any, **kwargs: Any) -> dict[str, 
     from expense_core.repository import RETRYABLE_CODES, unavailable
 
     try:
-        return fn(repo, op, **kwargs)  # type: ignore[no-any-return]
+        return fn(repo, op, **kwargs)
     except ClientError as e:
         if e.response["Error"]["Code"] in RETRYABLE_CODES:
             raise unavailable(e) from e
