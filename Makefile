@@ -8,6 +8,7 @@ STACK ?= dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 BACKEND ?= moto
+REGION ?= us-east-1
 PYTEST_ARGS ?=
 DEV_ARGS ?=
 
@@ -66,10 +67,10 @@ screenshots: install ## Screenshots of both pages (desktop and phone) into docs/
 	$(PY) scripts/screenshots.py
 
 deploy-aws: install ## Provision the whole stack on AWS (asks first; needs credentials)
-	$(PY) -m bootstrap up --target aws --stack $(STACK)
+	$(PY) -m bootstrap up --target aws --stack $(STACK) --region $(REGION) $(if $(YES),--yes)
 
 destroy-aws: install ## Remove the stack from AWS (asks first)
-	$(PY) -m bootstrap down --target aws --stack $(STACK)
+	$(PY) -m bootstrap down --target aws --stack $(STACK) --region $(REGION) $(if $(YES),--yes)
 
 reconcile: install ## Compare table and data lake of the running dev stack and repair drift
 	$(PY) -m devserver.reconcile --stack $(STACK)
