@@ -40,13 +40,15 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def moto_aws() -> Iterator[None]:
+    """One in-process moto per test module (starting it per test costs more than most tests); tests use unique
+    bucket/table/stack names, so they never see each other's resources."""
     with mock_aws():
         yield
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def s3(moto_aws: None) -> Any:
     return boto3.client("s3", region_name=REGION)
 

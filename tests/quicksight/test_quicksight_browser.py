@@ -44,7 +44,12 @@ def test_preview_runs_offline_and_filters(lake: Any, tmp_path: Path, page: Any) 
     dialogs: list[str] = []
     errors: list[str] = []
     requests: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("request", lambda r: requests.append(r.url))
     page.goto(out.as_uri())

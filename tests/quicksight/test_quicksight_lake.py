@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import boto3
 import pytest
 
 from quicksight.lake import LakeError, LakeReader
@@ -12,11 +13,12 @@ from quicksight.manifest import ManifestError
 
 
 class GetCounter:
-    """Counts GetObject calls on lake objects (not the manifest) made through one client."""
+    """A fresh S3 client that counts its GetObject calls on lake objects (not the manifest)."""
 
-    def __init__(self, s3: Any) -> None:
+    def __init__(self) -> None:
         self.keys: list[str] = []
-        s3.meta.events.register("provide-client-params.s3.GetObject", self._seen)
+        self.s3 = boto3.client("s3", region_name="us-east-1")
+        self.s3.meta.events.register("provide-client-params.s3.GetObject", self._seen)
 
     def _seen(self, params: dict[str, Any], **_: Any) -> None:
         if params["Key"] != "manifest.json":
@@ -46,8 +48,8 @@ def test_reads_only_what_the_manifest_names(lake: Any) -> None:
     lake.put_manifest(
         {"fileLocations": [{"URIs": [f"s3://{lake.bucket}/{one}"]}], "globalUploadSettings": {"format": "JSON"}}
     )
-    counter = GetCounter(lake.s3)
-    snapshot = LakeReader(lake.s3, lake.bucket).read()
+    counter = GetCounter()
+    snapshot = LakeReader(counter.s3, lake.bucket).read()
     assert [row["expenseId"] for row in snapshot.rows] == [lake.records[0]["expenseId"]]
     assert counter.take() == [one]
 
@@ -101,8 +103,8 @@ def test_missing_uri_is_listed_as_missing(lake: Any) -> None:
 
 
 def test_cache_second_read_fetches_nothing_then_only_changes(lake: Any) -> None:
-    counter = GetCounter(lake.s3)
-    reader = LakeReader(lake.s3, lake.bucket)
+    counter = GetCounter()
+    reader = LakeReader(counter.s3, lake.bucket)
     first = reader.read()
     assert first.fetched == len(lake.records) == len(counter.take())
 
