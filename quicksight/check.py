@@ -288,6 +288,7 @@ def _check_policy(s3_client: S3Client, bucket: str, sample_key: str) -> list[Pro
         return [Problem("POLICY_INVALID", f"the bucket policy of {bucket} is not a JSON object")]
     needs = [
         Need("s3:ListBucket", f"arn:aws:s3:::{bucket}"),
+        Need("s3:GetObject", f"arn:aws:s3:::{bucket}/{MANIFEST_KEY}"),  # QuickSight reads the manifest first
         Need("s3:GetObject", f"arn:aws:s3:::{bucket}/{sample_key}"),
     ]
     return [

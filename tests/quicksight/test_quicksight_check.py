@@ -164,6 +164,16 @@ BAD_LAKES: list[tuple[str, Callable[[Any], None], str]] = [
         "POLICY_NO_LIST",
     ),
     (
+        "GetObject on expenses/* only, not on the manifest",
+        lambda lake: lake.put_policy(
+            _policy(
+                _allow("s3:ListBucket", f"arn:aws:s3:::{lake.bucket}"),
+                _allow("s3:GetObject", f"arn:aws:s3:::{lake.bucket}/expenses/*"),
+            )
+        ),
+        "POLICY_NO_GET",
+    ),
+    (
         "policy for another principal",
         lambda lake: lake.put_policy(
             quicksight_read_policy(lake.bucket, {"AWS": "arn:aws:iam::123456789012:role/lambda-role"})
