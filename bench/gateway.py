@@ -1,0 +1,156 @@
+"""Gateway overhead: authenticated POST and GET through the dev server vs the same handler in-process vs bare Flask.
+
+Run: `python -m bench.gateway`. All three are measured in one run on the same machine and the same backend (the
+dev server's embedded moto). Targets: gateway + JWT check adds <= 1.5x over the in-process call, and the dev
+server's own cost per request (its p50 minus the in-process p50) is compared with bare Flask's whole p50.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import jwt
+import requests
+
+from bench.common import percentiles, write
+from tests.devserver_support import DevServerProcess, User
+from tests.support import LambdaContext, load_handler, make_event
+
+REPEAT = int(os.environ.get("BENCH_REPEAT", "200"))
+CLIENTS = 4
+THROUGHPUT_SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
+
+
+def latency(fn: Callable[[], Any], repeat: int = REPEAT) -> dict[str, float]:
+    for _ in range(10):
+        fn()
+    samples = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return percentiles(samples)
+
+
+def throughput(make_call: Callable[[], Callable[[], Any]]) -> float:
+    """Requests/s with CLIENTS concurrent clients (each with its own keep-alive session), bounded in time."""
+    stop = time.monotonic() + THROUGHPUT_SECONDS
+    counts = [0] * CLIENTS
+
+    def client(i: int) -> None:
+        call = make_call()
+        while time.monotonic() < stop:
+            call()
+            counts[i] += 1
+
+    start = time.monotonic()
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        list(pool.map(client, range(CLIENTS)))
+    return round(sum(counts) / (time.monotonic() - start), 1)
+
+
+def bare_flask() -> tuple[str, Any]:
+    from flask import Flask, jsonify
+
+    from devserver.httpserver import make_dev_server
+
+    app = Flask("bare")
+
+    @app.get("/ping")
+    def ping() -> Any:
+        return jsonify({"ok": True})
+
+    server = make_dev_server("127.0.0.1", 0, app)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}/ping", server
+
+
+def main() -> int:
+    body = {"amount": "9.99", "category": "Food", "date": "2026-01-15"}
+    with tempfile.TemporaryDirectory() as tmp:
+        server = DevServerProcess(Path(tmp) / "state").start()
+        try:
+            user = User(server, "benchuser").register()
+            token = user.token
+            claims = {k: str(v) for k, v in jwt.decode(token, options={"verify_signature": False}).items()}
+            outputs = json.loads((Path(tmp) / "state" / "dev" / "outputs.json").read_text())
+            endpoint = server.aws_endpoint()
+            session = requests.Session()
+            headers = {"Authorization": token}
+            api = server.config()["apiUrl"]
+
+            def http_post() -> None:
+                assert session.post(f"{api}/expenses", json=body, headers=headers, timeout=10).status_code == 201
+
+            def http_get() -> None:
+                assert session.get(f"{api}/expenses?limit=20", headers=headers, timeout=10).status_code == 200
+
+            # The same handlers in this process, with their stack's environment, on the same backend.
+            for name, env in outputs["functionEnvironment"].items():
+                if name in ("add_expense", "get_expenses"):
+                    os.environ.update({k: str(v) for k, v in env.items()})
+            os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+                               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"})  # fmt: skip
+            add, get = load_handler("add_expense"), load_handler("get_expenses")
+
+            def direct_post() -> None:
+                event = make_event("POST", "/expenses", body=body, claims=claims)
+                assert add.lambda_handler(event, LambdaContext("add"))["statusCode"] == 201
+
+            def direct_get() -> None:
+                event = make_event("GET", "/expenses", query={"limit": "20"}, claims=claims)
+                assert get.lambda_handler(event, LambdaContext("get"))["statusCode"] == 200
+
+            flask_url, flask_server = bare_flask()
+            flask_session = requests.Session()
+
+            def flask_call() -> None:
+                assert flask_session.get(flask_url, timeout=5).status_code == 200
+
+            results = {
+                "devServer": {"POST": latency(http_post), "GET": latency(http_get)},
+                "inProcess": {"POST": latency(direct_post), "GET": latency(direct_get)},
+                "bareFlask": {"GET": latency(flask_call)},
+            }
+
+            def per_client_get() -> Callable[[], None]:
+                s = requests.Session()
+                return lambda: s.get(f"{api}/expenses?limit=20", headers=headers, timeout=10).raise_for_status()
+
+            def per_client_flask() -> Callable[[], None]:
+                s = requests.Session()
+                return lambda: s.get(flask_url, timeout=5).raise_for_status()
+
+            rps = {"devServerGET": throughput(per_client_get), "bareFlask": throughput(per_client_flask)}
+            flask_server.shutdown()
+        finally:
+            server.stop()
+    ratios = {op: round(results["devServer"][op]["p50"] / results["inProcess"][op]["p50"], 2) for op in ("POST", "GET")}
+    own_cost = {
+        op: round(results["devServer"][op]["p50"] - results["inProcess"][op]["p50"], 2) for op in ("POST", "GET")
+    }
+    print(f"{'path':<34} {'p50 ms':>8} {'p95 ms':>8}")
+    for where, ops in results.items():
+        for op, stats in ops.items():
+            print(f"{where + ' ' + op:<34} {stats['p50']:>8.2f} {stats['p95']:>8.2f}")
+    for op in ("POST", "GET"):
+        print(f"overhead {op}: dev server / in-process = {ratios[op]:.2f}x (target <= 1.5), "
+              f"gateway's own cost {own_cost[op]:.2f} ms vs bare Flask p50 {results['bareFlask']['GET']['p50']:.2f} ms")  # fmt: skip
+    print(f"requests/s with {CLIENTS} clients: dev server GET {rps['devServerGET']}, bare Flask {rps['bareFlask']}")
+    write("gateway", {"benchmark": "dev server vs in-process handler vs bare Flask", "repeat": REPEAT,
+                      "latency": results, "overheadRatioP50": ratios, "gatewayOwnCostMs": own_cost,
+                      "requestsPerSecond": rps, "clients": CLIENTS, "target": 1.5})  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
