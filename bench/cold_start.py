@@ -31,9 +31,12 @@ def import_seconds(statement: str, cwd: Path) -> float:
     for _ in range(RUNS):
         out = subprocess.run(
             [sys.executable, "-c", _TIMER.format(stmt=statement)],
-            cwd=cwd, capture_output=True, text=True, check=True,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
             env={"PYTHONPATH": str(cwd), "PYTHONDONTWRITEBYTECODE": "1", "AWS_DEFAULT_REGION": "us-east-1"},
-        )  # fmt: skip
+        )
         samples.append(float(out.stdout.strip()) * 1000)
     return round(statistics.median(samples), 2)
 
@@ -59,20 +62,34 @@ def main() -> int:
             with zipfile.ZipFile(io.BytesIO(package.data)) as archive:
                 archive.extractall(target)
             ms = import_seconds("import app", target)
-            rows.append({
-                "function": spec["name"], "dir": name, "importMs": ms, "ratioToBoto3": round(ms / baseline, 2),
-                "zipBytes": len(package.data), "met": ms / baseline <= 1.2,
-            })  # fmt: skip
+            rows.append(
+                {
+                    "function": spec["name"],
+                    "dir": name,
+                    "importMs": ms,
+                    "ratioToBoto3": round(ms / baseline, 2),
+                    "zipBytes": len(package.data),
+                    "met": ms / baseline <= 1.2,
+                }
+            )
     print(f"baseline: import boto3 = {baseline:.1f} ms (median of {RUNS} fresh interpreters)")
     print(f"boto3 + Powertools logger + REST resolver = {powertools:.1f} ms ({powertools / baseline:.2f}x): not used")
     print(f"{'function':<26} {'import ms':>9} {'x boto3':>8} {'zip bytes':>10}  target <= 1.2x")
     for row in rows:
-        print(f"{row['function']:<26} {row['importMs']:>9.1f} {row['ratioToBoto3']:>8.2f} {row['zipBytes']:>10}  "
-              f"{'met' if row['met'] else 'MISSED'}")  # fmt: skip
-    write("cold_start", {
-        "benchmark": "fresh-interpreter import of each handler zip vs import boto3",
-        "runs": RUNS, "boto3Ms": baseline, "boto3PlusPowertoolsMs": powertools, "rows": rows,
-    })  # fmt: skip
+        print(
+            f"{row['function']:<26} {row['importMs']:>9.1f} {row['ratioToBoto3']:>8.2f} {row['zipBytes']:>10}  "
+            f"{'met' if row['met'] else 'MISSED'}"
+        )
+    write(
+        "cold_start",
+        {
+            "benchmark": "fresh-interpreter import of each handler zip vs import boto3",
+            "runs": RUNS,
+            "boto3Ms": baseline,
+            "boto3PlusPowertoolsMs": powertools,
+            "rows": rows,
+        },
+    )
     return 0
 
 

@@ -98,8 +98,14 @@ def main() -> int:
             for name, env in outputs["functionEnvironment"].items():
                 if name in ("add_expense", "get_expenses"):
                     os.environ.update({k: str(v) for k, v in env.items()})
-            os.environ.update({"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-                               "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"})  # fmt: skip
+            os.environ.update(
+                {
+                    "AWS_ENDPOINT_URL": endpoint,
+                    "AWS_ACCESS_KEY_ID": "testing",
+                    "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_DEFAULT_REGION": "us-east-1",
+                }
+            )
             add, get = load_handler("add_expense"), load_handler("get_expenses")
 
             def direct_post() -> None:
@@ -143,12 +149,24 @@ def main() -> int:
         for op, stats in ops.items():
             print(f"{where + ' ' + op:<34} {stats['p50']:>8.2f} {stats['p95']:>8.2f}")
     for op in ("POST", "GET"):
-        print(f"overhead {op}: dev server / in-process = {ratios[op]:.2f}x (target <= 1.5), "
-              f"gateway's own cost {own_cost[op]:.2f} ms vs bare Flask p50 {results['bareFlask']['GET']['p50']:.2f} ms")  # fmt: skip
+        print(
+            f"overhead {op}: dev server / in-process = {ratios[op]:.2f}x (target <= 1.5), "
+            f"gateway's own cost {own_cost[op]:.2f} ms vs bare Flask p50 {results['bareFlask']['GET']['p50']:.2f} ms"
+        )
     print(f"requests/s with {CLIENTS} clients: dev server GET {rps['devServerGET']}, bare Flask {rps['bareFlask']}")
-    write("gateway", {"benchmark": "dev server vs in-process handler vs bare Flask", "repeat": REPEAT,
-                      "latency": results, "overheadRatioP50": ratios, "gatewayOwnCostMs": own_cost,
-                      "requestsPerSecond": rps, "clients": CLIENTS, "target": 1.5})  # fmt: skip
+    write(
+        "gateway",
+        {
+            "benchmark": "dev server vs in-process handler vs bare Flask",
+            "repeat": REPEAT,
+            "latency": results,
+            "overheadRatioP50": ratios,
+            "gatewayOwnCostMs": own_cost,
+            "requestsPerSecond": rps,
+            "clients": CLIENTS,
+            "target": 1.5,
+        },
+    )
     return 0
 
 

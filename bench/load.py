@@ -601,11 +601,16 @@ def _check_user(stores: Stores, ledger: Ledger, verdict: Verdict) -> None:
 # ------------------------------------------------------------------------------------------ reporting
 
 
-def require_loopback(url: str) -> None:
-    """The load goes to this machine only."""
+def require_loopback(url: str) -> str:
+    """The load goes to this machine only; returns the host."""
     host = urlsplit(url).hostname or ""
-    if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name other than localhost
+        loopback = False
+    if not loopback:
         raise SystemExit(f"refusing to send load to {url}: loopback only")
+    return host
 
 
 def latency_table(samples: list[Sample], wall_s: float) -> dict[str, Any]:
@@ -638,27 +643,36 @@ def registration_rows(samples: list[Sample]) -> list[dict[str, Any]]:
     return [{"operation": op, "requests": len(ms), **percentiles(ms)} for op, ms in sorted(by_op.items())]
 
 
-def bench(size: LoadSize, state_dir: Path) -> tuple[dict[str, Any], bool]:
-    """Start a dev server on a free loopback port, register, load, check; returns (result, passed)."""
-    server = DevServerProcess(state_dir).start()
-    try:
-        require_loopback(server.base)
-        run_id = uuid.uuid4().hex[:6]
-        registration = register(server, (f"load-{run_id}-{i}" for i in range(size.users)))
-        run = run_load(load_users(registration, size), size)
-        verdict = check(Stores.of_dev_server(server), run.ledgers)
-    finally:
-        server.stop()
+@dataclass
+class Outcome:
+    """One bench run: the figures written to bench/results/load.json, and what they were computed from."""
+
+    result: dict[str, Any]
+    run: LoadRun
+    verdict: Verdict
+    registration: Registration
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.result["check"]["passed"])
+
+
+def bench_on(server: DevServerProcess, size: LoadSize) -> Outcome:
+    """Register `size.users` users on a running dev server, load it, audit table and lake, print the tables."""
+    require_loopback(server.base)
+    run_id = uuid.uuid4().hex[:6]
+    registration = register(server, (f"load-{run_id}-{i}" for i in range(size.users)))
+    run = run_load(load_users(registration, size), size)
+    verdict = check(Stores.of_dev_server(server), run.ledgers)
     table = latency_table(run.samples, run.wall_s)
     reg_rows = registration_rows(registration.timings)
-    registration_s = registration.wall_s
     passed = verdict.ok and run.server_errors() == 0 and not run.anomalies
     result = {
         "benchmark": "concurrent users against the dev server (loopback), then table/lake audit",
         "size": {"users": size.users, "opsPerUser": size.ops_per_user, "timeBudgetS": size.time_budget},
         "wallS": round(run.wall_s, 2),
         "opsDone": run.ops_done,
-        "registrationS": round(registration_s, 2),
+        "registrationS": round(registration.wall_s, 2),
         "registration": reg_rows,
         **table,
         "check": {
@@ -669,7 +683,7 @@ def bench(size: LoadSize, state_dir: Path) -> tuple[dict[str, Any], bool]:
             **dict(verdict.counts),
         },
     }
-    print_table(f"{size.users} users registering through the local Cognito ({registration_s:.1f} s)", reg_rows)
+    print_table(f"{size.users} users registering through the local Cognito ({registration.wall_s:.1f} s)", reg_rows)
     print_table(
         f"{run.ops_done} mixed operations in {run.wall_s:.1f} s: {table['requestsPerSecond']} requests/s", table["rows"]
     )
@@ -678,7 +692,7 @@ def bench(size: LoadSize, state_dir: Path) -> tuple[dict[str, Any], bool]:
     for line in [*verdict.problems, *run.anomalies][:20]:
         print(f"  PROBLEM {line}")
     print("check:", "PASSED (no 5xx; nothing acknowledged lost or duplicated)" if passed else "FAILED")
-    return result, passed
+    return Outcome(result, run, verdict, registration)
 
 
 def parse_size(argv: list[str] | None = None) -> tuple[LoadSize, Path | None]:
@@ -702,9 +716,13 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         if state_dir is None:
             state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-load-"))) / "state"
-        result, passed = bench(size, state_dir)
-    write("load", result)
-    return 0 if passed else 1
+        server = DevServerProcess(state_dir).start()
+        try:
+            outcome = bench_on(server, size)
+        finally:
+            server.stop()
+    write("load", outcome.result)
+    return 0 if outcome.passed else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,113 @@
+"""`make bench`: run every benchmark, then write bench/results/README.md, the table the README's Performance shows."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import RESULTS, machine
+
+ROOT = Path(__file__).resolve().parent.parent
+# Module, what it measures. Each writes bench/results/<name>.json.
+BENCHMARKS = [
+    ("bench.handlers", "handlers"),
+    ("bench.gateway", "gateway"),
+    ("bench.cold_start", "cold_start"),
+    ("bench.backend_persistence", "backend_persistence"),
+    ("bench.load", "load"),
+    ("bench.lake_preview", "lake_preview"),
+]
+
+
+def _load(name: str) -> dict[str, Any] | None:
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _table(rows: list[tuple[str, str, str, str]]) -> list[str]:
+    out = ["| benchmark | figure | baseline (same run) | result |", "|---|---|---|---|"]
+    out += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return out
+
+
+def summary_rows() -> list[tuple[str, str, str, str]]:
+    rows: list[tuple[str, str, str, str]] = []
+    if h := _load("handlers"):
+        for r in h["rows"]:
+            rows.append(
+                (
+                    f"handler {r['operation']}",
+                    f"p50 {r['at10000']['p50']} ms at 10k stored",
+                    f"p50 {r['at10']['p50']} ms at 10 stored",
+                    f"latency x{r['ratioP50']}, items read x{r['itemsReadRatio']} (target <= 1.5)",
+                )
+            )
+    if g := _load("gateway"):
+        for op in ("POST", "GET"):
+            rows.append(
+                (
+                    f"dev server {op}",
+                    f"p50 {g['latency']['devServer'][op]['p50']} ms",
+                    f"in-process handler p50 {g['latency']['inProcess'][op]['p50']} ms",
+                    f"x{g['overheadRatioP50'][op]} (target <= 1.5)",
+                )
+            )
+        rows.append(
+            (
+                "dev server throughput",
+                f"{g['requestsPerSecond']['devServerGET']} req/s GET",
+                f"bare Flask {g['requestsPerSecond']['bareFlask']} req/s",
+                f"{g['clients']} clients",
+            )
+        )
+    if c := _load("cold_start"):
+        for r in c["rows"]:
+            rows.append(
+                (
+                    f"cold start {r['function']}",
+                    f"{r['importMs']} ms, zip {r['zipBytes']} B",
+                    f"import boto3 {c['boto3Ms']} ms",
+                    f"x{r['ratioToBoto3']} (target <= 1.2)",
+                )
+            )
+    for name in ("backend_persistence", "load", "lake_preview"):
+        if _load(name) is not None:
+            rows.append((name.replace("_", " "), "see " + f"`bench/results/{name}.json`", "-", "-"))
+    return rows
+
+
+def main() -> int:
+    only = set(sys.argv[1:])
+    failures = []
+    for module, name in BENCHMARKS:
+        if only and name not in only:
+            continue
+        print(f"\n=== {module} ===", flush=True)
+        started = time.monotonic()
+        code = subprocess.call([sys.executable, "-m", module], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        print(f"=== {module}: exit {code} in {time.monotonic() - started:.0f} s", flush=True)
+        if code:
+            failures.append(module)
+    m = machine()
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {m['cpus']} CPUs, {m['processor']}, Python {m['python']}, "
+        f"{m['platform']}. Written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `make bench`.",
+        "",
+    ]
+    lines += _table(summary_rows())
+    (RESULTS / "README.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    if failures:
+        print(f"failed: {', '.join(failures)}", file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
