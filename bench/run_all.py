@@ -103,6 +103,13 @@ def main() -> int:
     ]
     lines += _table(summary_rows())
     (RESULTS / "README.md").write_text("\n".join(lines) + "\n")
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    begin, end = "<!-- bench:begin -->", "<!-- bench:end -->"
+    if begin in text and end in text:
+        body = "\n".join(lines[2:])  # the README section has its own heading
+        text = text[: text.index(begin) + len(begin)] + "\n" + body + "\n" + text[text.index(end) :]
+        readme.write_text(text)
     print("\n".join(lines))
     if failures:
         print(f"failed: {', '.join(failures)}", file=sys.stderr)
