@@ -2,8 +2,9 @@
 
 from devserver.cognito.blueprints import cognito_blueprint, mailbox_blueprint
 from devserver.cognito.errors import CognitoError, StateCorrupted
-from devserver.cognito.layer import CognitoResponse, LocalCognito
+from devserver.cognito.layer import LocalCognito
 from devserver.cognito.mailbox import Mailbox
+from devserver.cognito.wire import CognitoResponse
 
 __all__ = [
     "CognitoError",

@@ -16,10 +16,8 @@ import re
 import secrets
 import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import jwt
@@ -27,14 +25,14 @@ from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 from cryptography.fernet import Fernet, InvalidToken
 
-from devserver.cognito import errors, srp
+from devserver.cognito import errors, srp, wire
 from devserver.cognito.mailbox import Mailbox
 from devserver.cognito.state import RECOVERY_HINT, load_json, save_json
+from devserver.cognito.wire import CognitoResponse
 
 logger = logging.getLogger(__name__)
 
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
-JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
 STATE_VERSION = 1
 # for parity: a sign-up confirmation code is valid for 24 hours, a password-reset code for 1 hour.
 SIGN_UP_CODE_TTL = 24 * 3600.0
@@ -49,18 +47,6 @@ MAX_OLD_CODES = 10
 PASSWORD_SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
 # The signature moto is sent once this layer has checked the real one (moto never checks it).
 _CHECKED_BY_LAYER = base64.b64encode(b"proof checked by the local Cognito layer").decode()
-
-
-@dataclass(frozen=True)
-class CognitoResponse:
-    """One HTTP answer of the local Cognito endpoint, independent of any web framework."""
-
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass
@@ -102,29 +88,6 @@ class _SrpAttempt:
         )
 
 
-def _json_default(value: Any) -> Any:
-    # for parity: the JSON protocol sends timestamps as epoch seconds and blobs as base64.
-    if isinstance(value, datetime):
-        return value.timestamp()
-    if isinstance(value, bytes | bytearray):
-        return base64.b64encode(value).decode()
-    raise TypeError(f"cannot serialise {type(value).__name__}")
-
-
-def _request_id() -> dict[str, str]:
-    # for parity: every Cognito answer names its request.
-    return {"x-amzn-RequestId": str(uuid.uuid4())}
-
-
-def _json_response(document: Mapping[str, Any], status: int = 200) -> CognitoResponse:
-    body = json.dumps(document, default=_json_default).encode()
-    return CognitoResponse(status, {"Content-Type": JSON_CONTENT_TYPE, **_request_id()}, body)
-
-
-def _error_response(error: errors.CognitoError) -> CognitoResponse:
-    return CognitoResponse(error.status, {**error.headers, **_request_id()}, error.body)
-
-
 def _token_key(token: str) -> str:
     """Tokens are kept in the state file only as hashes."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -137,58 +100,6 @@ def _unverified_claims(token: str) -> dict[str, Any] | None:
     except jwt.PyJWTError:
         return None
     return claims if isinstance(claims, dict) else None
-
-
-def _mask_email(email: str) -> str:
-    # for parity: CodeDeliveryDetails shows the destination masked, like "a***@e***".
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***@{domain[:1]}***"
-
-
-def _attributes(items: Any, wire_name: str) -> dict[str, str]:
-    """A `[{"Name": ..., "Value": ...}]` list as a dict, refusing anything else with InvalidParameter."""
-    if items is None:
-        return {}
-    if not isinstance(items, list):
-        raise errors.InvalidParameter(f"{wire_name} must be a list of Name/Value pairs.")
-    result: dict[str, str] = {}
-    for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("Name"), str):
-            raise errors.InvalidParameter(f"{wire_name} must be a list of Name/Value pairs.")
-        value = item.get("Value", "")
-        if not isinstance(value, str):
-            raise errors.InvalidParameter(f"{wire_name}: the value of {item['Name']} must be a string.")
-        result[item["Name"]] = value
-    return result
-
-
-def _without_nulls(document: dict[str, Any]) -> dict[str, Any]:
-    """The request without null members: for parity, AWS reads `"ValidationData": null` (as the JS SDK
-    sends it) as an absent member."""
-    return {
-        key: _without_nulls(value) if isinstance(value, dict) else value
-        for key, value in document.items()
-        if value is not None
-    }
-
-
-def _required_str(payload: Mapping[str, Any], key: str) -> str:
-    value = payload.get(key)
-    if not isinstance(value, str) or not value:
-        # for parity: Cognito's wording for a missing or empty member.
-        member = key[:1].lower() + key[1:]
-        raise errors.InvalidParameter(
-            f"1 validation error detected: Value at '{member}' failed to satisfy constraint: "
-            "Member must not be null or empty"
-        )
-    return value
-
-
-def _string_map(payload: Mapping[str, Any], key: str) -> dict[str, str]:
-    value = payload.get(key) or {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise errors.InvalidParameter(f"{key} must be a map of strings.")
-    return value
 
 
 def check_password_policy(policy: Mapping[str, Any], password: str) -> None:
@@ -329,15 +240,15 @@ class LocalCognito:
             if handler is None:
                 return self._forward(operation, payload)
             with self._lock:
-                return _json_response(handler(payload))
+                return wire.json_response(handler(payload))
         except errors.CognitoError as e:
-            return _error_response(e)
+            return wire.error_response(e)
         except ClientError as e:
             # A backend call outside `_call` (should not happen): pass its code on rather than a 500.
-            return _error_response(self._backend_error(e))
+            return wire.error_response(self._backend_error(e))
         except (BotoCoreError, OSError) as e:
             logger.exception("local Cognito could not complete %s", target)
-            return _error_response(errors.InternalError(f"Internal error: {type(e).__name__}"))
+            return wire.error_response(errors.InternalError(f"Internal error: {type(e).__name__}"))
 
     def _parse(self, target: str, body: bytes) -> tuple[str, dict[str, Any]]:
         if not target.startswith(TARGET_PREFIX):
@@ -353,7 +264,7 @@ class LocalCognito:
             raise errors.SerializationError("Request body is not valid JSON.") from e
         if not isinstance(payload, dict):
             raise errors.SerializationError("Request body must be a JSON object.")
-        return operation, _without_nulls(payload)
+        return operation, wire.without_nulls(payload)
 
     @staticmethod
     def _backend_error(error: ClientError) -> errors.BackendError:
@@ -387,7 +298,7 @@ class LocalCognito:
         if isinstance(pool_id, str) and isinstance(username, str):
             # for parity: usernames are case-insensitive in admin operations too.
             payload = {**payload, "Username": self._known_username(pool_id, username) or username}
-        return _json_response(self._call(operation, **payload))
+        return wire.json_response(self._call(operation, **payload))
 
     def _refuse_revoked_access_token(self, payload: Mapping[str, Any]) -> None:
         token = payload.get("AccessToken")
@@ -488,7 +399,7 @@ class LocalCognito:
             del old[:-MAX_OLD_CODES]
 
     def _deliver(self, pool_id: str, user: Mapping[str, Any], kind: str, code: str) -> dict[str, str]:
-        email = _attributes(user.get("UserAttributes"), "UserAttributes").get("email")
+        email = wire.attributes(user.get("UserAttributes"), "UserAttributes").get("email")
         self._mailbox.deliver(
             pool_id=pool_id,
             username=user["Username"],
@@ -498,16 +409,16 @@ class LocalCognito:
             sent_at=self._clock(),
         )
         if email:
-            return {"Destination": _mask_email(email), "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+            return {"Destination": wire.mask_email(email), "DeliveryMedium": "EMAIL", "AttributeName": "email"}
         return {"Destination": user["Username"], "DeliveryMedium": "EMAIL", "AttributeName": "email"}
 
     # ----------------------------------------------------- sign-up and codes
 
     def _sign_up(self, payload: dict[str, Any]) -> dict[str, Any]:
-        client_id = _required_str(payload, "ClientId")
-        username = _required_str(payload, "Username")
-        password = _required_str(payload, "Password")
-        attributes = _attributes(payload.get("UserAttributes"), "UserAttributes")
+        client_id = wire.required_str(payload, "ClientId")
+        username = wire.required_str(payload, "Username")
+        password = wire.required_str(payload, "Password")
+        attributes = wire.attributes(payload.get("UserAttributes"), "UserAttributes")
         pool_id, _ = self._pool_for_client(client_id)
         pool = self._describe_pool(pool_id)
         for schema in pool.get("SchemaAttributes", []):
@@ -536,9 +447,9 @@ class LocalCognito:
         return answer
 
     def _confirm_sign_up(self, payload: dict[str, Any]) -> dict[str, Any]:
-        client_id = _required_str(payload, "ClientId")
-        username = _required_str(payload, "Username")
-        code = _required_str(payload, "ConfirmationCode")
+        client_id = wire.required_str(payload, "ClientId")
+        username = wire.required_str(payload, "Username")
+        code = wire.required_str(payload, "ConfirmationCode")
         pool_id, _ = self._pool_for_client(client_id)
         user = self._require_user(pool_id, username)
         canonical = user["Username"]
@@ -551,8 +462,8 @@ class LocalCognito:
         return {}
 
     def _resend_confirmation_code(self, payload: dict[str, Any]) -> dict[str, Any]:
-        client_id = _required_str(payload, "ClientId")
-        username = _required_str(payload, "Username")
+        client_id = wire.required_str(payload, "ClientId")
+        username = wire.required_str(payload, "Username")
         pool_id, _ = self._pool_for_client(client_id)
         user = self._require_user(pool_id, username)
         if user.get("UserStatus") == "CONFIRMED":
@@ -562,11 +473,11 @@ class LocalCognito:
         return {"CodeDeliveryDetails": self._deliver(pool_id, user, "ResendCode", code)}
 
     def _forgot_password(self, payload: dict[str, Any]) -> dict[str, Any]:
-        client_id = _required_str(payload, "ClientId")
-        username = _required_str(payload, "Username")
+        client_id = wire.required_str(payload, "ClientId")
+        username = wire.required_str(payload, "Username")
         pool_id, _ = self._pool_for_client(client_id)
         user = self._require_user(pool_id, username)
-        if not _attributes(user.get("UserAttributes"), "UserAttributes").get("email"):
+        if not wire.attributes(user.get("UserAttributes"), "UserAttributes").get("email"):
             raise errors.InvalidParameter(
                 "Cannot reset password for the user as there is no registered/verified email or phone_number"
             )
@@ -575,10 +486,10 @@ class LocalCognito:
         return {"CodeDeliveryDetails": self._deliver(pool_id, user, "ForgotPassword", code)}
 
     def _confirm_forgot_password(self, payload: dict[str, Any]) -> dict[str, Any]:
-        client_id = _required_str(payload, "ClientId")
-        username = _required_str(payload, "Username")
-        code = _required_str(payload, "ConfirmationCode")
-        password = _required_str(payload, "Password")
+        client_id = wire.required_str(payload, "ClientId")
+        username = wire.required_str(payload, "Username")
+        code = wire.required_str(payload, "ConfirmationCode")
+        password = wire.required_str(payload, "Password")
         pool_id, _ = self._pool_for_client(client_id)
         user = self._require_user(pool_id, username)
         canonical = user["Username"]
@@ -601,9 +512,9 @@ class LocalCognito:
     # --------------------------------------------------------------- sign-in
 
     def _initiate_auth(self, payload: dict[str, Any]) -> dict[str, Any]:
-        client_id = _required_str(payload, "ClientId")
-        flow = _required_str(payload, "AuthFlow")
-        params = _string_map(payload, "AuthParameters")
+        client_id = wire.required_str(payload, "ClientId")
+        flow = wire.required_str(payload, "AuthFlow")
+        params = wire.string_map(payload, "AuthParameters")
         pool_id, client = self._pool_for_client(client_id)
         if flow == "USER_SRP_AUTH":
             return self._start_srp(pool_id, client, params)
@@ -621,8 +532,8 @@ class LocalCognito:
         return self._call("InitiateAuth", **payload)
 
     def _admin_initiate_auth(self, payload: dict[str, Any]) -> dict[str, Any]:
-        pool_id = _required_str(payload, "UserPoolId")
-        params = _string_map(payload, "AuthParameters")
+        pool_id = wire.required_str(payload, "UserPoolId")
+        params = wire.string_map(payload, "AuthParameters")
         if payload.get("AuthFlow") in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"):
             self._refuse_revoked_refresh_token(params)
         elif "USERNAME" in params:
@@ -719,9 +630,9 @@ class LocalCognito:
         }
 
     def _respond_to_auth_challenge(self, payload: dict[str, Any]) -> dict[str, Any]:
-        client_id = _required_str(payload, "ClientId")
-        challenge = _required_str(payload, "ChallengeName")
-        responses = _string_map(payload, "ChallengeResponses")
+        client_id = wire.required_str(payload, "ClientId")
+        challenge = wire.required_str(payload, "ChallengeName")
+        responses = wire.string_map(payload, "ChallengeResponses")
         pool_id, _ = self._pool_for_client(client_id)
         if challenge == "PASSWORD_VERIFIER":
             return self._finish_srp(client_id, responses)
@@ -803,8 +714,8 @@ class LocalCognito:
     # ---------------------------------------------------------- revocation
 
     def _revoke_token(self, payload: dict[str, Any]) -> dict[str, Any]:
-        token = _required_str(payload, "Token")
-        client_id = _required_str(payload, "ClientId")
+        token = wire.required_str(payload, "Token")
+        client_id = wire.required_str(payload, "ClientId")
         _, client = self._pool_for_client(client_id)
         if client.get("EnableTokenRevocation") is False:
             raise errors.UnsupportedOperation("Token revocation is not enabled for this client.")
@@ -833,8 +744,8 @@ class LocalCognito:
 
     def _change_password(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._refuse_revoked_access_token(payload)
-        access_token = _required_str(payload, "AccessToken")
-        proposed = _required_str(payload, "ProposedPassword")
+        access_token = wire.required_str(payload, "AccessToken")
+        proposed = wire.required_str(payload, "ProposedPassword")
         pool_id, canonical = self._user_from_access_token(access_token)
         result = self._call("ChangePassword", **payload)
         self._set_verifier(pool_id, canonical, proposed)
@@ -843,7 +754,7 @@ class LocalCognito:
 
     def _delete_user(self, payload: dict[str, Any]) -> dict[str, Any]:
         self._refuse_revoked_access_token(payload)
-        pool_id, canonical = self._user_from_access_token(_required_str(payload, "AccessToken"))
+        pool_id, canonical = self._user_from_access_token(wire.required_str(payload, "AccessToken"))
         # moto lacks DeleteUser; the token was just accepted by GetUser, so delete the user it names.
         self._call("AdminDeleteUser", UserPoolId=pool_id, Username=canonical)
         self._forget_user(pool_id, canonical)
@@ -851,8 +762,8 @@ class LocalCognito:
         return {}
 
     def _admin_create_user(self, payload: dict[str, Any]) -> dict[str, Any]:
-        pool_id = _required_str(payload, "UserPoolId")
-        username = _required_str(payload, "Username")
+        pool_id = wire.required_str(payload, "UserPoolId")
+        username = wire.required_str(payload, "Username")
         if self._find_user(pool_id, username) is not None:
             raise errors.UsernameExists("User account already exists")
         result = self._call("AdminCreateUser", **payload)
@@ -864,9 +775,9 @@ class LocalCognito:
         return result
 
     def _admin_set_user_password(self, payload: dict[str, Any]) -> dict[str, Any]:
-        pool_id = _required_str(payload, "UserPoolId")
-        password = _required_str(payload, "Password")
-        user = self._require_user(pool_id, _required_str(payload, "Username"))
+        pool_id = wire.required_str(payload, "UserPoolId")
+        password = wire.required_str(payload, "Password")
+        user = self._require_user(pool_id, wire.required_str(payload, "Username"))
         canonical = user["Username"]
         result = self._call("AdminSetUserPassword", **{**payload, "Username": canonical})
         self._remember_username(pool_id, canonical, canonical)
@@ -875,16 +786,16 @@ class LocalCognito:
         return result
 
     def _admin_delete_user(self, payload: dict[str, Any]) -> dict[str, Any]:
-        pool_id = _required_str(payload, "UserPoolId")
-        user = self._require_user(pool_id, _required_str(payload, "Username"))
+        pool_id = wire.required_str(payload, "UserPoolId")
+        user = self._require_user(pool_id, wire.required_str(payload, "Username"))
         result = self._call("AdminDeleteUser", **{**payload, "Username": user["Username"]})
         self._forget_user(pool_id, user["Username"])
         self._save()
         return result
 
     def _admin_confirm_sign_up(self, payload: dict[str, Any]) -> dict[str, Any]:
-        pool_id = _required_str(payload, "UserPoolId")
-        user = self._require_user(pool_id, _required_str(payload, "Username"))
+        pool_id = wire.required_str(payload, "UserPoolId")
+        user = self._require_user(pool_id, wire.required_str(payload, "Username"))
         result = self._call("AdminConfirmSignUp", **{**payload, "Username": user["Username"]})
         self._retire_code(pool_id, user["Username"], "SignUp")
         self._save()
@@ -915,4 +826,4 @@ class LocalCognito:
                 {"UserPoolId": pool_id, "Username": username, "Password": password, "Permanent": True}
             )
             user = self._require_user(pool_id, username)
-        return _attributes(user.get("UserAttributes"), "UserAttributes").get("sub", "")
+        return wire.attributes(user.get("UserAttributes"), "UserAttributes").get("sub", "")
