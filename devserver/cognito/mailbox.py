@@ -64,7 +64,7 @@ class Mailbox:
             self._messages.append(message)
             del self._messages[:-MAX_MESSAGES]
             save_json(self._path, {"version": _VERSION, "messages": self._messages})
-        self._announce(f"[mailbox] {kind} code {code} for {username} <{email or '-'}> (pool {pool_id})")
+        self._announce(f"{kind} code {code} for {username} <{email or '-'}> (pool {pool_id})")
         return dict(message)
 
     def messages(self) -> list[dict[str, Any]]:
