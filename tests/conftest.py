@@ -55,3 +55,17 @@ def aws_stack(moto_session: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> 
     http._services.clear()
     yield {"dynamodb": ddb, "s3": s3, "table": table, "bucket": bucket}
     http._services.clear()
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One Debian Chromium for every browser test (Playwright's sync API allows one driver per process)."""
+    from tests.e2e.browser_support import CHROMIUM, CHROMIUM_ARGS, require_browser
+
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

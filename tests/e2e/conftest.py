@@ -16,8 +16,6 @@ import requests
 
 from tests.e2e.browser_support import (
     ARTIFACTS,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PASSWORD,
     ROOT,
     DevServer,
@@ -85,14 +83,9 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
 
 
 @pytest.fixture(scope="session")
-def browser(dev_server: DevServer) -> Iterator[Any]:
-    """Debian's Chromium, driven by Playwright (never a downloaded browser)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+def browser(dev_server: DevServer, chromium: Any) -> Any:
+    """Debian's Chromium, driven by Playwright (never a downloaded browser); shared via tests/conftest.py."""
+    return chromium
 
 
 @pytest.hookimpl(wrapper=True)

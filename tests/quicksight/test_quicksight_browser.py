@@ -12,27 +12,15 @@ from quicksight.cli import main
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
 
 @pytest.fixture
-def page() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield browser.new_page()
-        finally:
-            browser.close()
+def page(chromium: Any) -> Iterator[Any]:
+    """A fresh page in the session's shared Chromium (tests/conftest.py)."""
+    page = chromium.new_page()
+    try:
+        yield page
+    finally:
+        page.close()
 
 
 def test_preview_runs_offline_and_filters(lake: Any, tmp_path: Path, page: Any) -> None:
