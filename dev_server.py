@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from devserver.config import EMBEDDED, DevOptions
+from devserver.config import EMBEDDED, SPLIT_SERVICES, DevOptions
 from devserver.httpserver import PortInUseError
 
 
@@ -42,6 +42,12 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         metavar="ORIGIN",
         help="allowed CORS origin (repeatable; default from the API contract: *)",
     )
+    parser.add_argument(
+        "--local-cognito",
+        action="store_true",
+        help="with --backend URL: serve Cognito and CloudFront from an embedded moto (automatic for LocalStack, "
+        "whose free tier has neither)",
+    )
     parser.add_argument("--no-reload", action="store_true", help="disable hot reload of handler code")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
@@ -63,6 +69,7 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         demo=args.demo,
         cors_origins=tuple(args.cors_origins) if args.cors_origins else None,
         hot_reload=not args.no_reload,
+        local_services=SPLIT_SERVICES if args.local_cognito else (),
     )
 
 

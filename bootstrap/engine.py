@@ -86,7 +86,9 @@ def _context(target: Target, stack: str, region: str, state_root: Path, dry_run:
 def _base_outputs(ctx: Context) -> dict[str, Any]:
     spec = ctx.spec
     cognito = (
-        f"https://cognito-idp.{spec.region}.amazonaws.com/" if ctx.target.is_aws else f"{ctx.target.endpoint_url}/"
+        f"https://cognito-idp.{spec.region}.amazonaws.com/"
+        if ctx.target.is_aws
+        else f"{ctx.target.endpoint_for('cognito-idp')}/"
     )
     return {
         "region": spec.region,

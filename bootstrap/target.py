@@ -41,14 +41,23 @@ class Target:
     kind: str
     endpoint_url: str | None = None
     profile: str | None = None
+    # Per-service endpoints that replace endpoint_url, e.g. Cognito on the embedded moto while everything else
+    # is on LocalStack, whose free tier has no Cognito or CloudFront.
+    overrides: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def endpoint(cls, url: str) -> Target:
+    def endpoint(cls, url: str, overrides: dict[str, str] | None = None) -> Target:
         """A moto server, the embedded backend or LocalStack at `url` (fake credentials, never real ones)."""
-        parsed = urlparse(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise TargetError(f"endpoint URL {url!r} must look like http://127.0.0.1:5000")
-        return cls(kind="endpoint", endpoint_url=url.rstrip("/"))
+        for candidate in [url, *(overrides or {}).values()]:
+            parsed = urlparse(candidate)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise TargetError(f"endpoint URL {candidate!r} must look like http://127.0.0.1:5000")
+        pairs = tuple(sorted((service, value.rstrip("/")) for service, value in (overrides or {}).items()))
+        return cls(kind="endpoint", endpoint_url=url.rstrip("/"), overrides=pairs)
+
+    def endpoint_for(self, service: str) -> str | None:
+        """Where `service` is served: its override, else the target's endpoint (None on AWS)."""
+        return dict(self.overrides).get(service, self.endpoint_url)
 
     @classmethod
     def aws(cls, profile: str | None = None) -> Target:
@@ -60,18 +69,21 @@ class Target:
         return self.kind == "aws"
 
     def describe(self) -> str:
-        return "AWS" if self.is_aws else f"endpoint {self.endpoint_url}"
+        if self.is_aws:
+            return "AWS"
+        extra = "".join(f", {service} at {url}" for service, url in self.overrides)
+        return f"endpoint {self.endpoint_url}{extra}"
 
     def session(self, region: str) -> boto3.Session:
         if self.is_aws:
             return boto3.Session(profile_name=self.profile, region_name=region)
         return _local_session(region)
 
-    def client_kwargs(self) -> dict[str, Any]:
+    def client_kwargs(self, service: str | None = None) -> dict[str, Any]:
         if self.is_aws:
             return {"config": Config(retries={"max_attempts": 8, "mode": "adaptive"})}
         return {
-            "endpoint_url": self.endpoint_url,
+            "endpoint_url": self.endpoint_for(service) if service else self.endpoint_url,
             "config": Config(
                 # No retries: a local server's 5xx is a bug, not throttling, and retrying a
                 # non-idempotent create (ImportRestApi) would leave duplicates behind.

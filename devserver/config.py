@@ -11,6 +11,8 @@ FUNCTIONS_ROOT = ROOT / "lambdas"
 FRONTEND_ROOT = ROOT / "frontend"
 EMBEDDED = "embedded"
 STAGE = "prod"
+# What LocalStack's free tier lacks, served by the embedded moto when --backend is LocalStack.
+SPLIT_SERVICES = ("cognito-idp", "cloudfront")
 # Fake credentials for local backends: moto and LocalStack accept any; real ones must never be sent there.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -29,6 +31,9 @@ class DevOptions:
     demo: bool = False
     cors_origins: tuple[str, ...] | None = None
     hot_reload: bool = True
+    # With an external backend: serve these services from an embedded moto instead (automatic for LocalStack,
+    # whose free tier has no Cognito or CloudFront).
+    local_services: tuple[str, ...] = ()
     function_timeouts: dict[str, float] = field(default_factory=dict)
 
     @property

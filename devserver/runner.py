@@ -8,6 +8,7 @@ import logging
 import os
 import shutil
 import threading
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import bootstrap
 from bootstrap.target import Target
 from devserver.app import DevParts, create_app
 from devserver.cognito import LocalCognito, Mailbox
-from devserver.config import CONTRACT_PATH, FUNCTIONS_ROOT, LOCAL_CREDENTIALS, STAGE, DevOptions
+from devserver.config import CONTRACT_PATH, FUNCTIONS_ROOT, LOCAL_CREDENTIALS, SPLIT_SERVICES, STAGE, DevOptions
 from devserver.gateway import Gateway, GatewayConfig
 from devserver.httpserver import make_dev_server
 from expense_core import aws
@@ -31,6 +32,7 @@ class DevServer:
     options: DevOptions
     outputs: dict[str, Any] = field(default_factory=dict)
     endpoint_url: str = ""
+    service_endpoints: dict[str, str] = field(default_factory=dict)
     _backend: Any = None
     _gateway: Gateway | None = None
     _http: Any = None
@@ -50,7 +52,7 @@ class DevServer:
         os.environ.setdefault("AWS_DEFAULT_REGION", opts.region)
         self.endpoint_url = self._start_backend()
         self.outputs = bootstrap.up(
-            Target.endpoint(self.endpoint_url),
+            Target.endpoint(self.endpoint_url, self.service_endpoints),
             stack=opts.stack,
             region=opts.region,
             reporter=lambda line: log.info("bootstrap: %s", line),
@@ -66,7 +68,11 @@ class DevServer:
             mailbox=mailbox,
             dashboard=self._dashboard(),
             stage=STAGE,
-            health=lambda: {"backend": self.endpoint_url, "stack": opts.stack},
+            health=lambda: {
+                "backend": self.endpoint_url,
+                "serviceEndpoints": self.service_endpoints,
+                "stack": opts.stack,
+            },
         )
         if opts.demo:
             from devserver.demo import seed_demo
@@ -97,16 +103,24 @@ class DevServer:
 
     # --- parts -----------------------------------------------------------------------------------------
     def _start_backend(self) -> str:
-        if not self.options.embedded:
-            return self.options.backend.rstrip("/")
+        """The AWS endpoint: the embedded moto, or the given URL (plus an embedded moto for what it lacks)."""
         from devserver.backend import EmbeddedBackend
 
+        if not self.options.embedded:
+            url = self.options.backend.rstrip("/")
+            local = self.options.local_services or (SPLIT_SERVICES if is_localstack(url) else ())
+            if local:
+                self._backend = EmbeddedBackend(self.options.backend_dir, region=self.options.region)
+                self._backend.start()
+                self.service_endpoints = {service: str(self._backend.endpoint_url) for service in local}
+                log.info("serving %s from an embedded moto at %s", ", ".join(local), self._backend.endpoint_url)
+            return url
         self._backend = EmbeddedBackend(self.options.backend_dir, region=self.options.region)
         self._backend.start()
         return str(self._backend.endpoint_url)
 
     def _client(self, service: str) -> Any:
-        return aws.client(service, self.endpoint_url, self.options.region)
+        return aws.client(service, self.service_endpoints.get(service, self.endpoint_url), self.options.region)
 
     def _function_env(self) -> dict[str, dict[str, str]]:
         """Each function's configuration from bootstrap, plus what points its SDK at the local backend."""
@@ -131,7 +145,7 @@ class DevServer:
             cors_origins=opts.cors_origins,
             issuer=self.outputs["issuer"],
             audience=self.outputs["clientId"],
-            jwks_url=f"{self.endpoint_url}/{self.outputs['userPoolId']}/.well-known/jwks.json",
+            jwks_url=self.outputs["jwksUrl"],
             function_timeouts=opts.function_timeouts,
             hot_reload=opts.hot_reload,
             region=opts.region,
@@ -162,6 +176,7 @@ class DevServer:
             "Mailbox": f"{base}/_dev/mailbox",
             "Dashboard": f"{base}/_dev/dashboard",
             "AWS endpoint": f"{self.endpoint_url} ({'embedded moto' if self.options.embedded else 'external'})",
+            **{f"{service} endpoint": f"{url} (embedded moto)" for service, url in self.service_endpoints.items()},
         }
 
     def _write_runtime_file(self) -> None:
@@ -169,6 +184,15 @@ class DevServer:
         path.parent.mkdir(parents=True, exist_ok=True)
         info = {"endpointUrl": self.endpoint_url, "baseUrl": self.options.base_url, "pid": os.getpid()}
         path.write_text(json.dumps({**info, "outputs": self.outputs}, indent=2, default=str))
+
+
+def is_localstack(url: str) -> bool:
+    """LocalStack answers its health endpoint; moto and others do not."""
+    try:
+        with urllib.request.urlopen(f"{url}/_localstack/health", timeout=2) as answer:  # noqa: S310 - user's endpoint
+            return isinstance(json.loads(answer.read()).get("services"), dict)
+    except (OSError, ValueError):
+        return False
 
 
 def _with_port(options: DevOptions, port: int) -> DevOptions:

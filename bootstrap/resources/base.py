@@ -52,7 +52,7 @@ class Context:
         if service not in self._clients:
             if self._session is None:
                 self._session = self.target.session(self.spec.region)
-            self._clients[service] = self._session.client(service, **self.target.client_kwargs())
+            self._clients[service] = self._session.client(service, **self.target.client_kwargs(service))
         return self._clients[service]
 
     def package(self, key: str) -> Package:

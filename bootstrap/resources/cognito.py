@@ -118,7 +118,11 @@ class UserPool(Resource):
         )
         # For parity: tokens carry the AWS issuer whatever the endpoint; the JWKS is served by the endpoint.
         ctx.outputs["issuer"] = f"https://cognito-idp.{spec.region}.amazonaws.com/{pool_id}"
-        base = f"https://cognito-idp.{spec.region}.amazonaws.com" if ctx.target.is_aws else ctx.target.endpoint_url
+        base = (
+            f"https://cognito-idp.{spec.region}.amazonaws.com"
+            if ctx.target.is_aws
+            else ctx.target.endpoint_for("cognito-idp")
+        )
         ctx.outputs["jwksUrl"] = f"{base}/{pool_id}/.well-known/jwks.json"
 
 
