@@ -48,6 +48,11 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         help="with --backend URL: serve Cognito and CloudFront from an embedded moto (automatic for LocalStack, "
         "whose free tier has neither)",
     )
+    parser.add_argument(
+        "--cognito-endpoint",
+        metavar="URL",
+        help="with --backend URL: Cognito and CloudFront are at this other endpoint (e.g. a moto server)",
+    )
     parser.add_argument("--no-reload", action="store_true", help="disable hot reload of handler code")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
@@ -70,6 +75,7 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         cors_origins=tuple(args.cors_origins) if args.cors_origins else None,
         hot_reload=not args.no_reload,
         local_services=SPLIT_SERVICES if args.local_cognito else (),
+        split_endpoint=args.cognito_endpoint,
     )
 
 

@@ -34,6 +34,8 @@ class DevOptions:
     # With an external backend: serve these services from an embedded moto instead (automatic for LocalStack,
     # whose free tier has no Cognito or CloudFront).
     local_services: tuple[str, ...] = ()
+    # ... or from this endpoint (e.g. a moto server) instead of an embedded moto.
+    split_endpoint: str | None = None
     function_timeouts: dict[str, float] = field(default_factory=dict)
 
     @property

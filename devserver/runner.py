@@ -108,6 +108,10 @@ class DevServer:
 
         if not self.options.embedded:
             url = self.options.backend.rstrip("/")
+            if self.options.split_endpoint:
+                split = self.options.split_endpoint.rstrip("/")
+                self.service_endpoints = {service: split for service in SPLIT_SERVICES}
+                return url
             local = self.options.local_services or (SPLIT_SERVICES if is_localstack(url) else ())
             if local:
                 self._backend = EmbeddedBackend(self.options.backend_dir, region=self.options.region)

@@ -36,6 +36,27 @@ def backend_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
+def split_endpoint(backend_url: str) -> Iterator[str | None]:
+    """LocalStack's free tier has no Cognito or CloudFront: those then live on a moto server beside it."""
+    from devserver.runner import is_localstack
+
+    if not is_localstack(backend_url):
+        yield None
+        return
+    with MotoServer() as server:
+        yield server.endpoint_url
+
+
+@pytest.fixture(scope="module")
+def target(backend_url: str, split_endpoint: str | None) -> Target:
+    """The provisioning target: the backend, with Cognito and CloudFront moved when it lacks them."""
+    from devserver.config import SPLIT_SERVICES
+
+    overrides = {service: split_endpoint for service in SPLIT_SERVICES} if split_endpoint else None
+    return Target.endpoint(backend_url, overrides)
+
+
+@pytest.fixture(scope="module")
 def stack_name() -> str:
     return "it" + uuid.uuid4().hex[:8]
 
@@ -46,13 +67,15 @@ def state_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def provisioned(backend_url: str, stack_name: str, state_root: Path) -> dict[str, Any]:
+def provisioned(target: Target, stack_name: str, state_root: Path) -> dict[str, Any]:
     """`bootstrap up` against the backend; the last test of the module runs `down`."""
-    return bootstrap.up(Target.endpoint(backend_url), stack=stack_name, reporter=lambda _: None, state_root=state_root)
+    return bootstrap.up(target, stack=stack_name, reporter=lambda _: None, state_root=state_root)
 
 
 @pytest.fixture(scope="module")
-def dev_server(provisioned: dict[str, Any], backend_url: str, stack_name: str, state_root: Path) -> Iterator[str]:
+def dev_server(
+    provisioned: dict[str, Any], backend_url: str, split_endpoint: str | None, stack_name: str, state_root: Path
+) -> Iterator[str]:
     """`dev_server.py --backend <url>` as a child process on a free loopback port."""
     script = ROOT / "dev_server.py"
     if not script.is_file():
@@ -77,6 +100,7 @@ def dev_server(provisioned: dict[str, Any], backend_url: str, stack_name: str, s
                 "--stack",
                 stack_name,
                 "--no-reload",
+                *(["--cognito-endpoint", split_endpoint] if split_endpoint else []),
             ],
             cwd=ROOT,
             env=env,
@@ -108,13 +132,13 @@ def dev_server(provisioned: dict[str, Any], backend_url: str, stack_name: str, s
 
 
 @pytest.fixture(scope="module")
-def aws(backend_url: str) -> Callable[[str], Any]:
-    """Clients on the backend itself, to look behind the dev server."""
+def aws(target: Target) -> Callable[[str], Any]:
+    """Clients on the backend itself (or where Cognito/CloudFront were moved), to look behind the dev server."""
 
     def make(service: str) -> Any:
         return boto3.client(  # type: ignore[call-overload]  # a service chosen at run time
             service,
-            endpoint_url=backend_url,
+            endpoint_url=target.endpoint_for(service),
             region_name="us-east-1",
             aws_access_key_id="testing",
             aws_secret_access_key="testing",

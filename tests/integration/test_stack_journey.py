@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import uuid
-from urllib.parse import urlparse
+from pathlib import Path
 
 import boto3
 import pytest
@@ -18,7 +20,6 @@ from bootstrap.apidoc import contract_routes
 from bootstrap.resources.apigateway import deployed_routes
 from bootstrap.resources.base import Context
 from bootstrap.spec import StackSpec
-from bootstrap.target import Target
 
 pytestmark = pytest.mark.integration
 
@@ -127,9 +128,9 @@ def test_expense_crud_and_the_lake(dev_server, id_token, provisioned, aws, user)
     assert not [i for i in table if i["sk"]["S"].startswith("EXP#")]
 
 
-def test_a_second_up_changes_nothing(backend_url, stack_name, state_root, provisioned):
+def test_a_second_up_changes_nothing(target, stack_name, state_root, provisioned):
     lines: list[str] = []
-    again = bootstrap.up(Target.endpoint(backend_url), stack=stack_name, reporter=lines.append, state_root=state_root)
+    again = bootstrap.up(target, stack=stack_name, reporter=lines.append, state_root=state_root)
     resource_lines = [
         line for line in lines if line.startswith("  ") and line[2:15].strip() in ("created", "updated", "unchanged")
     ]
@@ -138,9 +139,9 @@ def test_a_second_up_changes_nothing(backend_url, stack_name, state_root, provis
     assert again["apiId"] == provisioned["apiId"]
 
 
-def test_the_deployed_api_matches_the_contract(backend_url, stack_name, provisioned, aws):
+def test_the_deployed_api_matches_the_contract(target, stack_name, provisioned, aws):
     spec = StackSpec(stack=stack_name, region="us-east-1", account_id="123456789012", on_aws=False)
-    ctx = Context(spec=spec, target=Target.endpoint(backend_url), state_dir=spec.project_root)
+    ctx = Context(spec=spec, target=target, state_dir=spec.project_root)
     routes = deployed_routes(ctx, provisioned["apiId"])
     wanted = contract_routes(spec)
     assert set(routes) == set(wanted)
@@ -167,9 +168,9 @@ def test_the_deployed_api_matches_the_contract(backend_url, stack_name, provisio
     assert stage["methodSettings"]["*/*"]["throttlingBurstLimit"] == 100
 
 
-def test_down_leaves_nothing(dev_server, backend_url, stack_name, state_root, provisioned, aws):
+def test_down_leaves_nothing(dev_server, target, stack_name, state_root, provisioned, aws):
     lines: list[str] = []
-    bootstrap.down(Target.endpoint(backend_url), stack=stack_name, reporter=lines.append, state_root=state_root)
+    bootstrap.down(target, stack=stack_name, reporter=lines.append, state_root=state_root)
     assert any(line.startswith("down: ") and " deleted" in line for line in lines)
     s3 = aws("s3")
     names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
@@ -198,9 +199,20 @@ def _localstack_ready() -> str | None:
 
 
 @pytest.mark.localstack
-def test_localstack_variant_runs_through_the_script():
+def test_localstack_variant_runs_the_same_journey():
+    """With Docker and a token, the whole journey above runs again against LocalStack (through the script)."""
     reason = _localstack_ready()
     if reason:
         pytest.skip(f"LocalStack variant: {reason}; run `make integration-test BACKEND=localstack` with Docker")
-    endpoint = os.environ.get("INTEGRATION_ENDPOINT_URL", "")
-    assert urlparse(endpoint).port == 4566, "run through scripts/integration_test.py --backend localstack"
+    if os.environ.get("INTEGRATION_ENDPOINT_URL"):
+        pytest.skip("already inside the LocalStack run: the journey tests of this module are the variant")
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, str(root / "scripts" / "integration_test.py"), "--backend", "localstack"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
