@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -40,7 +41,7 @@ def test_cognito_on_embedded_moto_everything_else_on_the_backend(external: str, 
         created = user.api("POST", "/expenses", json={"amount": 4, "category": "Food"})
         assert created.status_code == 201, created.text
         outputs = json.loads((tmp_path / "state" / "dev" / "outputs.json").read_text())
-        on_backend = {
+        on_backend: dict[str, Any] = {
             "idp": boto3.client("cognito-idp", endpoint_url=external, region_name="us-east-1"),
             "ddb": boto3.client("dynamodb", endpoint_url=external, region_name="us-east-1"),
             "s3": boto3.client("s3", endpoint_url=external, region_name="us-east-1"),
