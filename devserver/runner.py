@@ -47,8 +47,10 @@ class DevServer:
             self.options = opts = _with_port(opts, self._http.server_port)
         if opts.reset:
             wipe_state(opts)
-        for name, value in LOCAL_CREDENTIALS.items():
-            os.environ.setdefault(name, value)
+        # The dev server only ever talks to local endpoints: real credentials are never sent there.
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+            os.environ.pop(name, None)
+        os.environ.update(LOCAL_CREDENTIALS)
         os.environ.setdefault("AWS_DEFAULT_REGION", opts.region)
         self.endpoint_url = self._start_backend()
         self.outputs = bootstrap.up(

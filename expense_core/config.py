@@ -44,7 +44,7 @@ class Settings:
             bucket_name=env.get(ENV_BUCKET) or DEFAULT_BUCKET,
             default_currency=(env.get(ENV_DEFAULT_CURRENCY) or DEFAULT_CURRENCY).upper(),
             page_token_secret=env.get(ENV_PAGE_TOKEN_SECRET) or DEV_ONLY_PAGE_TOKEN_SECRET,
-            idempotency_ttl=int(ttl) if ttl.isdigit() else DEFAULT_IDEMPOTENCY_TTL,
+            idempotency_ttl=int(ttl) if ttl.isascii() and ttl.isdigit() else DEFAULT_IDEMPOTENCY_TTL,
             cors_allow_origin=env.get(ENV_CORS_ALLOW_ORIGIN) or "*",
             endpoint_url=env.get(ENV_ENDPOINT_URL) or None,
         )

@@ -24,7 +24,7 @@ FUTURE_DAYS = 366
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 INPUT_FIELDS = frozenset({"amount", "currency", "category", "description", "date", "account", "userId"})
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only: \d would admit other scripts
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,7 @@ def parse_list_query(params: dict[str, Any] | None, today: dt.date, *, paged: bo
     if paged:
         limit_value = _param(params, "limit")
         if limit_value is not None:
-            if not limit_value.isdigit() or not 1 <= int(limit_value) <= MAX_LIMIT:
+            if not re.fullmatch(r"[0-9]{1,3}", limit_value) or not 1 <= int(limit_value) <= MAX_LIMIT:
                 raise ValidationError(f"limit must be a whole number from 1 to {MAX_LIMIT}")
             limit = int(limit_value)
         token = _param(params, "nextToken") or None

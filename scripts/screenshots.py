@@ -3,49 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
-import socket
-import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from devserver.browser import CHROMIUM, CHROMIUM_ARGS
+from devserver.process import ROOT, DevServerProcess
+
 DEMO_USER, DEMO_PASSWORD = "demo", "Demo123!"
 VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"dev_server.py exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_dev/health", timeout=2) as res:  # noqa: S310 - loopback URL
-                if res.status == 200:
-                    return
-        except (urllib.error.URLError, TimeoutError, ConnectionError):
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"dev_server.py was not healthy after {timeout:.0f} s")
 
 
 def shoot(url: str, out_dir: Path) -> list[Path]:
@@ -91,28 +57,17 @@ def main() -> int:
         print(f"{CHROMIUM} is missing: apt-get install -y chromium", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    env.pop("AWS_PROFILE", None)
-    env.pop("AWS_ENDPOINT_URL", None)
     with tempfile.TemporaryDirectory(prefix="screenshots-") as state_dir:
-        command = [sys.executable, str(ROOT / "dev_server.py"), "--host", "127.0.0.1", "--port", str(port)]
-        command += ["--state-dir", state_dir, "--demo", "--no-reload"]
-        log_path = Path(state_dir) / "dev_server.log"
-        with log_path.open("wb") as log:
-            proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
+        server = DevServerProcess(Path(state_dir) / "state", "--demo", "--no-reload")
         try:
-            wait_healthy(url, proc)
-            for path in shoot(url, args.out):
+            server.start()
+        except RuntimeError as e:
+            raise SystemExit(str(e)[-3000:]) from e
+        try:
+            for path in shoot(server.base, args.out):
                 print(f"wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            server.stop()
     return 0
 
 

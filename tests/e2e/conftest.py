@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Generator, Iterator
 from typing import Any
@@ -14,12 +10,11 @@ from typing import Any
 import pytest
 import requests
 
+from devserver.process import DevServerProcess
 from tests.e2e.browser_support import (
     ARTIFACTS,
     PASSWORD,
-    ROOT,
     DevServer,
-    free_port,
     require_browser,
     sign_in,
 )
@@ -29,57 +24,17 @@ from tests.e2e.browser_support import (
 def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     """`dev_server.py` on a free loopback port with a throwaway state dir; stopped after the session."""
     require_browser()
-    script = ROOT / "dev_server.py"
-    if not script.exists():
-        pytest.fail(f"{script} is missing: the browser tests run against the real dev server", pytrace=False)
     state_dir = tmp_path_factory.mktemp("devstate")
-    log = state_dir.parent / "dev_server.log"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        env.pop(name, None)
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(script),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--state-dir",
-                str(state_dir),
-                "--no-reload",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    server = DevServerProcess(state_dir, "--no-reload")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"dev_server.py exited with {proc.returncode}:\n{log.read_text()[-3000:]}", pytrace=False)
-            try:
-                if requests.get(f"{url}/_dev/health", timeout=1).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"dev_server.py not healthy after 60 s:\n{log.read_text()[-3000:]}", pytrace=False)
-            time.sleep(0.2)
-        config = requests.get(f"{url}/config.json", timeout=5).json()
-        yield DevServer(url=url, config=config, log=log)
+        server.start()
+    except RuntimeError as e:
+        pytest.fail(str(e)[-3000:], pytrace=False)
+    try:
+        config = requests.get(f"{server.base}/config.json", timeout=5).json()
+        yield DevServer(url=server.base, config=config, log=server.log_path)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        server.stop()
 
 
 @pytest.fixture(scope="session")
