@@ -30,7 +30,7 @@ pytestmark = pytest.mark.integration
 
 CONTRACT = ROOT / "api" / "openapi.yaml"
 # Examples per operation and generation mode; FUZZ_EXAMPLES=500 for a longer local run.
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
 # The contract's own x- extensions (x-cors, x-lambda-functions, x-lambda-function) are not OpenAPI: the loader
 # must ignore them, not refuse the document or drop operations.
 SCHEMA = schemathesis.openapi.from_path(CONTRACT)
