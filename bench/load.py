@@ -56,8 +56,9 @@ WORDS = ("coffee", "lunch", "train", "hotel", "book", "rent", "snack", "taxi")
 FIRST_DAY = dt.date(2026, 1, 1)
 DAYS = 120
 PASSWORD = "Passw0rd!load"
-# What counts as "the server did not answer" (the request may or may not have been applied).
-TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout)
+# What counts as "the server did not answer" (the request may or may not have been applied): refused, reset,
+# timed out, or cut off in the middle of the response body (a server killed while answering).
+TRANSPORT_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
 
 
 # --------------------------------------------------------------------------------------------- the ledger
@@ -399,7 +400,7 @@ def token_sub(token: str) -> str:
 class LoadSize:
     users: int = 20
     ops_per_user: int = 300
-    time_budget: float = 240.0  # seconds for the mixed operations (registration and checks come on top)
+    time_budget: float = 180.0  # seconds for the mixed operations (registration and checks come on top)
     seed: int = 7
     retry_for: float = 30.0  # how long one request is retried before its outcome is left unknown
 
@@ -672,6 +673,7 @@ def bench_on(server: DevServerProcess, size: LoadSize) -> Outcome:
         "size": {"users": size.users, "opsPerUser": size.ops_per_user, "timeBudgetS": size.time_budget},
         "wallS": round(run.wall_s, 2),
         "opsDone": run.ops_done,
+        "stoppedBy": "op count" if run.ops_done == size.users * size.ops_per_user else "time budget",
         "registrationS": round(registration.wall_s, 2),
         "registration": reg_rows,
         **table,
@@ -701,7 +703,7 @@ def parse_size(argv: list[str] | None = None) -> tuple[LoadSize, Path | None]:
     parser.add_argument("--users", type=int, default=int(env.get("LOAD_USERS", 20)))
     parser.add_argument("--ops", type=int, default=int(env.get("LOAD_OPS", 300)), help="operations per user")
     parser.add_argument(
-        "--time-budget", type=float, default=float(env.get("LOAD_TIME_BUDGET", 240)), help="seconds of load at most"
+        "--time-budget", type=float, default=float(env.get("LOAD_TIME_BUDGET", 180)), help="seconds of load at most"
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--state-dir", type=Path, help="keep the dev server's state here (default: a temp dir)")

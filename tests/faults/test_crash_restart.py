@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -33,21 +33,19 @@ def test_sigkill_mid_load_then_restart_loses_nothing(tmp_path: Path) -> None:
         config_before = first.config()
         size = load.LoadSize(users=USERS, ops_per_user=45, time_budget=150.0, seed=3, retry_for=RETRY_FOR)
         clients = load.load_users(registration, size)
-        runs: list[load.LoadRun] = []
-        worker = threading.Thread(target=lambda: runs.append(load.run_load(clients, size)), name="load")
-        worker.start()
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load")
+        pending = pool.submit(load.run_load, clients, size)
 
         deadline = time.monotonic() + 60
-        while acknowledged(clients) < KILL_AFTER_WRITES and time.monotonic() < deadline and worker.is_alive():
+        while acknowledged(clients) < KILL_AFTER_WRITES and time.monotonic() < deadline and not pending.done():
             time.sleep(0.05)
         assert acknowledged(clients) >= KILL_AFTER_WRITES, "the load did not get going"
         first.kill()  # SIGKILL: no chance to snapshot, flush or say goodbye
         at_kill = acknowledged(clients)
         first.stop()
         second = DevServerProcess(state, port=first.port).start()
-        worker.join(timeout=RETRY_FOR + 60)
-        assert not worker.is_alive() and runs, "the load did not finish"
-        run = runs[0]
+        run = pending.result(timeout=RETRY_FOR + 60)  # re-raises whatever broke a client
+        pool.shutdown()
 
         # The kill really hit a running load, and the load went on afterwards.
         assert sum(1 for s in run.samples if s.status == 0) > 0, "no request saw the server die"
