@@ -9,7 +9,7 @@ from typing import Any
 from expense_core.errors import Forbidden, Unauthorized, ValidationError
 
 DEFAULT_ACCOUNT = "main"
-_ACCOUNT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+_ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")  # ASCII only, as api/openapi.yaml says
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,9 @@ def caller_from_event(event: dict[str, Any]) -> Caller:
 
 
 def parse_account(value: object) -> str:
-    """One of the caller's own accounts: a short lower-case label; `main` when absent."""
-    if value is None or value == "":
+    """One of the caller's own accounts: a short label, compared lower-cased; `main` when absent."""
+    if value is None:
         return DEFAULT_ACCOUNT
-    if not isinstance(value, str) or not _ACCOUNT.match(value.strip().lower()):
+    if not isinstance(value, str) or not _ACCOUNT.fullmatch(value):
         raise ValidationError("account must be 1-32 letters, digits, '-' or '_', starting with a letter or digit")
-    return value.strip().lower()
+    return value.lower()

@@ -25,7 +25,9 @@ CURRENCIES: frozenset[str] = frozenset(
     """.split()
 )
 MAX_AMOUNT = Decimal("1000000000")  # one billion in any currency: a sane upper bound for a personal expense
-_AMOUNT_TEXT = re.compile(r"^[0-9]{1,16}(\.[0-9]{1,16})?$")
+# As api/openapi.yaml's ExpenseInput.amount (string form): ASCII digits, at most 10 before and 3 after the point.
+_AMOUNT_TEXT = re.compile(r"[0-9]{1,10}(\.[0-9]{1,3})?")
+_CURRENCY_TEXT = re.compile(r"[A-Za-z]{3}")
 
 
 def minor_units(currency: str) -> int:
@@ -34,9 +36,9 @@ def minor_units(currency: str) -> int:
 
 
 def parse_currency(value: object) -> str:
-    if not isinstance(value, str) or value.strip().upper() not in CURRENCIES:
+    if not isinstance(value, str) or not _CURRENCY_TEXT.fullmatch(value) or value.upper() not in CURRENCIES:
         raise ValidationError("currency must be an ISO 4217 code such as USD or EUR")
-    return value.strip().upper()
+    return value.upper()
 
 
 def parse_amount(value: object, currency: str) -> Decimal:
@@ -46,7 +48,7 @@ def parse_amount(value: object, currency: str) -> Decimal:
         raise ValidationError('amount must be a number such as 30.5 or a string such as "30.50"')
     if isinstance(value, str):
         text = value.strip()
-        if not _AMOUNT_TEXT.match(text):
+        if not _AMOUNT_TEXT.fullmatch(text):
             raise ValidationError('amount must be a plain decimal number such as "30.50"')
         amount = Decimal(text)
     elif isinstance(value, int | Decimal):

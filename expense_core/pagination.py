@@ -38,7 +38,9 @@ class PageTokenCodec:
         if len(blob) <= 32 or not hmac.compare_digest(signature, self._sign(payload)):
             raise ValidationError(_INVALID)
         data: Any = json.loads(payload)
-        key = data.get("k") if isinstance(data, dict) else None
+        if not isinstance(data, dict):
+            raise ValidationError(_INVALID)
+        key = data.get("k")
         if data.get("s") != scope or not isinstance(key, dict) or key.get("ownerId") != owner:
             raise ValidationError(_INVALID)
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in key.items()):

@@ -15,14 +15,14 @@ from expense_core.validation import (
     parse_list_query,
 )
 
-_IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def _idempotency_key(request: Request) -> str | None:
     value = header(request.event, "Idempotency-Key")
     if value is None:
         return None
-    if not _IDEMPOTENCY_KEY.match(value):
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
         raise ValidationError("Idempotency-Key must be 1-128 characters of letters, digits, '.', '_', ':' or '-'")
     return value
 

@@ -24,7 +24,7 @@ FUTURE_DAYS = 366
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 INPUT_FIELDS = frozenset({"amount", "currency", "category", "description", "date", "account", "userId"})
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only: \d would admit other scripts
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only: \d would admit other scripts
 
 
 @dataclass(frozen=True)
@@ -121,16 +121,14 @@ def parse_json_body(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _text(value: object, field: str, *, required: bool, max_len: int, multiline: bool = False) -> str:
-    if value is None:
-        if required:
-            raise ValidationError(f"{field} is required")
-        return ""
+    if value is None and required:
+        raise ValidationError(f"{field} is required")
     if not isinstance(value, str):
         raise ValidationError(f"{field} must be a string")
     text = unicodedata.normalize("NFC", value).strip()
     if required and not text:
         raise ValidationError(f"{field} must not be empty")
-    if len(text) > max_len:
+    if max(len(text), len(value.strip())) > max_len:
         raise ValidationError(f"{field} must be at most {max_len} characters")
     allowed = {"\n", "\t"} if multiline else set()
     if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
@@ -140,10 +138,10 @@ def _text(value: object, field: str, *, required: bool, max_len: int, multiline:
 
 def parse_date(value: object, field: str, today: dt.date) -> str:
     """A real calendar date, YYYY-MM-DD, between 1970-01-01 and a year from today."""
-    if not isinstance(value, str) or not _DATE.match(value.strip()):
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
         raise ValidationError(f"{field} must be a date in the form YYYY-MM-DD")
     try:
-        day = dt.date.fromisoformat(value.strip())
+        day = dt.date.fromisoformat(value)
     except ValueError as e:
         raise ValidationError(f"{field} is not a real calendar date") from e
     latest = today + dt.timedelta(days=FUTURE_DAYS)
@@ -153,19 +151,24 @@ def parse_date(value: object, field: str, today: dt.date) -> str:
 
 
 def parse_expense_input(body: dict[str, Any], default_currency: str, today: dt.date) -> ExpenseInput:
-    """Validate a POST/PUT body. Unknown fields are rejected (documented in the contract)."""
+    """Validate a POST/PUT body. Unknown fields are rejected and optional fields are omitted, never null
+    (both as api/openapi.yaml's ExpenseInput says)."""
     unknown = sorted(set(body) - INPUT_FIELDS)
     if unknown:
         raise ValidationError(f"unknown field(s): {', '.join(unknown)}")
-    currency_value = body.get("currency")
-    currency = default_currency if currency_value is None else parse_currency(currency_value)
+    currency = parse_currency(body["currency"]) if "currency" in body else default_currency
     if "amount" not in body or body["amount"] is None:
         raise ValidationError("amount is required")
     amount = parse_amount(body["amount"], currency)
     category = _text(body.get("category"), "category", required=True, max_len=MAX_CATEGORY)
-    description = _text(body.get("description"), "description", required=False, max_len=MAX_DESCRIPTION, multiline=True)
-    date_value = body.get("date")
-    date = today.isoformat() if date_value is None else parse_date(date_value, "date", today)
+    description = (
+        _text(body["description"], "description", required=False, max_len=MAX_DESCRIPTION, multiline=True)
+        if "description" in body
+        else ""
+    )
+    date = parse_date(body["date"], "date", today) if "date" in body else today.isoformat()
+    if "account" in body and not isinstance(body["account"], str):
+        raise ValidationError("account must be a string")
     account = parse_account(body.get("account"))
     return ExpenseInput(amount, currency, category, description, date, account)
 
@@ -193,7 +196,7 @@ def parse_list_query(params: dict[str, Any] | None, today: dt.date, *, paged: bo
     date_from, date_to = parse_range(params, today)
     category_value = _param(params, "category")
     category = _text(category_value, "category", required=True, max_len=MAX_CATEGORY) if category_value else None
-    account = parse_account(_param(params, "account"))
+    account = parse_account(_param(params, "account") or None)  # for parity: `?account=` means no filter
     limit = DEFAULT_LIMIT
     token = None
     if paged:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import PathConverter
 
 from devserver.gateway.gateway import Gateway
 
@@ -24,9 +26,27 @@ def _read_body(limit: int) -> bytes:
     return request.stream.read(limit + 1)
 
 
+class AnyPathConverter(PathConverter):
+    """Like `path`, but also matching line breaks: every request path under the stage reaches the gateway."""
+
+    regex = "[^/](?s:.*?)"
+
+
+def _add_converter(app: Flask | Blueprint) -> None:
+    if isinstance(app, Flask):
+        app.url_map.converters["anypath"] = AnyPathConverter
+    else:  # a blueprint: register on the app it is mounted on, before its rules are added
+
+        def register(state: BlueprintSetupState) -> None:
+            state.app.url_map.converters.setdefault("anypath", AnyPathConverter)
+
+        app.record_once(register)
+
+
 def register_gateway(app: Flask | Blueprint, gateway: Gateway, stage: str | None = None) -> None:
     """Serve `gateway` under /<stage> and /<stage>/<anything> on a Flask app or blueprint."""
     stage = stage or gateway.stage
+    _add_converter(app)
 
     def serve_gateway(subpath: str = "") -> Response:
         query = request.environ.get("QUERY_STRING", "")
@@ -53,7 +73,7 @@ def register_gateway(app: Flask | Blueprint, gateway: Gateway, stage: str | None
         provide_automatic_options=False,
     )
     app.add_url_rule(
-        f"/{stage}/<path:subpath>",
+        f"/{stage}/<anypath:subpath>",
         endpoint=f"gateway_{stage}",
         view_func=serve_gateway,
         methods=_METHODS,

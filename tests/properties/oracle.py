@@ -1,9 +1,12 @@
 """An oracle for the API's input rules, written from the documentation (never by calling expense_core's validators).
 
 Sources: api/openapi.yaml (ExpenseInput, the query parameters) and the rules stated in expense_core/validation.py
-and expense_core/money.py: text is NFC-normalised and trimmed, amounts are exact decimals of at most the
-currency's minor-unit digits, dates are real days from 1970-01-01 to a year (366 days) from today, accounts are
-short lower-cased labels, and the compatibility `userId` must name the caller.
+and expense_core/money.py: optional fields are omitted, never null; category and description are NFC-normalised
+and trimmed; amounts are exact decimals of at most the currency's minor-unit digits (as text: up to 10 digits, a
+point and up to 3 more, surrounding spaces allowed); currencies are three ASCII letters naming an ISO 4217 code;
+dates are exactly YYYY-MM-DD, real days from 1970-01-01 to a year (366 days) from today; accounts are ASCII labels
+(compared lower-cased; an empty `account=` query means the default); the compatibility `userId` must name the
+caller.
 """
 
 from __future__ import annotations
@@ -31,9 +34,10 @@ MINOR_UNITS = {
 }  # fmt: skip
 NOT_CURRENCIES = ("ABC", "QQQ", "ZZZ", "AAA", "US", "USDX", "12$", "EU R", "", "€UR", "U5D")
 
-_AMOUNT_TEXT = re.compile(r"[0-9]{1,16}(\.[0-9]{1,16})?")
+_AMOUNT_TEXT = re.compile(r"[0-9]{1,10}(\.[0-9]{1,3})?")
 _DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_ACCOUNT = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_ACCOUNT = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
 _LIMIT = re.compile(r"[0-9]+")
 
 
@@ -68,7 +72,7 @@ def _clean_text(value: object, name: str, *, required: bool, limit: int, allowed
     text = unicodedata.normalize("NFC", value).strip()
     if required and text == "":
         raise Reject(400, f"{name} blank")
-    if len(text) > limit:
+    if len(text) > limit or len(value.strip()) > limit:
         raise Reject(400, f"{name} longer than {limit}")
     for char in text:
         if unicodedata.category(char) == "Cc" and char not in allowed_controls:
@@ -79,7 +83,7 @@ def _clean_text(value: object, name: str, *, required: bool, limit: int, allowed
 def check_date(value: object, name: str, today: dt.date) -> str:
     if not isinstance(value, str):
         raise Reject(400, f"{name} not a string")
-    text = value.strip()
+    text = value
     if not _DATE_TEXT.fullmatch(text):
         raise Reject(400, f"{name} not YYYY-MM-DD")
     year, month, day = (int(part) for part in text.split("-"))
@@ -93,14 +97,13 @@ def check_date(value: object, name: str, today: dt.date) -> str:
 
 
 def check_account(value: object) -> str:
-    if value is None or value == "":
+    if value is None:
         return DEFAULT_ACCOUNT
     if not isinstance(value, str):
         raise Reject(400, "account not a string")
-    label = value.strip().lower()
-    if not _ACCOUNT.fullmatch(label):
+    if not _ACCOUNT.fullmatch(value):
         raise Reject(400, "account not a label")
-    return label
+    return value.lower()
 
 
 def check_currency(value: object) -> str:
@@ -108,7 +111,9 @@ def check_currency(value: object) -> str:
         return DEFAULT_CURRENCY
     if not isinstance(value, str):
         raise Reject(400, "currency not a string")
-    code = value.strip().upper()
+    if not _CURRENCY.fullmatch(value):
+        raise Reject(400, "currency not three letters")
+    code = value.upper()
     if code not in MINOR_UNITS:
         raise Reject(400, "currency not ISO 4217")
     return code
@@ -169,6 +174,10 @@ def expense_verdict(body: dict[str, Any], username: str, today: dt.date) -> Verd
     if unknown:
         reasons.append(f"unknown fields {sorted(unknown)}")
         statuses.add(400)
+    for optional in ("currency", "description", "date", "account"):
+        if optional in body and body[optional] is None:
+            reasons.append(f"{optional} is null")
+            statuses.add(400)
     attempt("currency", lambda: check_currency(body.get("currency")))
     if "currency" in values:
         attempt("amount", lambda: check_amount(body.get("amount"), values["currency"]))
@@ -206,7 +215,7 @@ def list_query_verdict(query: dict[str, str], username: str, today: dt.date) -> 
         statuses.add(400)
     category = query.get("category")
     attempt("category", lambda: _clean_text(category, "category", required=True, limit=50) if category else None)
-    attempt("account", lambda: check_account(query.get("account")))
+    attempt("account", lambda: check_account(query.get("account") or None))
 
     def limit() -> int:
         text = query.get("limit")

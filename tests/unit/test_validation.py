@@ -46,6 +46,15 @@ BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ("bad account", {"amount": 5, "category": "Food", "account": "no spaces!"}, "account"),
     ("account too long", {"amount": 5, "category": "Food", "account": "a" * 33}, "account"),
     ("unknown field", {"amount": 5, "category": "Food", "colour": "red"}, "colour"),
+    ("null currency", {"amount": 5, "category": "Food", "currency": None}, "currency"),
+    ("padded currency", {"amount": 5, "category": "Food", "currency": " usd "}, "currency"),
+    ("null date", {"amount": 5, "category": "Food", "date": None}, "date"),
+    ("padded date", {"amount": 5, "category": "Food", "date": " 2024-05-06 "}, "date"),
+    ("empty account", {"amount": 5, "category": "Food", "account": ""}, "account"),
+    ("padded account", {"amount": 5, "category": "Food", "account": " Household "}, "account"),
+    ("non-ASCII account", {"amount": 5, "category": "Food", "account": "\u212a"}, "account"),
+    ("null description", {"amount": 5, "category": "Food", "description": None}, "description"),
+    ("11 integer digits", {"amount": "00000000012.50", "category": "Food"}, "amount"),
 ]
 
 
@@ -126,7 +135,7 @@ def test_amounts_are_stored_as_exact_decimals(
 
 
 def test_defaults_trimming_and_case(aws_stack: dict[str, Any]) -> None:
-    expense = Api("alice").add(amount="3", category="  Coffee  ", currency="eur", account=" Household ")
+    expense = Api("alice").add(amount="3", category="  Coffee  ", currency="eur", account="Household")
     assert expense["category"] == "Coffee"
     assert expense["currency"] == "EUR"
     assert expense["account"] == "household"
