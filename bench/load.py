@@ -38,7 +38,8 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from bench.common import percentiles, write
-from tests.devserver_support import DevServerProcess, User
+from devserver.process import DevServerProcess
+from tests.devserver_support import User
 
 OPERATIONS = (
     "POST /expenses",
@@ -139,7 +140,8 @@ class LoadUser:
     def __init__(self, user: User, sub: str, *, seed: int, retry_for: float = 30.0) -> None:
         self.user = user
         self.ledger = Ledger(user.username, sub)
-        self.rng = random.Random(seed)
+        self.rng = random.Random(seed)  # what the user does: the same sequence for the same seed
+        self._jitter = random.Random()  # when retries happen depends on timing; keep it out of `rng`
         self.retry_for = retry_for
         self.samples: list[Sample] = []
         self.anomalies: list[str] = []
@@ -162,7 +164,7 @@ class LoadUser:
                 ambiguous = True
                 if time.monotonic() >= give_up:
                     return Reply(None, True)
-                time.sleep(min(0.1 * 2**attempt, 1.0) * (0.5 + self.rng.random()))
+                time.sleep(min(0.1 * 2**attempt, 1.0) * (0.5 + self._jitter.random()))
                 attempt += 1
                 continue
             self._sample(op, r.status_code, start)
@@ -718,6 +720,7 @@ def main(argv: list[str] | None = None) -> int:
     with contextlib.ExitStack() as stack:
         if state_dir is None:
             state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-load-"))) / "state"
+        state_dir.parent.mkdir(parents=True, exist_ok=True)  # the server's log goes next to its state
         server = DevServerProcess(state_dir).start()
         try:
             outcome = bench_on(server, size)
