@@ -15,6 +15,7 @@ _CONFIG = Config(
     connect_timeout=3,
     read_timeout=10,
     tcp_keepalive=True,
+    max_pool_connections=32,  # a warm container serves one request at a time, the dev server many at once
 )
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None, str | None], Any] = {}

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devserver.cognito.errors import StateCorrupted
-from devserver.cognito.state import load_json, save_json
+from devserver.cognito.state import RECOVERY_HINT, load_json, save_json
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ class Mailbox:
         document = load_json(path, _VERSION)
         messages = [] if document is None else document.get("messages")
         if not isinstance(messages, list) or not all(isinstance(m, dict) for m in messages):
-            raise StateCorrupted(f"mailbox file {path} has no message list; run `make dev-reset`")
+            raise StateCorrupted(f"mailbox file {path} has no message list; {RECOVERY_HINT}")
         self._messages: list[dict[str, Any]] = messages
 
     def deliver(

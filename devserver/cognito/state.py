@@ -10,7 +10,10 @@ from typing import Any
 
 from devserver.cognito.errors import StateCorrupted
 
-RECOVERY_HINT = "run `make dev-reset` to start from an empty local stack (this deletes local users and data)"
+RECOVERY_HINT = (
+    "start with `python dev_server.py --reset` (same --state-dir), or `make dev-reset` for the default .devstate/, "
+    "to begin from an empty local stack (this deletes local users and data)"
+)
 
 
 def load_json(path: pathlib.Path | None, expected_version: int) -> dict[str, Any] | None:

@@ -38,6 +38,18 @@ log = logging.getLogger("devserver.gateway.runtime")
 Handler = Callable[[dict[str, Any], Any], Any]
 
 
+# for parity: API Gateway gives up on an integration after 29 s.
+INTEGRATION_TIMEOUT_SECONDS = 29.0
+
+
+class _Start:
+    """When an invocation really began (after waiting for a worker and for its environment)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.at = 0.0
+
+
 class LambdaContext:
     """The context object the Python runtime passes as the handler's second argument."""
 
@@ -185,7 +197,7 @@ class LambdaRuntime:
         reload_interval: float = 0.5,
         account_id: str = "123456789012",
         region: str = "us-east-1",
-        max_workers: int = 16,
+        max_workers: int = 32,
     ) -> None:
         self._root = Path(functions_root)
         self._functions = dict(functions)
@@ -241,9 +253,14 @@ class LambdaRuntime:
             raise IntegrationFailure(f"no such function {function!r}")
         self.check_reload()
         timeout = self._timeouts[function]
-        future = self._pool.submit(self._run, function, event, request_id, timeout)
+        started = _Start()
+        future = self._pool.submit(self._run, function, event, request_id, timeout, started)
         try:
-            return future.result(timeout=timeout)
+            # For parity: a function's timeout runs from when its sandbox starts the invocation, not from when
+            # the request was queued behind others (API Gateway's own limit is 29 s end to end).
+            if not started.event.wait(INTEGRATION_TIMEOUT_SECONDS):
+                raise FutureTimeout()
+            return future.result(timeout=max(0.0, timeout - (time.monotonic() - started.at)))
         except FutureTimeout as e:
             # for parity: Lambda stops the invocation ("Task timed out") and resets the environment.
             instance = self._instances.pop(function, None)
@@ -252,9 +269,11 @@ class LambdaRuntime:
             log.error("%s: Task timed out after %.2f seconds (request %s)", function, timeout, request_id)
             raise IntegrationFailure(f"{function} timed out after {timeout} s") from e
 
-    def _run(self, function: str, event: dict[str, Any], request_id: str, timeout: float) -> Any:
+    def _run(self, function: str, event: dict[str, Any], request_id: str, timeout: float, started: _Start) -> Any:
         spec = self._functions[function]
         with self._arbiter.applied(self._env[function]):
+            started.at = time.monotonic()
+            started.event.set()
             instance = self._instance(function)
             context = LambdaContext(
                 function_name=spec.name,
