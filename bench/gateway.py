@@ -75,6 +75,7 @@ def bare_flask() -> tuple[str, Any]:
 
 
 def main() -> int:
+    os.environ.setdefault("LOG_LEVEL", "WARNING")  # the handlers' per-request log lines would drown the figures
     body = {"amount": "9.99", "category": "Food", "date": "2026-01-15"}
     with tempfile.TemporaryDirectory() as tmp:
         server = DevServerProcess(Path(tmp) / "state").start()

@@ -75,9 +75,32 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
                     f"x{r['ratioToBoto3']} (target <= 1.2)",
                 )
             )
-    for name in ("backend_persistence", "load", "lake_preview"):
-        if _load(name) is not None:
-            rows.append((name.replace("_", " "), "see " + f"`bench/results/{name}.json`", "-", "-"))
+    if (load := _load("load")) is not None:
+        size, check = load["size"], load["check"]
+        worst = max(r["p99"] for r in load["rows"])
+        rows.append(
+            (
+                f"load: {size['users']} users, mixed CRUD",
+                f"{load['requestsPerSecond']} req/s, worst p99 {worst} ms",
+                f"{load['opsDone']} operations in {load['wallS']} s",
+                f"{'passed' if check['passed'] else 'FAILED'}: 5xx {check['serverErrors']}, "
+                f"{check['acknowledgedWrites']} acknowledged writes audited in table and lake",
+            )
+        )
+    if (lake := _load("lake_preview")) is not None:
+        for r in lake["results"]:
+            rows.append(
+                (
+                    f"lake preview, {r['objects']} objects",
+                    f"cold {r['previewColdReadMs']} ms, warm {r['previewWarmReadMs']} ms",
+                    f"DuckDB on a local copy {r['duckdbColdMs']} ms",
+                    "read through moto",
+                )
+            )
+    if _load("backend_persistence") is not None:
+        rows.append(
+            ("embedded backend persistence", "see `bench/results/backend_persistence.json`", "in-memory moto", "-")
+        )
     return rows
 
 

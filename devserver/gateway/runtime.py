@@ -197,7 +197,10 @@ class LambdaRuntime:
         reload_interval: float = 0.5,
         account_id: str = "123456789012",
         region: str = "us-east-1",
-        max_workers: int = 32,
+        # Concurrent invocations share one interpreter (and its GIL) on a few cores: running more at once only
+        # makes each slower and pushes it past its timeout. Extra requests wait (API Gateway's 29 s limit), and
+        # a function's timeout counts from when it really starts, as in a Lambda sandbox.
+        max_workers: int = 8,
     ) -> None:
         self._root = Path(functions_root)
         self._functions = dict(functions)
