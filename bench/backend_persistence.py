@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 
 from devserver.backend import EmbeddedBackend
+from expense_core.schema import table_definition
 
 TABLE = "Expenses"
 SAMPLES = 300
@@ -46,18 +47,7 @@ def measure(state_dir: pathlib.Path | None, stored: int) -> dict[str, Any]:
     backend.start()
     try:
         ddb = boto3.client("dynamodb", endpoint_url=backend.endpoint_url, region_name="us-east-1")
-        ddb.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[
-                {"AttributeName": "ownerId", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-            KeySchema=[
-                {"AttributeName": "ownerId", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-        )
+        ddb.create_table(**table_definition(TABLE))
         _fill(ddb, stored)
         for n in range(20):  # warm the connection and moto's code paths
             ddb.put_item(TableName=TABLE, Item=_item("warmup", n))

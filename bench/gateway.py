@@ -21,7 +21,7 @@ from typing import Any
 import jwt
 import requests
 
-from bench.common import percentiles, write
+from bench.common import percentiles, time_calls, write
 from tests.devserver_support import DevServerProcess, User
 from tests.support import LambdaContext, load_handler, make_event
 
@@ -31,14 +31,7 @@ THROUGHPUT_SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
 
 
 def latency(fn: Callable[[], Any], repeat: int = REPEAT) -> dict[str, float]:
-    for _ in range(10):
-        fn()
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return percentiles(samples)
+    return percentiles(time_calls(fn, repeat, warmup=10))
 
 
 def throughput(make_call: Callable[[], Callable[[], Any]]) -> float:
