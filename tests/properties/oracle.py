@@ -156,28 +156,40 @@ def check_user_id(value: object, username: str) -> None:
         raise Reject(403, "userId names someone else")
 
 
+class _Judge:
+    """Collects the reasons (and statuses) an input must be refused for, and the values it would be stored with."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+        self.statuses: set[int] = set()
+        self.values: dict[str, Any] = {}
+
+    def attempt(self, name: str, check: Any) -> None:
+        try:
+            self.values[name] = check()
+        except Reject as e:
+            self.refuse(e.status, str(e))
+
+    def refuse(self, status: int, reason: str) -> None:
+        self.reasons.append(reason)
+        self.statuses.add(status)
+
+    def verdict(self, accepted_status: int) -> Verdict:
+        values = {k: v for k, v in self.values.items() if k != "userId"}
+        return Verdict(self.statuses or {accepted_status}, self.reasons, values)
+
+
 def expense_verdict(body: dict[str, Any], username: str, today: dt.date) -> Verdict:
     """The verdict on a POST/PUT body (already parsed: JSON numbers are Decimals)."""
-    reasons: list[str] = []
-    statuses: set[int] = set()
-    values: dict[str, Any] = {}
-
-    def attempt(name: str, check: Any) -> None:
-        try:
-            values[name] = check()
-        except Reject as e:
-            reasons.append(str(e))
-            statuses.add(e.status)
-
+    judge = _Judge()
+    attempt, refuse, values = judge.attempt, judge.refuse, judge.values
     attempt("userId", lambda: check_user_id(body.get("userId"), username))
     unknown = set(body) - FIELDS
     if unknown:
-        reasons.append(f"unknown fields {sorted(unknown)}")
-        statuses.add(400)
+        refuse(400, f"unknown fields {sorted(unknown)}")
     for optional in ("currency", "description", "date", "account"):
         if optional in body and body[optional] is None:
-            reasons.append(f"{optional} is null")
-            statuses.add(400)
+            refuse(400, f"{optional} is null")
     attempt("currency", lambda: check_currency(body.get("currency")))
     if "currency" in values:
         attempt("amount", lambda: check_amount(body.get("amount"), values["currency"]))
@@ -189,30 +201,19 @@ def expense_verdict(body: dict[str, Any], username: str, today: dt.date) -> Verd
     date = body.get("date")
     attempt("date", lambda: today.isoformat() if date is None else check_date(date, "date", today))
     attempt("account", lambda: check_account(body.get("account")))
-    values.pop("userId", None)
-    return Verdict(statuses or {201}, reasons, values)
+    return judge.verdict(201)
 
 
 def list_query_verdict(query: dict[str, str], username: str, today: dt.date) -> Verdict:
     """The verdict on GET /expenses' query string (unknown parameters are ignored, empty values are absent)."""
-    reasons: list[str] = []
-    statuses: set[int] = set()
-    values: dict[str, Any] = {}
-
-    def attempt(name: str, check: Any) -> None:
-        try:
-            values[name] = check()
-        except Reject as e:
-            reasons.append(str(e))
-            statuses.add(e.status)
-
+    judge = _Judge()
+    attempt, refuse, values = judge.attempt, judge.refuse, judge.values
     attempt("userId", lambda: check_user_id(query.get("userId"), username))
     for end in ("from", "to"):
         text = query.get(end)
         attempt(end, lambda text=text, end=end: check_date(text, end, today) if text else None)
     if values.get("from") and values.get("to") and values["from"] > values["to"]:
-        reasons.append("from after to")
-        statuses.add(400)
+        refuse(400, "from after to")
     category = query.get("category")
     attempt("category", lambda: _clean_text(category, "category", required=True, limit=50) if category else None)
     attempt("account", lambda: check_account(query.get("account") or None))
@@ -226,5 +227,4 @@ def list_query_verdict(query: dict[str, str], username: str, today: dt.date) -> 
         return int(text)
 
     attempt("limit", limit)
-    values.pop("userId", None)
-    return Verdict(statuses or {200}, reasons, values)
+    return judge.verdict(200)
