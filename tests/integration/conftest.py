@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,11 +10,11 @@ from typing import Any
 
 import boto3
 import pytest
-import requests
 
 import bootstrap
-from bootstrap.motoserver import MotoServer, free_port
+from bootstrap.motoserver import MotoServer
 from bootstrap.target import Target
+from devserver.process import DevServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 # Set by scripts/integration_test.py to run the same journey against LocalStack or a compose service.
@@ -77,58 +74,17 @@ def dev_server(
     provisioned: dict[str, Any], backend_url: str, split_endpoint: str | None, stack_name: str, state_root: Path
 ) -> Iterator[str]:
     """`dev_server.py --backend <url>` as a child process on a free loopback port."""
-    script = ROOT / "dev_server.py"
-    if not script.is_file():
-        pytest.skip("dev_server.py is not in this checkout")
-    port = free_port()
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-    env.pop("AWS_PROFILE", None)
-    log = state_root / "dev_server.log"
-    with open(log, "wb") as sink:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                str(script),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--backend",
-                backend_url,
-                "--state-dir",
-                str(state_root),
-                "--stack",
-                stack_name,
-                "--no-reload",
-                *(["--cognito-endpoint", split_endpoint] if split_endpoint else []),
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    extra = ["--backend", backend_url, "--stack", stack_name, "--no-reload"]
+    extra += ["--cognito-endpoint", split_endpoint] if split_endpoint else []
+    server = DevServerProcess(state_root, *extra)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"dev server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if requests.get(f"{base}/_dev/health", timeout=2).status_code == 200:
-                    break
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"dev server not healthy after 60 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.2)
-        yield base
+        server.start()
+    except RuntimeError as e:
+        pytest.fail(str(e)[-3000:])
+    try:
+        yield server.base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        server.stop()
 
 
 @pytest.fixture(scope="module")
