@@ -305,7 +305,11 @@ def test_expired_session_keeps_the_unsaved_expense(
 
 def test_phone_width_has_no_sideways_scroll(signed_in: Page, dev_server: DevServer) -> None:
     page = signed_in
+    # Charts drawn at desktop width first: a window narrowed afterwards must not stay wide (Chart.js writes the
+    # canvas width inline, which once held the one-column grid open at the old width).
+    add_expense(page, "12.00", "Lunch", "At the desk")
     page.set_viewport_size({"width": 375, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
     add_expense(page, "3.20", "Coffee", "A long description that should wrap nicely on a narrow phone screen")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
     # Keyboard: Tab from the amount field reaches the currency field, focus is visible.
