@@ -160,7 +160,11 @@ class DevServer:
     def _dashboard(self) -> Any:
         from quicksight.web import dashboard_blueprint
 
-        return dashboard_blueprint(lambda: self._client("s3"), lambda: str(self.outputs["dataBucket"]))
+        return dashboard_blueprint(
+            lambda: self._client("s3"),
+            lambda: str(self.outputs["dataBucket"]),
+            cache_dir=self.options.state_dir / self.options.stack,  # removed by --reset with the rest
+        )
 
     def config_json(self) -> dict[str, Any]:
         """The frontend's only configuration: same keys as the config.json bootstrap uploads for AWS."""

@@ -49,6 +49,15 @@ def user_ids(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     return sorted({str(r["userId"]) for r in rows if r.get("userId") is not None})
 
 
+def rows_by_user(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """Rows grouped by userId in one pass (rows without one are left out, as a userId filter would)."""
+    groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row.get("userId") is not None:
+            groups[str(row["userId"])].append(row)
+    return groups
+
+
 def aggregate(
     rows: Iterable[Mapping[str, Any]], user_id: str | None = None, *, row_limit: int = DEFAULT_ROW_LIMIT
 ) -> DashboardView:

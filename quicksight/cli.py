@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from quicksight import aws
 from quicksight.check import check_lake
-from quicksight.lake import LakeError, LakeReader
+from quicksight.lake import LakeCache, LakeError, LakeReader, cache_file
 from quicksight.manifest import MANIFEST_KEY, ManifestError
 from quicksight.render import ChartJsMissing, PageContext, render_dashboard
 from quicksight.stack import DEFAULT_STATE_DIR, StackError, resolve_bucket, s3_client, validate_stack_name
@@ -37,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     lake_args(preview)
     preview.add_argument("--out", type=Path, required=True, help="HTML file to write")
     preview.add_argument("--user-id", help="preselect this userId in the filter")
+    preview.add_argument(
+        "--cache",
+        type=Path,
+        help="file of parsed objects kept between runs, so a rerun reads only what changed "
+        "(default: .devstate/<stack>/lake-cache.<bucket>.jsonl when .devstate/<stack>/ exists, shared with make dev)",
+    )
+    preview.add_argument("--no-cache", action="store_true", help="read every object, keep nothing")
     up = sub.add_parser("up", help="create/update the QuickSight data source, data set, analysis and dashboard")
     up.add_argument("--stack", required=True)
     up.add_argument("--user", required=True, help="QuickSight user ARN that gets owner permissions")
@@ -64,13 +71,30 @@ def _check(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _preview_cache(args: argparse.Namespace, bucket: str) -> Path | None:
+    if args.no_cache:
+        return None
+    if args.cache is not None:
+        return Path(args.cache)
+    stack_dir = Path(args.state_dir) / args.stack
+    return cache_file(stack_dir, bucket) if stack_dir.is_dir() else None
+
+
 def _preview(args: argparse.Namespace, out: TextIO) -> int:
     bucket = resolve_bucket(args.stack, args.bucket, args.state_dir)
+    cache_path = _preview_cache(args, bucket)
+    cache = LakeCache.load(cache_path) if cache_path is not None else None
+    reader = LakeReader(s3_client(args.endpoint_url, args.region), bucket, cache=cache)
     try:
-        snapshot = LakeReader(s3_client(args.endpoint_url, args.region), bucket).read()
+        snapshot = reader.read()
     except (ManifestError, LakeError) as e:
         print(f"{e.code}: {e.message}", file=sys.stderr)
         return EXIT_PROBLEMS
+    if cache_path is not None and snapshot.changed_cache:
+        try:
+            reader.cache.save(cache_path)
+        except OSError as e:
+            print(f"warning: could not save the cache to {cache_path} ({e})", file=sys.stderr)
     context = PageContext(
         bucket=bucket,
         manifest_uri=f"s3://{bucket}/{MANIFEST_KEY}",
@@ -81,7 +105,8 @@ def _preview(args: argparse.Namespace, out: TextIO) -> int:
     page = render_dashboard(snapshot.rows, context, selected_user=args.user_id)
     args.out.write_text(page, encoding="utf-8")
     print(
-        f"wrote {args.out}: {len(snapshot.rows)} expenses from {snapshot.listed} objects, "
+        f"wrote {args.out}: {len(snapshot.rows)} expenses from {snapshot.listed} objects "
+        f"({snapshot.fetched} read, {snapshot.listed - snapshot.fetched} unchanged from the cache), "
         f"{len(snapshot.malformed)} skipped",
         file=out,
     )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import logging
+import os
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -17,7 +22,10 @@ from quicksight.schema import CastError, cast_row
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
+log = logging.getLogger(__name__)
+
 DEFAULT_WORKERS = 8
+CACHE_FORMAT = "expense-lake-cache/1"  # first line of a saved cache; anything else is ignored, never trusted
 _MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
@@ -45,6 +53,7 @@ class LakeObject:
     decoded: dict[str, Any] | None
     row: dict[str, Any] | None
     error: str | None
+    body: bytes = field(default=b"", repr=False, compare=False)  # kept so a saved cache can be parsed again
 
     @property
     def uri(self) -> str:
@@ -57,14 +66,19 @@ def parse_object(bucket: str, key: str, etag: str, body: bytes) -> LakeObject:
         # Decimal keeps amounts exact (as DynamoDB's N does); QuickSight's DECIMAL is exact too.
         decoded = json.loads(body.decode("utf-8"), parse_float=Decimal)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        return LakeObject(bucket, key, etag, None, None, f"not valid UTF-8 JSON ({e})")
+        return LakeObject(bucket, key, etag, None, None, f"not valid UTF-8 JSON ({e})", body)
     if not isinstance(decoded, dict):
-        return LakeObject(bucket, key, etag, None, None, "not a JSON object")
+        return LakeObject(bucket, key, etag, None, None, "not a JSON object", body)
     try:
         row = cast_row(decoded)
     except CastError as e:
-        return LakeObject(bucket, key, etag, decoded, None, str(e))
-    return LakeObject(bucket, key, etag, decoded, row, None)
+        return LakeObject(bucket, key, etag, decoded, None, str(e), body)
+    return LakeObject(bucket, key, etag, decoded, row, None, body)
+
+
+def cache_file(directory: Path, bucket: str) -> Path:
+    """Where a bucket's saved cache lives in a stack's state directory (shared by the dev server and `preview`)."""
+    return directory / f"lake-cache.{bucket}.jsonl"  # bucket names are [a-z0-9.-]: safe in a file name
 
 
 class LakeCache:
@@ -82,14 +96,96 @@ class LakeCache:
         with self._lock:
             self._items[(obj.bucket, obj.key, obj.etag)] = obj
 
-    def retain(self, live: set[tuple[str, str, str]]) -> None:
-        """Drop entries for objects that were deleted or rewritten since (keeps memory bounded by the lake)."""
+    def retain(self, live: set[tuple[str, str, str]]) -> int:
+        """Drop entries for objects deleted or rewritten since (memory stays bounded by the lake); returns how many."""
         with self._lock:
+            before = len(self._items)
             self._items = {k: v for k, v in self._items.items() if k in live}
+            return before - len(self._items)
 
     def __len__(self) -> int:
         with self._lock:
             return len(self._items)
+
+    def save(self, path: Path) -> None:
+        """Write every cached object (its raw body, so loading re-parses it) atomically to `path`.
+
+        An entry is keyed by its ETag, which S3 changes whenever the content changes: a saved entry can be stale
+        only in the sense of no longer being listed, and then it is simply never used.
+        """
+        with self._lock:
+            objects = list(self._items.values())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(CACHE_FORMAT + "\n")
+                for obj in objects:
+                    record = {"b": obj.bucket, "k": obj.key, "e": obj.etag, "body": base64.b64encode(obj.body).decode()}
+                    out.write(json.dumps(record, separators=(",", ":")) + "\n")
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path) -> LakeCache:
+        """The cache saved at `path`; empty (with a warning) when it is missing, from another version or damaged.
+
+        It is only a cache: the lake stays the source of truth, so a bad file costs a cold read, never data.
+        """
+        cache = cls()
+        try:
+            with path.open(encoding="utf-8") as lines:
+                if lines.readline().rstrip("\n") != CACHE_FORMAT:
+                    log.warning("lake cache %s has another format; reading the lake afresh", path)
+                    return cache
+                for line in lines:
+                    record = json.loads(line)
+                    body = base64.b64decode(record["body"], validate=True)
+                    cache.put(parse_object(record["b"], record["k"], record["e"], body))
+        except FileNotFoundError:
+            return cache
+        except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as e:
+            log.warning("lake cache %s is unreadable (%s); reading the lake afresh", path, e)
+            return cls()
+        return cache
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    """Where a read stands: listing, then fetching `fetched` of `to_fetch` objects (the rest came from the cache)."""
+
+    phase: str  # "listing" | "reading" | "done"
+    listed: int = 0
+    to_fetch: int = 0
+    fetched: int = 0
+
+
+class ReadProgress:
+    """A read's progress, updated by the reader's threads and read by whoever shows it (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._view = ProgressView("listing")
+
+    def view(self) -> ProgressView:
+        with self._lock:
+            return self._view
+
+    def listed(self, listed: int, to_fetch: int) -> None:
+        with self._lock:
+            self._view = ProgressView("reading", listed, to_fetch, 0)
+
+    def fetched_one(self) -> None:
+        with self._lock:
+            v = self._view
+            self._view = ProgressView(v.phase, v.listed, v.to_fetch, v.fetched + 1)
+
+    def done(self) -> None:
+        with self._lock:
+            v = self._view
+            self._view = ProgressView("done", v.listed, v.to_fetch, v.fetched)
 
 
 @dataclass
@@ -102,6 +198,12 @@ class LakeSnapshot:
     listed: int
     fetched: int
     missing: list[str] = field(default_factory=list)
+    evicted: int = 0  # cache entries dropped because their object was deleted or rewritten
+
+    @property
+    def changed_cache(self) -> bool:
+        """Whether this read added to or dropped from the reader's cache (worth saving again)."""
+        return self.fetched > 0 or self.evicted > 0
 
     @property
     def rows(self) -> list[dict[str, Any]]:
@@ -160,14 +262,25 @@ def _fetch_one(s3_client: S3Client, bucket: str, key: str, etag: str) -> LakeObj
 
 
 def fetch_objects(
-    s3_client: S3Client, items: list[tuple[str, str, str]], *, max_workers: int = DEFAULT_WORKERS
+    s3_client: S3Client,
+    items: list[tuple[str, str, str]],
+    *,
+    max_workers: int = DEFAULT_WORKERS,
+    progress: ReadProgress | None = None,
 ) -> list[LakeObject]:
     """Get and parse (bucket, key, ETag) items on a thread pool (boto3 clients are thread-safe); skips vanished keys."""
     if not items:
         return []
+
+    def fetch(item: tuple[str, str, str]) -> LakeObject | None:
+        obj = _fetch_one(s3_client, *item)
+        if progress is not None:
+            progress.fetched_one()
+        return obj
+
     workers = max(1, min(max_workers, len(items)))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lake-read") as pool:
-        results = list(pool.map(lambda item: _fetch_one(s3_client, *item), items))
+        results = list(pool.map(fetch, items))
     return [obj for obj in results if obj is not None]
 
 
@@ -187,7 +300,7 @@ class LakeReader:
         self.max_workers = max_workers
         self.cache = cache if cache is not None else LakeCache()
 
-    def read(self) -> LakeSnapshot:
+    def read(self, progress: ReadProgress | None = None) -> LakeSnapshot:
         """One pass over the lake; raises ManifestError when the manifest is unusable, LakeError when S3 refuses."""
         locations = manifest_locations(read_manifest(self.s3, self.bucket))
         listed: dict[tuple[str, str], str] = {}
@@ -206,11 +319,15 @@ class LakeReader:
                 objects[(bucket, key)] = cached
             else:
                 to_fetch.append((bucket, key, etag))
-        for obj in fetch_objects(self.s3, to_fetch, max_workers=self.max_workers):
+        if progress is not None:
+            progress.listed(len(listed), len(to_fetch))
+        for obj in fetch_objects(self.s3, to_fetch, max_workers=self.max_workers, progress=progress):
             self.cache.put(obj)
             objects[(obj.bucket, obj.key)] = obj
-        self.cache.retain({(o.bucket, o.key, o.etag) for o in objects.values()})
+        evicted = self.cache.retain({(o.bucket, o.key, o.etag) for o in objects.values()})
         ordered = [objects[k] for k in sorted(objects)]
+        if progress is not None:
+            progress.done()
         return LakeSnapshot(
             bucket=self.bucket,
             locations=locations,
@@ -218,4 +335,5 @@ class LakeReader:
             listed=len(listed),
             fetched=len(to_fetch),
             missing=missing,
+            evicted=evicted,
         )

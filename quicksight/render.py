@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quicksight.aggregate import DEFAULT_ROW_LIMIT, TABLE_COLUMNS, DashboardView, aggregate, user_ids
+from quicksight.aggregate import DEFAULT_ROW_LIMIT, TABLE_COLUMNS, DashboardView, aggregate, rows_by_user, user_ids
+from quicksight.lake import ProgressView
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
 CHART_JS_URL_PATH = "vendor/chart.umd.min.js"  # the key frontend/vendor.json maps to the npm file
@@ -48,6 +49,16 @@ class PageContext:
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
 
 
+@dataclass(frozen=True)
+class LiveStatus:
+    """How current a page served by the dev server is, so it can offer newer data when a background read lands."""
+
+    generation: int  # the read the page shows; /_dev/dashboard/status reports the newest
+    read_at: dt.datetime
+    stale: bool  # a newer read was asked for and is still running
+    status_url: str
+
+
 def _json_for_script(value: Any) -> str:
     # Inside <script type="application/json"> only "<" can end the element; escape it (and > and &) as JSON does.
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -74,11 +85,16 @@ def _table_rows(view: DashboardView) -> str:
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5rem;color:#222}
 .warn{background:#fff4ce;border:1px solid #e0b000;padding:.6rem .9rem;border-radius:4px}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(380px,1fr));gap:1.5rem;margin:1rem 0}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(380px,100%),1fr));gap:1.5rem;margin:1rem 0}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border-bottom:1px solid #ddd;padding:.3rem .5rem;text-align:left}
 td.num,th.num{text-align:right}
 .muted{color:#666;font-size:.85rem}
+.grid figure{margin:0;min-width:0}
+.grid canvas{max-width:100%}
+.table-wrap{overflow-x:auto}
+.newer{background:#e7f3ff;border:1px solid #7aa7d8;padding:.6rem .9rem;border-radius:4px}
+progress{width:min(100%,28rem);height:1.2rem}
 """
 
 _APP_JS = """
@@ -116,6 +132,24 @@ _APP_JS = """
   }
   select.addEventListener("change", function () { show(select.value); });
   show(select.value);
+
+  /* Dev server pages only: while a newer read of the lake runs, poll its status and offer the result. */
+  var live = data.live;
+  if (!live || !live.stale) { return; }
+  var newer = document.getElementById("newer");
+  function poll() {
+    fetch(live.statusUrl, {cache: "no-store"}).then(function (r) { return r.json(); }).then(function (status) {
+      if (status.generation > live.generation) {
+        var link = document.getElementById("newer-link");
+        link.href = "?userId=" + encodeURIComponent(select.value);
+        newer.hidden = false;
+        document.getElementById("freshness").textContent = "A newer read of the lake is ready.";
+      } else if (status.refreshing) {
+        window.setTimeout(poll, 1500);
+      }
+    }).catch(function () { window.setTimeout(poll, 5000); });
+  }
+  window.setTimeout(poll, 1000);
 })();
 """
 
@@ -127,17 +161,36 @@ def render_dashboard(
     selected_user: str | None = None,
     row_limit: int = DEFAULT_ROW_LIMIT,
     chart_js: str | None = None,
+    live: LiveStatus | None = None,
 ) -> str:
-    """The operator dashboard as a standalone page; `rows` are typed lake rows across every user."""
+    """The operator dashboard as a standalone page; `rows` are typed lake rows across every user.
+
+    Filtering by user happens in the page (every user's view is embedded), so it needs no request at all.
+    """
     users = user_ids(rows)
     views = {"": aggregate(rows, None, row_limit=row_limit)}
-    views.update({u: aggregate(rows, u, row_limit=row_limit) for u in users})
+    by_user = rows_by_user(rows)  # one pass, so each user's view costs only that user's rows
+    views.update({u: aggregate(by_user[u], u, row_limit=row_limit) for u in users})
     current = views.get(selected_user or "") or aggregate([], selected_user, row_limit=row_limit)
-    payload = {
+    payload: dict[str, Any] = {
         "columns": list(TABLE_COLUMNS),
         "views": {k: v.to_json() for k, v in views.items()},
         "empty": aggregate([], None).to_json(),
+        "live": None,
     }
+    freshness = ""
+    if live is not None:
+        payload["live"] = {"generation": live.generation, "stale": live.stale, "statusUrl": live.status_url}
+        when = _esc(live.read_at.strftime("%H:%M:%S UTC"))
+        note = (
+            f"Showing the lake as read at {when}; a newer read is running and this page will offer it when done."
+            if live.stale
+            else f"Read from the lake at {when}."
+        )
+        freshness = (
+            f'<p class="muted" id="freshness" role="status">{note}</p>'
+            '<p class="newer" id="newer" hidden>Newer data is ready. <a id="newer-link" href="?">Reload</a></p>'
+        )
     nonce = secrets.token_urlsafe(16)
     script = chart_js if chart_js is not None else load_chart_js()
     options = ['<option value="">All users</option>']
@@ -160,7 +213,7 @@ def render_dashboard(
     )
     csp = (
         f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; img-src data:; "
-        "form-action 'self'; base-uri 'none'"
+        "form-action 'self'; base-uri 'none'" + ("; connect-src 'self'" if live is not None else "")
     )
     return f"""<!DOCTYPE html>
 <html lang="en">
@@ -177,6 +230,7 @@ def render_dashboard(
 from the data lake, like the QuickSight dashboard it previews; never expose it beyond this machine.</p>
 <p class="muted">Source: <code>{_esc(context.manifest_uri)}</code> &middot; {context.objects} objects &middot;
 generated {_esc(context.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC"))}</p>
+{freshness}
 {problem_block}
 <form method="get">
 <label for="user-filter">Filter by userId</label>
@@ -191,15 +245,49 @@ Total amount: <strong id="summary-total">{_esc(current.total)}</strong></p>
 </div>
 <h2>Expenses</h2>
 <p class="muted">Newest first, at most {row_limit} rows per view.</p>
-<table>
+<div class="table-wrap"><table>
 <thead><tr>{header_cells}</tr></thead>
 <tbody id="table-body">
 {_table_rows(current)}
 </tbody>
-</table>
+</table></div>
 <script type="application/json" id="dashboard-data">{_json_for_script(payload)}</script>
 <script nonce="{nonce}">{script}</script>
 <script nonce="{nonce}">{_APP_JS}</script>
+</body>
+</html>
+"""
+
+
+def render_progress(bucket: str, manifest_uri: str, progress: ProgressView | None) -> str:
+    """The page shown while the first read of a large lake runs: it reloads itself (no script) until the data is in."""
+    if progress is None or progress.phase == "listing":
+        detail = "Listing the objects the manifest names…"
+        bar = "<progress></progress>"
+    else:
+        cached = progress.listed - progress.to_fetch
+        detail = (
+            f"Read {progress.fetched:,} of {progress.to_fetch:,} objects"
+            + (f" ({cached:,} more unchanged, from the cache)" if cached else "")
+            + "…"
+        )
+        bar = f'<progress max="{max(progress.to_fetch, 1)}" value="{progress.fetched}"></progress>'
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'">
+<meta http-equiv="refresh" content="1">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Reading the data lake - {_esc(bucket)}</title>
+<style>{_STYLE}</style>
+</head>
+<body>
+<h1>Expense dashboard</h1>
+<p>Reading the data lake through <code>{_esc(manifest_uri)}</code> for the first time. This page reloads itself
+until the data is in; later visits answer at once and only changed objects are read again.</p>
+<p role="status">{_esc(detail)}</p>
+{bar}
 </body>
 </html>
 """

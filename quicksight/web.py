@@ -5,18 +5,26 @@ from __future__ import annotations
 import ipaddress
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request
 
-from quicksight.lake import LakeError, LakeReader
+from quicksight.lake import LakeCache, LakeReader, cache_file
 from quicksight.manifest import MANIFEST_KEY, ManifestError
-from quicksight.render import ChartJsMissing, PageContext, render_dashboard
+from quicksight.refresh import LakeRefresher, LakeState, ReadFailure
+from quicksight.render import ChartJsMissing, LiveStatus, PageContext, render_dashboard, render_progress
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 MAX_USER_ID = 128  # Cognito usernames are at most 128 characters
+DEFAULT_WAIT_SECONDS = 5.0  # how long a page waits for a read expected to be quick before showing the previous one
+QUICK_READ_SECONDS = 1.0  # a lake whose last read took longer is shown from that read at once, refreshed behind
+STALE_WAIT_SECONDS = 0.1  # ... after this short wait (enough when only a few objects changed in a small listing)
+FRESH_WAIT_SECONDS = 120.0  # ?fresh=1: wait for the read that includes everything written so far
+STATUS_PATH = "/_dev/dashboard/status"
+NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _is_loopback(address: str | None) -> bool:
@@ -30,47 +38,115 @@ def _error(status: int, message: str) -> tuple[Response, int]:
     return jsonify({"message": message}), status
 
 
-def dashboard_blueprint(s3_client_factory: Callable[[], S3Client], bucket_getter: Callable[[], str]) -> Blueprint:
-    """GET /_dev/dashboard[?userId=...]: every user's expenses read through the lake manifest, as HTML.
+def _failure_message(bucket: str, failure: ReadFailure) -> str:
+    if isinstance(failure, ManifestError):
+        return f"The data lake cannot be read through its manifest: {failure.message}"
+    return f"The data lake bucket {bucket} cannot be read ({failure.code})."
 
-    One LakeReader (and its ETag cache) per bucket lives as long as the blueprint, so a reload reads only the
-    objects that changed.
+
+def dashboard_blueprint(
+    s3_client_factory: Callable[[], S3Client],
+    bucket_getter: Callable[[], str],
+    *,
+    cache_dir: Path | None = None,
+    wait_seconds: float = DEFAULT_WAIT_SECONDS,
+) -> Blueprint:
+    """GET /_dev/dashboard[?userId=...][&fresh=1] and GET /_dev/dashboard/status.
+
+    One LakeRefresher per bucket lives as long as the blueprint: its reader's ETag cache means a reload reads only
+    the objects that changed, and its background read means a large lake never holds a page up for longer than
+    `wait_seconds`, and not at all once reads are known to be slow (the previous read is shown meanwhile, and the
+    page offers the new one when it lands). With
+    `cache_dir`, parsed objects are also saved there, so a restarted dev server starts warm.
     """
     blueprint = Blueprint("quicksight_dashboard", __name__)
-    readers: dict[str, LakeReader] = {}
+    refreshers: dict[str, LakeRefresher] = {}
     lock = threading.Lock()
 
-    def reader_for(bucket: str) -> LakeReader:
+    def refresher_for(bucket: str) -> LakeRefresher:
         with lock:
-            if bucket not in readers:
-                readers[bucket] = LakeReader(s3_client_factory(), bucket)
-            return readers[bucket]
+            if bucket not in refreshers:
+                path = cache_file(cache_dir, bucket) if cache_dir is not None else None
+                cache = LakeCache.load(path) if path is not None else None
+                reader = LakeReader(s3_client_factory(), bucket, cache=cache)
+                refreshers[bucket] = LakeRefresher(reader, cache_path=path)
+            return refreshers[bucket]
+
+    def refuse_remote() -> tuple[Response, int] | None:
+        if _is_loopback(request.remote_addr):
+            return None
+        return _error(403, "The operator dashboard shows every user's data and is served to loopback clients only.")
 
     @blueprint.get("/_dev/dashboard")
     def dashboard() -> Response | tuple[Response, int]:
-        if not _is_loopback(request.remote_addr):
-            return _error(403, "The operator dashboard shows every user's data and is served to loopback clients only.")
+        if (refused := refuse_remote()) is not None:
+            return refused
         user_id = request.args.get("userId") or None
         if user_id is not None and (len(user_id) > MAX_USER_ID or not user_id.isprintable()):
             return _error(400, f"userId must be 1-{MAX_USER_ID} printable characters.")
+        fresh = request.args.get("fresh")
+        if fresh not in (None, "", "0", "1"):
+            return _error(400, "fresh must be 1 (wait for a read that includes every write so far) or 0.")
         bucket = bucket_getter()
-        try:
-            snapshot = reader_for(bucket).read()
-        except ManifestError as e:
-            return _error(503, f"The data lake cannot be read through its manifest: {e.message}")
-        except LakeError as e:
-            return _error(503, f"The data lake bucket {bucket} cannot be read ({e.code}).")
+        refresher = refresher_for(bucket)
+        state = refresher.request(FRESH_WAIT_SECONDS if fresh == "1" else _page_wait(refresher.state(), wait_seconds))
+        if state.answered and state.error is not None:
+            return _error(503, _failure_message(bucket, state.error))
+        manifest_uri = f"s3://{bucket}/{MANIFEST_KEY}"
+        snapshot = state.snapshot
+        if snapshot is None or state.read_at is None:  # the first read of a large lake is still running
+            page = render_progress(bucket, manifest_uri, state.progress)
+            return Response(page, mimetype="text/html", headers=NO_STORE)
         context = PageContext(
             bucket=bucket,
-            manifest_uri=f"s3://{bucket}/{MANIFEST_KEY}",
+            manifest_uri=manifest_uri,
             objects=snapshot.listed,
             malformed=[(o.uri, o.error or "") for o in snapshot.malformed],
             missing=snapshot.missing,
         )
+        live = LiveStatus(state.generation, state.read_at, stale=not state.fresh, status_url=STATUS_PATH)
         try:
-            page = render_dashboard(snapshot.rows, context, selected_user=user_id)
+            page = render_dashboard(snapshot.rows, context, selected_user=user_id, live=live)
         except ChartJsMissing as e:
             return _error(503, str(e))
-        return Response(page, mimetype="text/html", headers={"Cache-Control": "no-store"})
+        return Response(page, mimetype="text/html", headers=NO_STORE)
+
+    @blueprint.get(STATUS_PATH)
+    def status() -> Response | tuple[Response, int]:
+        if (refused := refuse_remote()) is not None:
+            return refused
+        bucket = bucket_getter()
+        response = jsonify(_status_json(bucket, refresher_for(bucket).state()))
+        response.headers.update(NO_STORE)
+        return response
 
     return blueprint
+
+
+def _page_wait(state: LakeState, wait_seconds: float) -> float:
+    """Wait for a fresh read when reads are quick (small lakes are always current); otherwise answer at once."""
+    last = state.last_read_seconds
+    if state.snapshot is None or last is None or last <= QUICK_READ_SECONDS:
+        return wait_seconds
+    return min(wait_seconds, STALE_WAIT_SECONDS)
+
+
+def _status_json(bucket: str, state: LakeState) -> dict[str, object]:
+    progress = state.progress
+    return {
+        "bucket": bucket,
+        "generation": state.generation,
+        "readAt": state.read_at.isoformat() if state.read_at else None,
+        "objects": state.snapshot.listed if state.snapshot else None,
+        "lastReadSeconds": None if state.last_read_seconds is None else round(state.last_read_seconds, 3),
+        "refreshing": state.refreshing,
+        "progress": None
+        if progress is None
+        else {
+            "phase": progress.phase,
+            "listed": progress.listed,
+            "toFetch": progress.to_fetch,
+            "fetched": progress.fetched,
+        },
+        "error": None if state.error is None else _failure_message(bucket, state.error),
+    }

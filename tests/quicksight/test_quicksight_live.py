@@ -1,0 +1,179 @@
+"""/_dev/dashboard on a slow lake: a progress page first, then the previous read at once while a newer one runs."""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from flask import Flask
+
+from quicksight.cli import main
+from quicksight.web import STATUS_PATH, dashboard_blueprint
+
+
+class SlowLake:
+    """An S3 client whose GetObject on lake objects waits for `gate` (the manifest is always read at once)."""
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.gate.set()
+        self.s3 = boto3.client("s3", region_name="us-east-1")
+        self.s3.meta.events.register("before-call.s3.GetObject", self._wait)
+
+    def _wait(self, params: dict[str, Any], **_: Any) -> None:
+        if not params["url_path"].endswith("/manifest.json"):
+            assert self.gate.wait(timeout=30), "the test never opened the gate"
+
+
+@pytest.fixture
+def slow() -> SlowLake:
+    return SlowLake()
+
+
+@pytest.fixture
+def client(lake: Any, slow: SlowLake) -> Iterator[Any]:
+    app = Flask(__name__)
+    app.register_blueprint(dashboard_blueprint(lambda: slow.s3, lambda: lake.bucket, wait_seconds=0.3))
+    yield app.test_client()
+    slow.gate.set()  # let a background read still waiting finish
+
+
+def summary_count(page: str) -> int:
+    match = re.search(r'<strong id="summary-count">(\d+)</strong>', page)
+    assert match is not None, page[:500]
+    return int(match.group(1))
+
+
+def wait_for_generation(client: Any, generation: int) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        status: dict[str, Any] = client.get(STATUS_PATH).get_json()
+        if status["generation"] >= generation and not status["refreshing"]:
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"generation {generation} never arrived")
+
+
+def test_first_read_of_a_slow_lake_shows_progress_then_the_dashboard(client: Any, lake: Any, slow: SlowLake) -> None:
+    slow.gate.clear()
+    started = time.monotonic()
+    response = client.get("/_dev/dashboard")
+    assert time.monotonic() - started < 10
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert '<meta http-equiv="refresh" content="1">' in page and "Reading the data lake" in page
+    assert "<script" not in page  # the progress page works without scripts
+    status = client.get(STATUS_PATH).get_json()
+    assert status["refreshing"] is True and status["generation"] == 0 and status["readAt"] is None
+    assert status["progress"]["phase"] in ("listing", "reading")
+    slow.gate.set()
+    wait_for_generation(client, 1)
+    page = client.get("/_dev/dashboard?fresh=1").get_data(as_text=True)
+    assert summary_count(page) == len(lake.records) and "Read from the lake at" in page
+
+
+def test_a_slow_refresh_serves_the_previous_read_and_offers_the_newer_one(
+    client: Any, lake: Any, slow: SlowLake, make_records: Any
+) -> None:
+    first = client.get("/_dev/dashboard?fresh=1").get_data(as_text=True)
+    assert summary_count(first) == len(lake.records)
+    assert "connect-src 'self'" in html.unescape(first)  # the page may poll the status endpoint
+    slow.gate.clear()
+    lake.write([{**make_records(1)[0], "expenseId": "a" * 32}])
+    started = time.monotonic()
+    stale = client.get("/_dev/dashboard").get_data(as_text=True)
+    assert time.monotonic() - started < 10
+    assert summary_count(stale) == len(lake.records)  # the previous read, at once
+    assert "a newer read is running" in stale and 'id="newer"' in stale
+    slow.gate.set()
+    status = wait_for_generation(client, 2)
+    assert status["objects"] == len(lake.records) + 1 and status["error"] is None
+    assert summary_count(client.get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records) + 1
+
+
+def test_fresh_waits_for_a_read_that_includes_every_write(
+    client: Any, lake: Any, slow: SlowLake, make_records: Any
+) -> None:
+    client.get("/_dev/dashboard?fresh=1")
+    slow.gate.clear()
+    lake.write([{**make_records(1)[0], "expenseId": "b" * 32}])
+    threading.Timer(1.0, slow.gate.set).start()  # longer than the page's own wait
+    page = client.get("/_dev/dashboard", query_string={"fresh": "1"}).get_data(as_text=True)
+    assert summary_count(page) == len(lake.records) + 1 and "Read from the lake at" in page
+
+
+@pytest.mark.parametrize("value", ["yes", "2", "true "])
+def test_fresh_accepts_only_0_or_1(client: Any, value: str) -> None:
+    response = client.get("/_dev/dashboard", query_string={"fresh": value})
+    assert response.status_code == 400 and "fresh" in response.get_json()["message"]
+
+
+def test_status_is_for_loopback_clients_only(client: Any) -> None:
+    response = client.get(STATUS_PATH, environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    assert response.status_code == 403 and "loopback" in response.get_json()["message"]
+
+
+def test_status_reports_a_broken_manifest(client: Any, lake: Any) -> None:
+    client.get("/_dev/dashboard?fresh=1")
+    lake.s3.delete_object(Bucket=lake.bucket, Key="manifest.json")
+    assert client.get("/_dev/dashboard?fresh=1").status_code == 503
+    status = client.get(STATUS_PATH).get_json()
+    assert "manifest.json does not exist" in status["error"] and status["generation"] == 1
+
+
+def test_dashboard_saves_its_cache_for_the_next_start(lake: Any, tmp_path: Path) -> None:
+    gets: list[str] = []
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.meta.events.register("provide-client-params.s3.GetObject", lambda params, **_: gets.append(params["Key"]))
+
+    def start() -> Any:
+        app = Flask(__name__)
+        app.register_blueprint(dashboard_blueprint(lambda: s3, lambda: lake.bucket, cache_dir=tmp_path))
+        return app.test_client()
+
+    assert summary_count(start().get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
+    assert len([k for k in gets if k != "manifest.json"]) == len(lake.records)
+    gets.clear()
+    restarted = start()  # a new blueprint: a restarted dev server
+    assert summary_count(restarted.get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
+    assert [k for k in gets if k != "manifest.json"] == []
+
+
+def test_preview_reuses_its_cache_between_runs(lake: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out, cache = tmp_path / "report.html", tmp_path / "cache.jsonl"
+    args = ["preview", "--stack", "dev", "--bucket", lake.bucket, "--out", str(out), "--cache", str(cache)]
+    assert main(args) == 0
+    assert f"({len(lake.records)} read, 0 unchanged from the cache)" in capsys.readouterr().out
+    assert main(args) == 0
+    assert f"(0 read, {len(lake.records)} unchanged from the cache)" in capsys.readouterr().out
+    page = out.read_text(encoding="utf-8")
+    assert "connect-src" not in page and '"live":null' in page  # a standalone file never calls home
+    assert main([*args, "--no-cache"]) == 0
+    assert f"({len(lake.records)} read, 0 unchanged" in capsys.readouterr().out
+
+
+def test_once_reads_are_known_to_be_slow_pages_do_not_wait_for_them(
+    lake: Any, slow: SlowLake, make_records: Any
+) -> None:
+    app = Flask(__name__)
+    app.register_blueprint(dashboard_blueprint(lambda: slow.s3, lambda: lake.bucket, wait_seconds=20))
+    client = app.test_client()
+    slow.gate.clear()
+    threading.Timer(1.5, slow.gate.set).start()  # the first read takes longer than a "quick" read
+    assert summary_count(client.get("/_dev/dashboard").get_data(as_text=True)) == len(lake.records)
+    assert client.get(STATUS_PATH).get_json()["lastReadSeconds"] > 1
+    slow.gate.clear()
+    lake.write([{**make_records(1)[0], "expenseId": "c" * 32}])
+    started = time.monotonic()
+    page = client.get("/_dev/dashboard").get_data(as_text=True)
+    assert time.monotonic() - started < 10  # far below the 20 s it would wait for a read expected to be quick
+    assert summary_count(page) == len(lake.records) and "a newer read is running" in page
+    slow.gate.set()
+    wait_for_generation(client, 2)
