@@ -1,10 +1,13 @@
-"""How long the lake preview takes for 1,000 and 10,000 objects (cold, then cached) next to DuckDB on a local copy.
+"""How the lake preview and /_dev/dashboard scale to 1,000 and 10,000 objects, next to DuckDB on a local copy.
 
-Run: `PYTHONPATH=. .venv/bin/python -m bench.lake_preview [--sizes 1000,10000] [--workers 16]`.
-The lake lives in a moto ThreadedMotoServer on a free loopback port, run in a child process so that, as with real
-S3, the server does not share the reader's interpreter (and GIL): every read is a real HTTP request. The child seeds
-the objects straight into its S3 backend (uploading 10,000 objects over HTTP would dominate the run); the reader
-then sees them only through HTTP. DuckDB reads the same bytes from a local directory with read_json_auto.
+Run: `PYTHONPATH=. .venv/bin/python -m bench.lake_preview [--sizes 1000,10000] [--workers 8]`.
+Two S3 servers hold the same objects, seeded straight into moto (uploading 10,000 objects over HTTP would dominate
+the run); readers then see them only through HTTP:
+* the dev server's embedded backend, in this process as in `make dev` (so reader and server share one GIL): cold
+  read, refresh with nothing changed, refresh after 10 edits, a restart that loads the saved cache, and
+  /_dev/dashboard's response time on the first visit and on visits while the lake changes in between;
+* a moto ThreadedMotoServer in a child process (the moto_server / LocalStack case): cold and warm reads.
+DuckDB reads the same bytes from a local directory with read_json_auto (what an analyst would use instead).
 Writes bench/results/lake_preview.json.
 """
 
@@ -28,16 +31,19 @@ from urllib.parse import quote
 
 import duckdb
 import moto
+from flask import Flask
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import s3_backends
 from moto.server import ThreadedMotoServer
 
 from bench.common import write
+from devserver.backend.embedded import EmbeddedBackend
 from quicksight.aggregate import aggregate
-from quicksight.lake import LakeReader
+from quicksight.lake import DEFAULT_WORKERS, LakeCache, LakeReader
 from quicksight.manifest import upload_manifest
 from quicksight.render import PageContext, load_chart_js, render_dashboard
 from quicksight.stack import s3_client
+from quicksight.web import STATUS_PATH, dashboard_blueprint
 
 CATEGORIES = ["Food", "Travel", "Rent", "Utilities", "Books", "Health", "Fun"]
 
@@ -104,61 +110,151 @@ def timed(fn: Any) -> tuple[float, Any]:
     return (time.perf_counter() - start) * 1000, value
 
 
+def ms(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def change_objects(s3: Any, bucket: str, data: list[dict[str, Any]], how_many: int) -> None:
+    """Rewrite `how_many` objects with a new amount (new ETags), as edits through the API would."""
+    for record in data[:how_many]:
+        edited = {**record, "amount": record["amount"] + 1}
+        record.update(edited)
+        s3.put_object(Bucket=bucket, Key=lake_key(record), Body=encode(record))
+
+
+def bench_reader(s3: Any, bucket: str, data: list[dict[str, Any]], workers: int, scratch: Path) -> dict[str, Any]:
+    """Cold read, unchanged refresh, refresh after 10 edits, and a restart that loads the saved cache."""
+    count = len(data)
+    reader = LakeReader(s3, bucket, max_workers=workers)
+    cold_ms, cold = timed(reader.read)
+    warm_ms, warm = timed(reader.read)
+    assert cold.fetched == count and warm.fetched == 0 and len(warm.rows) == count
+    change_objects(s3, bucket, data, 10)
+    changed_ms, changed = timed(reader.read)
+    assert changed.fetched == 10, changed.fetched
+    cache_path = scratch / f"{bucket}.jsonl"
+    save_ms, _ = timed(lambda: reader.cache.save(cache_path))
+    load_ms, cache = timed(lambda: LakeCache.load(cache_path))
+    restarted_ms, restarted = timed(LakeReader(s3, bucket, max_workers=workers, cache=cache).read)
+    assert restarted.fetched == 0 and len(restarted.rows) == count
+    return {
+        "coldReadMs": round(cold_ms, 1),
+        "warmReadMs": round(warm_ms, 1),
+        "tenChangedReadMs": round(changed_ms, 1),
+        "cacheSaveMs": round(save_ms, 1),
+        "restartWarmMs": round(load_ms + restarted_ms, 1),
+        "coldObjectsPerSecond": round(count / (cold_ms / 1000)),
+        "rows": warm.rows,
+    }
+
+
+def bench_dashboard(s3: Any, bucket: str, data: list[dict[str, Any]], scratch: Path) -> dict[str, Any]:
+    """/_dev/dashboard as the dev server serves it: first visit, then visits while the lake keeps changing."""
+    app = Flask(__name__)
+    app.register_blueprint(dashboard_blueprint(lambda: s3, lambda: bucket, cache_dir=scratch / "dashboard"))
+    client = app.test_client()
+    first_ms, first = timed(lambda: client.get("/_dev/dashboard"))
+    assert first.status_code == 200
+    started = time.perf_counter()
+    while client.get(STATUS_PATH).get_json()["generation"] < 1:
+        time.sleep(0.05)
+    first_data_ms = (time.perf_counter() - started) * 1000 + first_ms
+    samples = []
+    for _ in range(5):
+        change_objects(s3, bucket, data, 1)  # someone adds or edits an expense between two visits
+        visit_ms, page = timed(lambda: client.get("/_dev/dashboard"))
+        assert page.status_code == 200 and b"summary-count" in page.data
+        samples.append(visit_ms)
+    while client.get(STATUS_PATH).get_json()["refreshing"]:
+        time.sleep(0.05)
+    return {
+        "dashboardFirstResponseMs": round(first_ms, 1),
+        "dashboardFirstDataMs": round(first_data_ms, 1),
+        "dashboardVisitMsP50": round(sorted(samples)[len(samples) // 2], 1),
+        "dashboardVisitMsMax": round(max(samples), 1),
+    }
+
+
 def bench_size(
-    endpoint: str, seeder: Connection, count: int, workers: int, chart_js: str, scratch: Path
+    embedded: EmbeddedBackend,
+    server_endpoint: str,
+    seeder: Connection,
+    count: int,
+    workers: int,
+    chart_js: str,
+    scratch: Path,
 ) -> dict[str, Any]:
-    s3 = s3_client(endpoint, "us-east-1", pool_size=max(32, workers))
-    bucket = f"bench-lake-{count}-{uuid.uuid4().hex[:6]}"
-    s3.create_bucket(Bucket=bucket)
     data = records(count)
-    local = scratch / bucket
-    seeder.send((bucket, count))
-    assert seeder.recv() == "seeded"
-    upload_manifest(s3, bucket)
+    local = scratch / f"local-{count}"
     for record in data:  # the local copy DuckDB reads: the same bytes, the same layout
         path = local / lake_key(record)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(encode(record))
 
-    reader = LakeReader(s3, bucket, max_workers=workers)
-    cold_ms, cold = timed(reader.read)
-    warm_ms, warm = timed(reader.read)
-    assert cold.fetched == count and warm.fetched == 0 and len(warm.rows) == count
+    # 1. The dev server's case: the embedded backend in this process, read over loopback HTTP.
+    s3 = s3_client(embedded.endpoint_url, "us-east-1", pool_size=max(32, workers))
+    bucket = f"bench-lake-{count}-{uuid.uuid4().hex[:6]}"
+    s3.create_bucket(Bucket=bucket)
+    backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    for record in data:
+        backend.put_object(bucket, lake_key(record), encode(record))
+    upload_manifest(s3, bucket)
+    dev = bench_reader(s3, bucket, [dict(r) for r in data], workers, scratch)
+    rows = dev.pop("rows")
+    dashboard = bench_dashboard(s3, bucket, [dict(r) for r in data], scratch)
 
-    view_ms, view = timed(lambda: aggregate(warm.rows))
-    context = PageContext(bucket=bucket, manifest_uri=f"s3://{bucket}/manifest.json", objects=warm.listed)
-    render_ms, page = timed(lambda: render_dashboard(warm.rows, context, chart_js=chart_js))
+    # 2. A moto server in its own process (as moto_server or LocalStack would be): cold and warm only.
+    remote = s3_client(server_endpoint, "us-east-1", pool_size=max(32, workers))
+    remote_bucket = f"bench-lake-{count}-{uuid.uuid4().hex[:6]}"
+    remote.create_bucket(Bucket=remote_bucket)
+    seeder.send((remote_bucket, count))
+    assert seeder.recv() == "seeded"
+    upload_manifest(remote, remote_bucket)
+    reader = LakeReader(remote, remote_bucket, max_workers=workers)
+    server_cold_ms, _ = timed(reader.read)
+    server_warm_ms, _ = timed(reader.read)
+
+    view_ms, _view = timed(lambda: aggregate(rows))
+    context = PageContext(bucket=bucket, manifest_uri=f"s3://{bucket}/manifest.json", objects=len(rows))
+    render_ms, page = timed(lambda: render_dashboard(rows, context, chart_js=chart_js))
 
     glob = str(local / "expenses" / "*" / "*.json")
     query = f"SELECT category, sum(CAST(amount AS DECIMAL(18,2))) FROM read_json_auto('{glob}') GROUP BY category"
     duck_cold_ms, duck_rows = timed(lambda: duckdb.connect().execute(query).fetchall())
     duck_warm_ms, _ = timed(lambda: duckdb.connect().execute(query).fetchall())
-    assert {c: Decimal(v) for c, v in duck_rows} == dict(view.by_category), "DuckDB and the preview disagree"
+    expected: dict[str, Decimal] = {}
+    for record in records(count):  # the local copy holds the objects as seeded, before the edits above
+        expected[record["category"]] = expected.get(record["category"], Decimal(0)) + record["amount"]
+    assert {c: Decimal(v) for c, v in duck_rows} == expected, "DuckDB and the seeded data disagree"
 
     return {
         "objects": count,
-        "previewColdReadMs": round(cold_ms, 1),
-        "previewWarmReadMs": round(warm_ms, 1),
+        **{f"devServer{k[0].upper()}{k[1:]}": v for k, v in dev.items()},
+        **dashboard,
+        "motoServerColdReadMs": round(server_cold_ms, 1),
+        "motoServerWarmReadMs": round(server_warm_ms, 1),
         "aggregateMs": round(view_ms, 1),
         "renderMs": round(render_ms, 1),
         "htmlBytes": len(page.encode()),
         "duckdbColdMs": round(duck_cold_ms, 1),
         "duckdbWarmMs": round(duck_warm_ms, 1),
-        "coldObjectsPerSecond": round(count / (cold_ms / 1000)),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000")
-    parser.add_argument("--workers", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
     args = parser.parse_args()
     os.environ.update(AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench", AWS_DEFAULT_REGION="us-east-1")
+    logging.getLogger("quicksight").setLevel(logging.ERROR)
     port = free_port()
     parent, child = multiprocessing.Pipe()
     server = multiprocessing.get_context("spawn").Process(target=serve, args=(port, child), daemon=True)
     server.start()
     rows = []
+    embedded = EmbeddedBackend(None)
+    embedded.start()
     try:
         assert parent.recv() == "ready"
         chart_js = load_chart_js()
@@ -166,24 +262,34 @@ def main() -> None:
             for size in (int(s) for s in args.sizes.split(",")):
                 started = time.perf_counter()
                 endpoint = f"http://127.0.0.1:{port}"
-                rows.append(bench_size(endpoint, parent, size, args.workers, chart_js, Path(scratch)))
+                rows.append(bench_size(embedded, endpoint, parent, size, args.workers, chart_js, Path(scratch)))
                 print(f"measured {size} objects in {time.perf_counter() - started:.1f} s", flush=True)
     finally:
+        embedded.stop()
         parent.send(None)
         server.join(timeout=10)
-    header = f"{'objects':>8} {'cold read':>10} {'warm read':>10} {'aggregate':>10} {'render':>8} "
-    header += f"{'duckdb cold':>12} {'duckdb warm':>12}   (ms)"
-    print(header)
+    columns = [
+        ("objects", "objects"),
+        ("devServerColdReadMs", "cold"),
+        ("devServerWarmReadMs", "warm"),
+        ("devServerTenChangedReadMs", "10 changed"),
+        ("devServerRestartWarmMs", "restart"),
+        ("dashboardVisitMsP50", "page p50"),
+        ("motoServerColdReadMs", "srv cold"),
+        ("motoServerWarmReadMs", "srv warm"),
+        ("duckdbColdMs", "duckdb cold"),
+        ("duckdbWarmMs", "duckdb warm"),
+    ]
+    print("  ".join(f"{title:>11}" for _, title in columns) + "   (ms)")
     for r in rows:
-        print(
-            f"{r['objects']:>8} {r['previewColdReadMs']:>10} {r['previewWarmReadMs']:>10} {r['aggregateMs']:>10} "
-            f"{r['renderMs']:>8} {r['duckdbColdMs']:>12} {r['duckdbWarmMs']:>12}"
-        )
+        print("  ".join(f"{r[key]:>11}" for key, _ in columns))
     write(
         "lake_preview",
         {
-            "what": "LakeReader through the manifest against a moto server (HTTP on loopback), cold then cached by "
-            "(key, ETag); DuckDB read_json_auto over a local copy of the same objects",
+            "what": "LakeReader through the manifest: against the dev server's embedded backend (in process, over "
+            "loopback HTTP, as /_dev/dashboard reads it) cold, unchanged, after 10 edits and after a restart with the "
+            "saved cache; /_dev/dashboard response times while the lake changes between visits; the same cold/warm "
+            "reads against a moto server in another process; DuckDB read_json_auto over a local copy of the objects",
             "workers": args.workers,
             "moto": moto.__version__,
             "duckdb": duckdb.__version__,

@@ -107,6 +107,11 @@ class LakeCache:
         with self._lock:
             return len(self._items)
 
+    def objects(self, bucket: str) -> list[LakeObject]:
+        """The cached objects of one bucket, in key order."""
+        with self._lock:
+            return sorted((o for o in self._items.values() if o.bucket == bucket), key=lambda o: o.key)
+
     def save(self, path: Path) -> None:
         """Write every cached object (its raw body, so loading re-parses it) atomically to `path`.
 

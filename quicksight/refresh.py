@@ -17,6 +17,7 @@ from quicksight.manifest import ManifestError
 log = logging.getLogger(__name__)
 
 ReadFailure = ManifestError | LakeError
+GIVE_UP_POLL_SECONDS = 0.1
 
 
 class SnapshotReader(Protocol):
@@ -60,8 +61,10 @@ class LakeRefresher:
         reader: SnapshotReader,
         *,
         cache_path: Path | None = None,
+        initial: tuple[LakeSnapshot, dt.datetime] | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
+        """`initial`: a snapshot to show until the first read lands (e.g. from a saved cache) and when it was read."""
         self.reader = reader
         self.cache_path = cache_path
         self._clock = clock
@@ -70,22 +73,31 @@ class LakeRefresher:
         self._started = 0  # the ticket the running (or last) read serves
         self._finished = 0  # the ticket the last finished read served
         self._generation = 0
-        self._snapshot: LakeSnapshot | None = None
-        self._read_at: dt.datetime | None = None
+        self._snapshot: LakeSnapshot | None = initial[0] if initial else None
+        self._read_at: dt.datetime | None = initial[1] if initial else None
         self._last_seconds: float | None = None
         self._error: ReadFailure | None = None
         self._progress: ReadProgress | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
 
-    def request(self, wait_seconds: float) -> LakeState:
-        """Ask for a fresh read and wait up to `wait_seconds` for it; returns the state either way."""
+    def request(self, wait_seconds: float, *, give_up: Callable[[LakeState], bool] | None = None) -> LakeState:
+        """Ask for a fresh read and wait up to `wait_seconds` for it; returns the state either way.
+
+        `give_up` is asked about every 0.1 s while waiting: True stops the wait early (e.g. once the listing shows
+        more objects to fetch than could arrive in time).
+        """
+        deadline = time.monotonic() + max(0.0, wait_seconds)
         with self._cond:
             self._wanted += 1
             ticket = self._wanted
             self._ensure_thread()
             self._cond.notify_all()
-            self._cond.wait_for(lambda: self._finished >= ticket or self._closed, timeout=max(0.0, wait_seconds))
+            while self._finished < ticket and not self._closed:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0 or (give_up is not None and give_up(self._state(ticket))):
+                    break
+                self._cond.wait(timeout=min(remaining, GIVE_UP_POLL_SECONDS))
             return self._state(ticket)
 
     def state(self) -> LakeState:

@@ -134,7 +134,7 @@ _APP_JS = """
   show(select.value);
 
   /* Dev server pages only: while a newer read of the lake runs, poll its status and offer the result. */
-  var live = data.live;
+  var live = JSON.parse(document.getElementById("dashboard-live").textContent);
   if (!live || !live.stale) { return; }
   var newer = document.getElementById("newer");
   function poll() {
@@ -154,6 +154,29 @@ _APP_JS = """
 """
 
 
+@dataclass(frozen=True)
+class DashboardData:
+    """Every user's view of one set of rows, with its JSON for the page: computed once per lake read."""
+
+    users: list[str]
+    views: dict[str, DashboardView]
+    views_json: str  # {"columns", "views", "empty"}, escaped for a <script type="application/json"> element
+
+
+def dashboard_data(rows: list[dict[str, Any]], *, row_limit: int = DEFAULT_ROW_LIMIT) -> DashboardData:
+    """Aggregate the rows for every user filter (the page switches between them without a request)."""
+    users = user_ids(rows)
+    views = {"": aggregate(rows, None, row_limit=row_limit)}
+    by_user = rows_by_user(rows)  # one pass, so each user's view costs only that user's rows
+    views.update({u: aggregate(by_user[u], u, row_limit=row_limit) for u in users})
+    payload = {
+        "columns": list(TABLE_COLUMNS),
+        "views": {k: v.to_json() for k, v in views.items()},
+        "empty": aggregate([], None).to_json(),
+    }
+    return DashboardData(users, views, _json_for_script(payload))
+
+
 def render_dashboard(
     rows: list[dict[str, Any]],
     context: PageContext,
@@ -162,25 +185,21 @@ def render_dashboard(
     row_limit: int = DEFAULT_ROW_LIMIT,
     chart_js: str | None = None,
     live: LiveStatus | None = None,
+    data: DashboardData | None = None,
 ) -> str:
     """The operator dashboard as a standalone page; `rows` are typed lake rows across every user.
 
     Filtering by user happens in the page (every user's view is embedded), so it needs no request at all.
+    `data` is `dashboard_data(rows)` when the caller kept it from an earlier page of the same rows.
     """
-    users = user_ids(rows)
-    views = {"": aggregate(rows, None, row_limit=row_limit)}
-    by_user = rows_by_user(rows)  # one pass, so each user's view costs only that user's rows
-    views.update({u: aggregate(by_user[u], u, row_limit=row_limit) for u in users})
+    if data is None:
+        data = dashboard_data(rows, row_limit=row_limit)
+    users, views = data.users, data.views
     current = views.get(selected_user or "") or aggregate([], selected_user, row_limit=row_limit)
-    payload: dict[str, Any] = {
-        "columns": list(TABLE_COLUMNS),
-        "views": {k: v.to_json() for k, v in views.items()},
-        "empty": aggregate([], None).to_json(),
-        "live": None,
-    }
+    live_json: dict[str, Any] | None = None
     freshness = ""
     if live is not None:
-        payload["live"] = {"generation": live.generation, "stale": live.stale, "statusUrl": live.status_url}
+        live_json = {"generation": live.generation, "stale": live.stale, "statusUrl": live.status_url}
         when = _esc(live.read_at.strftime("%H:%M:%S UTC"))
         note = (
             f"Showing the lake as read at {when}; a newer read is running and this page will offer it when done."
@@ -251,7 +270,8 @@ Total amount: <strong id="summary-total">{_esc(current.total)}</strong></p>
 {_table_rows(current)}
 </tbody>
 </table></div>
-<script type="application/json" id="dashboard-data">{_json_for_script(payload)}</script>
+<script type="application/json" id="dashboard-data">{data.views_json}</script>
+<script type="application/json" id="dashboard-live">{_json_for_script(live_json)}</script>
 <script nonce="{nonce}">{script}</script>
 <script nonce="{nonce}">{_APP_JS}</script>
 </body>

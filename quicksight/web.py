@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import threading
 from collections.abc import Callable
@@ -10,10 +11,18 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request
 
-from quicksight.lake import LakeCache, LakeReader, cache_file
+from quicksight.lake import LakeCache, LakeReader, LakeSnapshot, cache_file
 from quicksight.manifest import MANIFEST_KEY, ManifestError
 from quicksight.refresh import LakeRefresher, LakeState, ReadFailure
-from quicksight.render import ChartJsMissing, LiveStatus, PageContext, render_dashboard, render_progress
+from quicksight.render import (
+    ChartJsMissing,
+    DashboardData,
+    LiveStatus,
+    PageContext,
+    dashboard_data,
+    render_dashboard,
+    render_progress,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -22,6 +31,7 @@ MAX_USER_ID = 128  # Cognito usernames are at most 128 characters
 DEFAULT_WAIT_SECONDS = 5.0  # how long a page waits for a read expected to be quick before showing the previous one
 QUICK_READ_SECONDS = 1.0  # a lake whose last read took longer is shown from that read at once, refreshed behind
 STALE_WAIT_SECONDS = 0.1  # ... after this short wait (enough when only a few objects changed in a small listing)
+LARGE_READ_OBJECTS = 500  # more objects than this to fetch (about 3 s on the embedded backend): do not wait
 FRESH_WAIT_SECONDS = 120.0  # ?fresh=1: wait for the read that includes everything written so far
 STATUS_PATH = "/_dev/dashboard/status"
 NO_STORE = {"Cache-Control": "no-store"}
@@ -61,16 +71,29 @@ def dashboard_blueprint(
     """
     blueprint = Blueprint("quicksight_dashboard", __name__)
     refreshers: dict[str, LakeRefresher] = {}
+    computed: dict[str, tuple[LakeSnapshot, DashboardData]] = {}
     lock = threading.Lock()
 
     def refresher_for(bucket: str) -> LakeRefresher:
         with lock:
             if bucket not in refreshers:
                 path = cache_file(cache_dir, bucket) if cache_dir is not None else None
-                cache = LakeCache.load(path) if path is not None else None
+                cache = LakeCache.load(path) if path is not None else LakeCache()
                 reader = LakeReader(s3_client_factory(), bucket, cache=cache)
-                refreshers[bucket] = LakeRefresher(reader, cache_path=path)
+                initial = _saved_snapshot(bucket, cache, path)
+                refreshers[bucket] = LakeRefresher(reader, cache_path=path, initial=initial)
             return refreshers[bucket]
+
+    def data_for(bucket: str, snapshot: LakeSnapshot) -> DashboardData:
+        """The aggregated views of a snapshot, computed once however many visits show it."""
+        with lock:
+            kept = computed.get(bucket)
+        if kept is not None and kept[0] is snapshot:
+            return kept[1]
+        data = dashboard_data(snapshot.rows)
+        with lock:
+            computed[bucket] = (snapshot, data)
+        return data
 
     def refuse_remote() -> tuple[Response, int] | None:
         if _is_loopback(request.remote_addr):
@@ -89,7 +112,10 @@ def dashboard_blueprint(
             return _error(400, "fresh must be 1 (wait for a read that includes every write so far) or 0.")
         bucket = bucket_getter()
         refresher = refresher_for(bucket)
-        state = refresher.request(FRESH_WAIT_SECONDS if fresh == "1" else _page_wait(refresher.state(), wait_seconds))
+        if fresh == "1":
+            state = refresher.request(FRESH_WAIT_SECONDS)
+        else:
+            state = refresher.request(_page_wait(refresher.state(), wait_seconds), give_up=_large_read)
         if state.answered and state.error is not None:
             return _error(503, _failure_message(bucket, state.error))
         manifest_uri = f"s3://{bucket}/{MANIFEST_KEY}"
@@ -106,7 +132,9 @@ def dashboard_blueprint(
         )
         live = LiveStatus(state.generation, state.read_at, stale=not state.fresh, status_url=STATUS_PATH)
         try:
-            page = render_dashboard(snapshot.rows, context, selected_user=user_id, live=live)
+            page = render_dashboard(
+                snapshot.rows, context, selected_user=user_id, live=live, data=data_for(bucket, snapshot)
+            )
         except ChartJsMissing as e:
             return _error(503, str(e))
         return Response(page, mimetype="text/html", headers=NO_STORE)
@@ -126,9 +154,30 @@ def dashboard_blueprint(
 def _page_wait(state: LakeState, wait_seconds: float) -> float:
     """Wait for a fresh read when reads are quick (small lakes are always current); otherwise answer at once."""
     last = state.last_read_seconds
-    if state.snapshot is None or last is None or last <= QUICK_READ_SECONDS:
-        return wait_seconds
-    return min(wait_seconds, STALE_WAIT_SECONDS)
+    if state.snapshot is None:
+        return wait_seconds  # nothing to show yet; `_large_read` cuts this short for a big first read
+    if last is None:  # shown from the saved cache: judge by the lake's size
+        return wait_seconds if state.snapshot.listed <= LARGE_READ_OBJECTS else STALE_WAIT_SECONDS
+    return wait_seconds if last <= QUICK_READ_SECONDS else min(wait_seconds, STALE_WAIT_SECONDS)
+
+
+def _large_read(state: LakeState) -> bool:
+    """The running read has more objects to fetch than a page should wait for: answer with what there is."""
+    progress = state.progress
+    return progress is not None and progress.to_fetch - progress.fetched > LARGE_READ_OBJECTS
+
+
+def _saved_snapshot(bucket: str, cache: LakeCache, path: Path | None) -> tuple[LakeSnapshot, dt.datetime] | None:
+    """What the saved cache held at the last read, shown (as stale) until this server's first read lands."""
+    objects = cache.objects(bucket)
+    if path is None or not objects:
+        return None
+    try:
+        saved_at = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC)
+    except OSError:
+        return None
+    snapshot = LakeSnapshot(bucket=bucket, locations=[], objects=objects, listed=len(objects), fetched=0)
+    return snapshot, saved_at
 
 
 def _status_json(bucket: str, state: LakeState) -> dict[str, object]:

@@ -10,8 +10,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from devserver.backend import EmbeddedBackend
+from devserver.backend.embedded import _Dispatcher
 from devserver.backend.wsgi_server import serve_in_thread
 
 # moto routes a request by the service in the SigV4 credential scope; the signature itself is not checked.
@@ -132,3 +134,12 @@ def test_an_application_error_is_a_plain_500() -> None:
         server.close_connections()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.mark.parametrize("host", ["s3", "dynamodb", "cognito-idp", "127.0.0.1:5000", "moto_api", "example.com", None])
+def test_dispatcher_remembers_hosts_with_moto_own_answers(host: str | None) -> None:
+    dispatcher = _Dispatcher()
+    expected = DomainDispatcherApplication(create_backend_app).get_backend_for_host(host)
+    assert dispatcher.get_backend_for_host(host) == expected
+    assert dispatcher.get_backend_for_host(host) == expected  # the remembered answer is the same
+    assert host in dispatcher._hosts

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
+from flask import Flask
+from werkzeug.serving import make_server
 
 from quicksight.cli import main
+from quicksight.web import dashboard_blueprint
 
 pytestmark = pytest.mark.browser
 
@@ -55,3 +60,53 @@ def test_preview_runs_offline_and_filters(lake: Any, tmp_path: Path, page: Any) 
     assert evil["description"] in cells  # shown as text
     assert dialogs == [] and errors == []
     assert requests == [out.as_uri()]  # one file, nothing fetched (no CDN)
+
+
+@pytest.fixture
+def live_dashboard(lake: Any) -> Iterator[tuple[str, Any]]:
+    """/_dev/dashboard served over HTTP from this process, its S3 reads held by a gate the test controls."""
+    gate = threading.Event()
+    gate.set()
+    s3 = boto3.client("s3", region_name="us-east-1")
+
+    def hold(params: dict[str, Any], **_: Any) -> None:
+        if not params["url_path"].endswith("/manifest.json"):
+            assert gate.wait(timeout=30)
+
+    s3.meta.events.register("before-call.s3.GetObject", hold)
+    app = Flask(__name__)
+    app.register_blueprint(dashboard_blueprint(lambda: s3, lambda: lake.bucket, wait_seconds=0.3))
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/_dev/dashboard", gate
+    finally:
+        gate.set()
+        server.shutdown()
+
+
+def test_live_dashboard_offers_newer_data_and_fits_a_phone(
+    live_dashboard: tuple[str, Any], lake: Any, make_records: Any, page: Any
+) -> None:
+    url, gate = live_dashboard
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(url + "?fresh=1")
+    page.wait_for_function("() => window.Chart && Object.keys(Chart.instances).length === 2")
+    page.set_viewport_size({"width": 375, "height": 800})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+
+    gate.clear()
+    lake.write([{**make_records(1)[0], "expenseId": "d" * 32, "userId": "dora"}])
+    page.goto(url + "?userId=alice")  # answered from the previous read while the newer one waits at the gate
+    assert page.text_content("#summary-count") == str(len([r for r in lake.records if r["userId"] == "alice"]))
+    assert page.is_hidden("#newer")
+    page.select_option("#user-filter", "")
+    gate.set()
+    page.wait_for_selector("#newer", state="visible", timeout=15_000)
+    assert page.get_attribute("#newer-link", "href") == "?userId="
+    page.click("#newer-link")
+    page.wait_for_function(f"() => document.getElementById('summary-count').textContent === '{len(lake.records) + 1}'")
+    assert errors == []

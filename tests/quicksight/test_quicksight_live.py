@@ -14,6 +14,7 @@ import boto3
 import pytest
 from flask import Flask
 
+from quicksight import web
 from quicksight.cli import main
 from quicksight.web import STATUS_PATH, dashboard_blueprint
 
@@ -154,7 +155,8 @@ def test_preview_reuses_its_cache_between_runs(lake: Any, tmp_path: Path, capsys
     assert main(args) == 0
     assert f"(0 read, {len(lake.records)} unchanged from the cache)" in capsys.readouterr().out
     page = out.read_text(encoding="utf-8")
-    assert "connect-src" not in page and '"live":null' in page  # a standalone file never calls home
+    # A standalone file never calls home.
+    assert "connect-src" not in page and 'id="dashboard-live">null</script>' in page
     assert main([*args, "--no-cache"]) == 0
     assert f"({len(lake.records)} read, 0 unchanged" in capsys.readouterr().out
 
@@ -177,3 +179,64 @@ def test_once_reads_are_known_to_be_slow_pages_do_not_wait_for_them(
     assert summary_count(page) == len(lake.records) and "a newer read is running" in page
     slow.gate.set()
     wait_for_generation(client, 2)
+
+
+def test_a_large_first_read_shows_progress_without_waiting_for_the_budget(
+    lake: Any, slow: SlowLake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("quicksight.web.LARGE_READ_OBJECTS", 5)  # the test lake's 15 objects count as "large"
+    app = Flask(__name__)
+    app.register_blueprint(dashboard_blueprint(lambda: slow.s3, lambda: lake.bucket, wait_seconds=20))
+    client = app.test_client()
+    slow.gate.clear()
+    started = time.monotonic()
+    page = client.get("/_dev/dashboard").get_data(as_text=True)
+    assert time.monotonic() - started < 10  # the listing showed 15 objects to fetch: no point waiting 20 s
+    assert "Reading the data lake" in page and "of 15 objects" in page
+    slow.gate.set()
+    wait_for_generation(client, 1)
+
+
+def test_a_restart_shows_the_saved_read_at_once_then_offers_the_new_one(
+    lake: Any, slow: SlowLake, make_records: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def start() -> Any:
+        app = Flask(__name__)
+        blueprint = dashboard_blueprint(lambda: slow.s3, lambda: lake.bucket, cache_dir=tmp_path, wait_seconds=20)
+        app.register_blueprint(blueprint)
+        return app.test_client()
+
+    assert summary_count(start().get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
+    monkeypatch.setattr("quicksight.web.LARGE_READ_OBJECTS", 5)
+    lake.write([{**make_records(1)[0], "expenseId": "9" * 32}])
+    slow.gate.clear()
+    restarted = start()
+    started = time.monotonic()
+    page = restarted.get("/_dev/dashboard").get_data(as_text=True)
+    assert time.monotonic() - started < 10
+    assert summary_count(page) == len(lake.records) and "a newer read is running" in page
+    slow.gate.set()
+    assert wait_for_generation(restarted, 1)["objects"] == len(lake.records) + 1
+
+
+def test_visits_to_the_same_read_aggregate_it_once(
+    client: Any, lake: Any, slow: SlowLake, make_records: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real = web.dashboard_data
+
+    def counting(rows: list[dict[str, Any]], **kwargs: Any) -> Any:
+        calls.append(len(rows))
+        return real(rows, **kwargs)
+
+    monkeypatch.setattr(web, "dashboard_data", counting)
+    client.get("/_dev/dashboard?fresh=1")
+    slow.gate.clear()
+    lake.write([{**make_records(1)[0], "expenseId": "8" * 32}])
+    for _ in range(3):  # all answered from the same (previous) read while the new one waits
+        assert summary_count(client.get("/_dev/dashboard").get_data(as_text=True)) == len(lake.records)
+    assert calls == [len(lake.records)]
+    slow.gate.set()
+    wait_for_generation(client, 2)
+    client.get("/_dev/dashboard")
+    assert calls[-1] == len(lake.records) + 1
