@@ -8,6 +8,7 @@ import logging
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -159,7 +160,8 @@ class LakeCache:
 
 @dataclass(frozen=True)
 class ProgressView:
-    """Where a read stands: listing, then fetching `fetched` of `to_fetch` objects (the rest came from the cache)."""
+    """Where a read stands: listing (`listed` keys so far), then fetching `fetched` of `to_fetch` objects (the rest of
+    the `listed` ones came from the cache)."""
 
     phase: str  # "listing" | "reading" | "done"
     listed: int = 0
@@ -177,6 +179,12 @@ class ReadProgress:
     def view(self) -> ProgressView:
         with self._lock:
             return self._view
+
+    def listing(self, keys: int) -> None:
+        """Another page of the listing held `keys` keys."""
+        with self._lock:
+            v = self._view
+            self._view = ProgressView("listing", v.listed + keys, 0, 0)
 
     def listed(self, listed: int, to_fetch: int) -> None:
         with self._lock:
@@ -233,8 +241,13 @@ def read_manifest(s3_client: S3Client, bucket: str) -> dict[str, Any]:
     return decode_manifest(body)
 
 
-def list_location(s3_client: S3Client, location: S3Location) -> list[tuple[str, str]]:
-    """(key, ETag) of every object a manifest location covers, as QuickSight would import them."""
+def list_location(
+    s3_client: S3Client, location: S3Location, on_page: Callable[[int], None] | None = None
+) -> list[tuple[str, str]]:
+    """(key, ETag) of every object a manifest location covers, as QuickSight would import them.
+
+    `on_page(n)` is told after each page of the listing how many keys it held.
+    """
     try:
         if not location.is_prefix:
             head = s3_client.head_object(Bucket=location.bucket, Key=location.key)
@@ -242,9 +255,12 @@ def list_location(s3_client: S3Client, location: S3Location) -> list[tuple[str, 
         found: list[tuple[str, str]] = []
         paginator = s3_client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=location.bucket, Prefix=location.key):
-            for item in page.get("Contents", []):
+            contents = page.get("Contents", [])
+            for item in contents:
                 if not item["Key"].endswith("/"):  # "folder" placeholders hold no data
                     found.append((item["Key"], item["ETag"]))
+            if on_page is not None:
+                on_page(len(contents))
         return found
     except ClientError as e:
         code = error_code(e)
@@ -311,7 +327,7 @@ class LakeReader:
         listed: dict[tuple[str, str], str] = {}
         missing: list[str] = []
         for location in locations:
-            entries = list_location(self.s3, location)
+            entries = list_location(self.s3, location, progress.listing if progress is not None else None)
             if not entries and not location.is_prefix:
                 missing.append(location.uri)
             for key, etag in entries:

@@ -282,7 +282,8 @@ Total amount: <strong id="summary-total">{_esc(current.total)}</strong></p>
 def render_progress(bucket: str, manifest_uri: str, progress: ProgressView | None) -> str:
     """The page shown while the first read of a large lake runs: it reloads itself (no script) until the data is in."""
     if progress is None or progress.phase == "listing":
-        detail = "Listing the objects the manifest names…"
+        found = f" ({progress.listed:,} found so far)" if progress is not None and progress.listed else ""
+        detail = f"Listing the objects the manifest names{found}…"
         bar = "<progress></progress>"
     else:
         cached = progress.listed - progress.to_fetch

@@ -164,7 +164,11 @@ def _page_wait(state: LakeState, wait_seconds: float) -> float:
 def _large_read(state: LakeState) -> bool:
     """The running read has more objects to fetch than a page should wait for: answer with what there is."""
     progress = state.progress
-    return progress is not None and progress.to_fetch - progress.fetched > LARGE_READ_OBJECTS
+    if progress is None:
+        return False
+    if progress.phase == "listing":  # nothing cached yet (else there would be a snapshot): every key is a fetch
+        return state.snapshot is None and progress.listed > LARGE_READ_OBJECTS
+    return progress.to_fetch - progress.fetched > LARGE_READ_OBJECTS
 
 
 def _saved_snapshot(bucket: str, cache: LakeCache, path: Path | None) -> tuple[LakeSnapshot, dt.datetime] | None:

@@ -16,6 +16,8 @@ from flask import Flask
 
 from quicksight import web
 from quicksight.cli import main
+from quicksight.lake import LakeSnapshot, ProgressView
+from quicksight.refresh import LakeState
 from quicksight.web import STATUS_PATH, dashboard_blueprint
 
 
@@ -240,3 +242,21 @@ def test_visits_to_the_same_read_aggregate_it_once(
     wait_for_generation(client, 2)
     client.get("/_dev/dashboard")
     assert calls[-1] == len(lake.records) + 1
+
+
+@pytest.mark.parametrize(
+    ("progress", "has_snapshot", "gives_up"),
+    [
+        (None, False, False),
+        (ProgressView("listing", listed=400), False, False),
+        (ProgressView("listing", listed=1000), False, True),  # a big first read: show progress, do not wait
+        (ProgressView("listing", listed=1000), True, False),  # keys may be cached: wait for the fetch count
+        (ProgressView("reading", listed=9000, to_fetch=20, fetched=0), True, False),
+        (ProgressView("reading", listed=9000, to_fetch=900, fetched=100), True, True),
+        (ProgressView("reading", listed=900, to_fetch=900, fetched=500), False, False),
+    ],
+)
+def test_when_a_page_stops_waiting(progress: ProgressView | None, has_snapshot: bool, gives_up: bool) -> None:
+    snapshot = LakeSnapshot(bucket="b", locations=[], objects=[], listed=0, fetched=0) if has_snapshot else None
+    state = LakeState(snapshot, None, 0, False, True, progress, None, None)
+    assert web._large_read(state) is gives_up
