@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 MAX_USER_ID = 128  # Cognito usernames are at most 128 characters
 DEFAULT_WAIT_SECONDS = 5.0  # how long a page waits for a read expected to be quick before showing the previous one
-QUICK_READ_SECONDS = 1.0  # a lake whose last read took longer is shown from that read at once, refreshed behind
+FRESH_LAKE_OBJECTS = 2000  # up to this many objects a visit waits for a fresh read (about one listing, ~1 s on moto)
+QUICK_READ_SECONDS = 1.0  # a larger lake whose last read took longer is shown from that read at once, refreshed behind
 STALE_WAIT_SECONDS = 0.1  # ... after this short wait (enough when only a few objects changed in a small listing)
 LARGE_READ_OBJECTS = 500  # more objects than this to fetch (about 3 s on the embedded backend): do not wait
 FRESH_WAIT_SECONDS = 120.0  # ?fresh=1: wait for the read that includes everything written so far
@@ -152,13 +153,16 @@ def dashboard_blueprint(
 
 
 def _page_wait(state: LakeState, wait_seconds: float) -> float:
-    """Wait for a fresh read when reads are quick (small lakes are always current); otherwise answer at once."""
-    last = state.last_read_seconds
-    if state.snapshot is None:
+    """Wait for a fresh read when the lake is small or reads are quick; otherwise answer at once from the last read.
+
+    Small lakes (the usual dev stack, and every test) therefore always show every write made before the visit.
+    """
+    snapshot, last = state.snapshot, state.last_read_seconds
+    if snapshot is None:
         return wait_seconds  # nothing to show yet; `_large_read` cuts this short for a big first read
-    if last is None:  # shown from the saved cache: judge by the lake's size
-        return wait_seconds if state.snapshot.listed <= LARGE_READ_OBJECTS else STALE_WAIT_SECONDS
-    return wait_seconds if last <= QUICK_READ_SECONDS else min(wait_seconds, STALE_WAIT_SECONDS)
+    if snapshot.listed <= FRESH_LAKE_OBJECTS or (last is not None and last <= QUICK_READ_SECONDS):
+        return wait_seconds
+    return min(wait_seconds, STALE_WAIT_SECONDS)
 
 
 def _large_read(state: LakeState) -> bool:

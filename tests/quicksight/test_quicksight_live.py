@@ -163,9 +163,10 @@ def test_preview_reuses_its_cache_between_runs(lake: Any, tmp_path: Path, capsys
     assert f"({len(lake.records)} read, 0 unchanged" in capsys.readouterr().out
 
 
-def test_once_reads_are_known_to_be_slow_pages_do_not_wait_for_them(
-    lake: Any, slow: SlowLake, make_records: Any
+def test_once_reads_of_a_large_lake_are_slow_pages_do_not_wait_for_them(
+    lake: Any, slow: SlowLake, make_records: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr("quicksight.web.FRESH_LAKE_OBJECTS", 5)  # the test lake's 15 objects count as "large"
     app = Flask(__name__)
     app.register_blueprint(dashboard_blueprint(lambda: slow.s3, lambda: lake.bucket, wait_seconds=20))
     client = app.test_client()
@@ -209,7 +210,7 @@ def test_a_restart_shows_the_saved_read_at_once_then_offers_the_new_one(
         return app.test_client()
 
     assert summary_count(start().get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
-    monkeypatch.setattr("quicksight.web.LARGE_READ_OBJECTS", 5)
+    monkeypatch.setattr("quicksight.web.FRESH_LAKE_OBJECTS", 5)
     lake.write([{**make_records(1)[0], "expenseId": "9" * 32}])
     slow.gate.clear()
     restarted = start()
@@ -260,3 +261,19 @@ def test_when_a_page_stops_waiting(progress: ProgressView | None, has_snapshot: 
     snapshot = LakeSnapshot(bucket="b", locations=[], objects=[], listed=0, fetched=0) if has_snapshot else None
     state = LakeState(snapshot, None, 0, False, True, progress, None, None)
     assert web._large_read(state) is gives_up
+
+
+def test_a_small_lake_waits_for_a_fresh_read_even_when_reads_are_slow(
+    lake: Any, slow: SlowLake, make_records: Any
+) -> None:
+    app = Flask(__name__)
+    app.register_blueprint(dashboard_blueprint(lambda: slow.s3, lambda: lake.bucket, wait_seconds=20))
+    client = app.test_client()
+    slow.gate.clear()
+    threading.Timer(1.5, slow.gate.set).start()
+    client.get("/_dev/dashboard")
+    lake.write([{**make_records(1)[0], "expenseId": "7" * 32}])
+    slow.gate.clear()
+    threading.Timer(1.5, slow.gate.set).start()  # slower than a "quick" read, but the lake is small
+    page = client.get("/_dev/dashboard").get_data(as_text=True)
+    assert summary_count(page) == len(lake.records) + 1 and "Read from the lake at" in page
