@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from quicksight.manifest import MANIFEST_KEY, ManifestError, S3Location, decode_manifest, manifest_locations
 from quicksight.schema import CastError, cast_row
@@ -55,6 +55,7 @@ class LakeObject:
     row: dict[str, Any] | None
     error: str | None
     body: bytes = field(default=b"", repr=False, compare=False)  # kept so a saved cache can be parsed again
+    transient: bool = False  # the read failed, not the content: never cached, so the next read tries again
 
     @property
     def uri(self) -> str:
@@ -277,7 +278,9 @@ def _fetch_one(s3_client: S3Client, bucket: str, key: str, etag: str) -> LakeObj
         code = error_code(e)
         if code in _MISSING_KEY_CODES:
             return None  # deleted between the listing and the read: it is simply gone
-        return LakeObject(bucket, key, etag, None, None, f"could not be read ({code})")
+        return LakeObject(bucket, key, etag, None, None, f"could not be read ({code})", transient=True)
+    except BotoCoreError as e:  # connection reset, read timeout: after botocore's own retries
+        return LakeObject(bucket, key, etag, None, None, f"could not be read ({type(e).__name__})", transient=True)
     # The ETag of what was actually read, in case the object changed after it was listed.
     return parse_object(bucket, key, response.get("ETag", etag), body)
 
@@ -343,7 +346,8 @@ class LakeReader:
         if progress is not None:
             progress.listed(len(listed), len(to_fetch))
         for obj in fetch_objects(self.s3, to_fetch, max_workers=self.max_workers, progress=progress):
-            self.cache.put(obj)
+            if not obj.transient:
+                self.cache.put(obj)
             objects[(obj.bucket, obj.key)] = obj
         evicted = self.cache.retain({(o.bucket, o.key, o.etag) for o in objects.values()})
         ordered = [objects[k] for k in sorted(objects)]

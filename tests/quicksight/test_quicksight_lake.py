@@ -7,6 +7,8 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 
 from quicksight.lake import LakeError, LakeReader
 from quicksight.manifest import ManifestError
@@ -145,3 +147,26 @@ def test_missing_bucket_raises_lake_error(s3: Any) -> None:
     with pytest.raises(LakeError) as info:
         LakeReader(s3, "no-such-bucket-here").read()
     assert info.value.code == "NoSuchBucket"
+
+
+def test_an_object_that_could_not_be_read_is_read_again_next_time(lake: Any) -> None:
+    denied = lake.key_of(lake.records[0])
+    failing = {"on": True}
+
+    def refuse(params: dict[str, Any], **_: Any) -> Any:
+        if failing["on"] and lake.records[0]["expenseId"] in params["url_path"]:
+            error = {"Error": {"Code": "AccessDenied", "Message": "no"}, "ResponseMetadata": {"HTTPStatusCode": 403}}
+            return AWSResponse(params["url_path"], 403, HTTPHeaders(), None), error
+        return None
+
+    counter = GetCounter()
+    counter.s3.meta.events.register("before-call.s3.GetObject", refuse)
+    reader = LakeReader(counter.s3, lake.bucket)
+    first = reader.read()
+    assert [(o.key, o.error) for o in first.malformed] == [(denied, "could not be read (AccessDenied)")]
+    assert len(first.rows) == len(lake.records) - 1
+    counter.take()
+    failing["on"] = False
+    second = reader.read()
+    assert counter.take() == [denied]  # not cached as unreadable: only it is read again
+    assert second.malformed == [] and len(second.rows) == len(lake.records)
