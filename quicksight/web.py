@@ -64,11 +64,10 @@ def dashboard_blueprint(
 ) -> Blueprint:
     """GET /_dev/dashboard[?userId=...][&fresh=1] and GET /_dev/dashboard/status.
 
-    One LakeRefresher per bucket lives as long as the blueprint: its reader's ETag cache means a reload reads only
-    the objects that changed, and its background read means a large lake never holds a page up for longer than
-    `wait_seconds`, and not at all once reads are known to be slow (the previous read is shown meanwhile, and the
-    page offers the new one when it lands). With
-    `cache_dir`, parsed objects are also saved there, so a restarted dev server starts warm.
+    One LakeRefresher per bucket lives as long as the blueprint. Its reader's ETag cache means a reload reads only
+    the objects that changed; its background read means a page waits at most `wait_seconds`, and not at all for a
+    large lake whose reads are slow (the previous read is shown, and the page offers the new one when it lands).
+    With `cache_dir`, parsed objects are also saved there, so a restarted dev server starts warm.
     """
     blueprint = Blueprint("quicksight_dashboard", __name__)
     refreshers: dict[str, LakeRefresher] = {}
