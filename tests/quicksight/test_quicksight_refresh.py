@@ -37,11 +37,11 @@ class GatedReader:
             self.running += 1
             self.most_at_once = max(self.most_at_once, self.running)
         try:
-            self.started.release()
+            if number > self.free and progress is not None:
+                progress.listed(10, 4)
+                progress.fetched_one()
+            self.started.release()  # after the progress, so a test that saw the start also sees the progress
             if number > self.free:
-                if progress is not None:
-                    progress.listed(10, 4)
-                    progress.fetched_one()
                 assert self.gate.wait(timeout=30), "the test never opened the gate"
             return self.reader.read(progress)
         finally:
@@ -82,7 +82,9 @@ def test_first_slow_read_reports_progress_then_answers(lake: Any, refresher_of: 
     refresher = refresher_of(reader)
     waiting = refresher.request(wait_seconds=0.2)
     assert waiting.snapshot is None and not waiting.answered and waiting.refreshing
-    assert waiting.progress is not None and waiting.progress.to_fetch == 4 and waiting.progress.fetched == 1
+    assert reader.started.acquire(timeout=10)
+    running = refresher.state()
+    assert running.progress is not None and running.progress.to_fetch == 4 and running.progress.fetched == 1
     reader.gate.set()
     done = refresher.request(wait_seconds=30)
     assert done.fresh and done.snapshot is not None and done.progress is None
