@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
@@ -15,7 +15,17 @@ from quicksight.check import check_lake
 from quicksight.lake import LakeCache, LakeError, LakeReader, cache_file
 from quicksight.manifest import MANIFEST_KEY, ManifestError
 from quicksight.render import ChartJsMissing, PageContext, render_dashboard
-from quicksight.stack import DEFAULT_STATE_DIR, StackError, resolve_bucket, s3_client, validate_stack_name
+from quicksight.stack import (
+    DEFAULT_STATE_DIR,
+    StackError,
+    resolve_bucket,
+    resolve_endpoint,
+    s3_client,
+    validate_stack_name,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -26,7 +36,11 @@ def _parser() -> argparse.ArgumentParser:
 
     def lake_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--stack", required=True, help="stack name (outputs in .devstate/<stack>/outputs.json)")
-        p.add_argument("--endpoint-url", help="S3 endpoint (moto/LocalStack); default: AWS_ENDPOINT_URL or AWS")
+        p.add_argument(
+            "--endpoint-url",
+            help="S3 endpoint (moto/LocalStack); default: AWS_ENDPOINT_URL(_S3), else the backend of a dev server "
+            "running this stack, else AWS",
+        )
         p.add_argument("--bucket", help="data lake bucket; default: dataBucket from the stack's outputs.json")
         p.add_argument("--region", help="AWS region")
         p.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="default: .devstate")
@@ -59,9 +73,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _lake_client(args: argparse.Namespace) -> S3Client:
+    endpoint, source = resolve_endpoint(args.stack, args.endpoint_url, args.state_dir)
+    if endpoint is not None and source != "--endpoint-url":
+        print(f"reading the lake at {endpoint}, from {source}", file=sys.stderr)
+    return s3_client(endpoint, args.region, emulator=source != "AWS")
+
+
 def _check(args: argparse.Namespace, out: TextIO) -> int:
     bucket = resolve_bucket(args.stack, args.bucket, args.state_dir)
-    problems = check_lake(s3_client(args.endpoint_url, args.region), bucket)
+    problems = check_lake(_lake_client(args), bucket)
     for problem in problems:
         print(problem, file=out)
     if problems:
@@ -84,7 +105,7 @@ def _preview(args: argparse.Namespace, out: TextIO) -> int:
     bucket = resolve_bucket(args.stack, args.bucket, args.state_dir)
     cache_path = _preview_cache(args, bucket)
     cache = LakeCache.load(cache_path) if cache_path is not None else None
-    reader = LakeReader(s3_client(args.endpoint_url, args.region), bucket, cache=cache)
+    reader = LakeReader(_lake_client(args), bucket, cache=cache)
     try:
         snapshot = reader.read()
     except (ManifestError, LakeError) as e:
@@ -162,9 +183,11 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except NoCredentialsError:
+        talks_to = "QuickSight on AWS" if args.command in ("up", "down") else "the lake on AWS (no dev server runs)"
         print(
-            f"error: no AWS credentials found; `{args.command}` talks to QuickSight on AWS. Configure credentials "
-            "(AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or `aws configure`) and try again.",
+            f"error: no AWS credentials found; `{args.command}` talks to {talks_to}. Configure credentials "
+            "(AWS_PROFILE, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or `aws configure`) and try again"
+            + ("." if args.command in ("up", "down") else ", or start `make dev` / pass --endpoint-url."),
             file=sys.stderr,
         )
         return EXIT_USAGE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,12 +50,73 @@ def resolve_bucket(stack: str, bucket: str | None, state_dir: Path = DEFAULT_STA
     return value
 
 
-def s3_client(endpoint_url: str | None = None, region: str | None = None, *, pool_size: int = 32) -> S3Client:
-    """An S3 client sized for the reader's thread pool; endpoint None = boto3's own (AWS_ENDPOINT_URL or AWS)."""
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")  # what boto3 itself would honour
+
+
+def _process_alive(pid: object) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    return True
+
+
+def dev_server_endpoint(stack: str, state_dir: Path = DEFAULT_STATE_DIR) -> str | None:
+    """The AWS endpoint of a dev server running this stack (from .devstate/<stack>/runtime.json), if one runs.
+
+    Lets `python -m quicksight check|preview --stack dev` reach `make dev`'s embedded backend, whose port changes
+    on every start, without the user copying it. A runtime file left by a dev server that is gone is ignored.
+    """
+    try:
+        runtime = json.loads((state_dir / stack / "runtime.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    if not isinstance(runtime, dict) or not _process_alive(runtime.get("pid")):
+        return None
+    endpoint = runtime.get("endpointUrl")
+    return endpoint if isinstance(endpoint, str) and endpoint else None
+
+
+def resolve_endpoint(stack: str, given: str | None, state_dir: Path = DEFAULT_STATE_DIR) -> tuple[str | None, str]:
+    """The S3 endpoint to use and where it came from: --endpoint-url, then boto3's variables, then a running dev
+    server for the stack, else None (AWS itself)."""
+    if given:
+        return given, "--endpoint-url"
+    for name in ENDPOINT_VARIABLES:
+        if os.environ.get(name):
+            return None, name  # boto3 reads it itself
+    running = dev_server_endpoint(stack, state_dir)
+    if running:
+        return running, f"the dev server running stack {stack!r} ({state_dir / stack / 'runtime.json'})"
+    return None, "AWS"
+
+
+PLACEHOLDER_KEY = "test"  # key id and secret for emulators, as LocalStack suggests
+
+
+def s3_client(
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    *,
+    pool_size: int = 32,
+    emulator: bool = False,
+) -> S3Client:
+    """An S3 client sized for the reader's thread pool; endpoint None = boto3's own (AWS_ENDPOINT_URL or AWS).
+
+    `emulator=True` (the endpoint is moto, LocalStack or the dev server's backend): with no credentials configured,
+    sign with placeholder ones, since emulators accept any and an offline developer has none.
+    """
     session = boto3.session.Session()
+    placeholder = emulator and session.get_credentials() is None
     return session.client(
         "s3",
         endpoint_url=endpoint_url,
         region_name=region or session.region_name or DEFAULT_REGION,
         config=Config(max_pool_connections=pool_size, retries={"mode": "standard"}),
+        aws_access_key_id=PLACEHOLDER_KEY if placeholder else None,
+        aws_secret_access_key=PLACEHOLDER_KEY if placeholder else None,
     )
