@@ -107,7 +107,8 @@ _APP_JS = """
     if (typeof Chart === "undefined") { return; }
     var cfg = {type: kind, data: {labels: pairs.map(function (p) { return p[0]; }),
       datasets: [{label: label, data: pairs.map(function (p) { return Number(p[1]); })}]},
-      options: {animation: false, responsive: true, plugins: {legend: {display: false}}}};
+      options: {animation: false, responsive: true, plugins: {legend: {display: false}},
+        scales: {y: {beginAtZero: true}}}};  /* a total's axis starts at zero, or small changes look huge */
     if (charts[id]) { charts[id].destroy(); }
     charts[id] = new Chart(document.getElementById(id), cfg);
   }

@@ -1,4 +1,4 @@
-"""Screenshots of login.html and tracker.html (desktop and phone) for the docs, taken from a --demo dev server."""
+"""Screenshots of login.html, tracker.html and /_dev/dashboard (desktop, phone) from a --demo dev server."""
 
 from __future__ import annotations
 
@@ -43,6 +43,11 @@ def shoot(url: str, out_dir: Path) -> list[Path]:
             page.wait_for_function("() => !!window.Chart.getChart(document.getElementById('trend-chart'))")
             page.wait_for_timeout(300)
             written.append(out_dir / f"tracker-{name}.png")
+            page.screenshot(path=str(written[-1]))
+            page.goto(f"{url}/_dev/dashboard?fresh=1")
+            page.wait_for_function("() => window.Chart && Object.keys(Chart.instances).length === 2")
+            page.wait_for_timeout(300)
+            written.append(out_dir / f"dashboard-{name}.png")
             page.screenshot(path=str(written[-1]))
             context.close()
         browser.close()
