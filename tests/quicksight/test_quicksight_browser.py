@@ -7,13 +7,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from flask import Flask
 from werkzeug.serving import make_server
 
 from quicksight.cli import main
-from quicksight.web import dashboard_blueprint
+from tests.quicksight.lake_support import SlowLake, dashboard_app
 
 pytestmark = pytest.mark.browser
 
@@ -65,24 +63,14 @@ def test_preview_runs_offline_and_filters(lake: Any, tmp_path: Path, page: Any) 
 @pytest.fixture
 def live_dashboard(lake: Any) -> Iterator[tuple[str, Any]]:
     """/_dev/dashboard served over HTTP from this process, its S3 reads held by a gate the test controls."""
-    gate = threading.Event()
-    gate.set()
-    s3 = boto3.client("s3", region_name="us-east-1")
-
-    def hold(params: dict[str, Any], **_: Any) -> None:
-        if not params["url_path"].endswith("/manifest.json"):
-            assert gate.wait(timeout=30)
-
-    s3.meta.events.register("before-call.s3.GetObject", hold)
-    app = Flask(__name__)
-    app.register_blueprint(dashboard_blueprint(lambda: s3, lambda: lake.bucket, wait_seconds=0.3))
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    slow = SlowLake()
+    server = make_server("127.0.0.1", 0, dashboard_app(slow.s3, lake.bucket, wait_seconds=0.3), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/_dev/dashboard", gate
+        yield f"http://127.0.0.1:{server.server_port}/_dev/dashboard", slow.gate
     finally:
-        gate.set()
+        slow.gate.set()
         server.shutdown()
 
 

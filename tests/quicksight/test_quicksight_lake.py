@@ -5,30 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.compat import HTTPHeaders
 
 from quicksight.lake import LakeError, LakeReader
 from quicksight.manifest import ManifestError
-
-
-class GetCounter:
-    """A fresh S3 client that counts its GetObject calls on lake objects (not the manifest)."""
-
-    def __init__(self) -> None:
-        self.keys: list[str] = []
-        self.s3 = boto3.client("s3", region_name="us-east-1")
-        self.s3.meta.events.register("provide-client-params.s3.GetObject", self._seen)
-
-    def _seen(self, params: dict[str, Any], **_: Any) -> None:
-        if params["Key"] != "manifest.json":
-            self.keys.append(params["Key"])
-
-    def take(self) -> list[str]:
-        keys, self.keys = self.keys, []
-        return keys
+from tests.quicksight.lake_support import GetCounter
 
 
 def test_reads_every_object_with_dataset_types(lake: Any) -> None:

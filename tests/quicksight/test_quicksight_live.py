@@ -10,29 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from flask import Flask
 
 from quicksight import web
 from quicksight.cli import main
 from quicksight.lake import LakeSnapshot, ProgressView
 from quicksight.refresh import LakeState
-from quicksight.web import STATUS_PATH, dashboard_blueprint
-
-
-class SlowLake:
-    """An S3 client whose GetObject on lake objects waits for `gate` (the manifest is always read at once)."""
-
-    def __init__(self) -> None:
-        self.gate = threading.Event()
-        self.gate.set()
-        self.s3 = boto3.client("s3", region_name="us-east-1")
-        self.s3.meta.events.register("before-call.s3.GetObject", self._wait)
-
-    def _wait(self, params: dict[str, Any], **_: Any) -> None:
-        if not params["url_path"].endswith("/manifest.json"):
-            assert self.gate.wait(timeout=30), "the test never opened the gate"
+from quicksight.web import STATUS_PATH
+from tests.quicksight.lake_support import GetCounter, SlowLake, dashboard_app
 
 
 @pytest.fixture
@@ -42,9 +27,7 @@ def slow() -> SlowLake:
 
 @pytest.fixture
 def client(lake: Any, slow: SlowLake) -> Iterator[Any]:
-    app = Flask(__name__)
-    app.register_blueprint(dashboard_blueprint(lambda: slow.s3, lambda: lake.bucket, wait_seconds=0.3))
-    yield app.test_client()
+    yield dashboard_app(slow.s3, lake.bucket, wait_seconds=0.3).test_client()
     slow.gate.set()  # let a background read still waiting finish
 
 
@@ -136,21 +119,16 @@ def test_status_reports_a_broken_manifest(client: Any, lake: Any) -> None:
 
 
 def test_dashboard_saves_its_cache_for_the_next_start(lake: Any, tmp_path: Path) -> None:
-    gets: list[str] = []
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.meta.events.register("provide-client-params.s3.GetObject", lambda params, **_: gets.append(params["Key"]))
+    counter = GetCounter()
 
     def start() -> Any:
-        app = Flask(__name__)
-        app.register_blueprint(dashboard_blueprint(lambda: s3, lambda: lake.bucket, cache_dir=tmp_path))
-        return app.test_client()
+        return dashboard_app(counter.s3, lake.bucket, cache_dir=tmp_path).test_client()
 
     assert summary_count(start().get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
-    assert len([k for k in gets if k != "manifest.json"]) == len(lake.records)
-    gets.clear()
+    assert len(counter.take()) == len(lake.records)
     restarted = start()  # a new blueprint: a restarted dev server
     assert summary_count(restarted.get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
-    assert [k for k in gets if k != "manifest.json"] == []
+    assert counter.take() == []
 
 
 def test_preview_reuses_its_cache_between_runs(lake: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -171,9 +149,7 @@ def test_once_reads_of_a_large_lake_are_slow_pages_do_not_wait_for_them(
     lake: Any, slow: SlowLake, make_records: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("quicksight.web.FRESH_LAKE_OBJECTS", 5)  # the test lake's 15 objects count as "large"
-    app = Flask(__name__)
-    app.register_blueprint(dashboard_blueprint(lambda: slow.s3, lambda: lake.bucket, wait_seconds=20))
-    client = app.test_client()
+    client = dashboard_app(slow.s3, lake.bucket, wait_seconds=20).test_client()
     slow.gate.clear()
     threading.Timer(1.5, slow.gate.set).start()  # the first read takes longer than a "quick" read
     assert summary_count(client.get("/_dev/dashboard").get_data(as_text=True)) == len(lake.records)
@@ -192,9 +168,7 @@ def test_a_large_first_read_shows_progress_without_waiting_for_the_budget(
     lake: Any, slow: SlowLake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("quicksight.web.LARGE_READ_OBJECTS", 5)  # the test lake's 15 objects count as "large"
-    app = Flask(__name__)
-    app.register_blueprint(dashboard_blueprint(lambda: slow.s3, lambda: lake.bucket, wait_seconds=20))
-    client = app.test_client()
+    client = dashboard_app(slow.s3, lake.bucket, wait_seconds=20).test_client()
     slow.gate.clear()
     started = time.monotonic()
     page = client.get("/_dev/dashboard").get_data(as_text=True)
@@ -209,10 +183,7 @@ def test_a_restart_shows_the_saved_read_at_once_then_offers_the_new_one(
     lake: Any, slow: SlowLake, make_records: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def start() -> Any:
-        app = Flask(__name__)
-        blueprint = dashboard_blueprint(lambda: slow.s3, lambda: lake.bucket, cache_dir=tmp_path, wait_seconds=20)
-        app.register_blueprint(blueprint)
-        return app.test_client()
+        return dashboard_app(slow.s3, lake.bucket, cache_dir=tmp_path, wait_seconds=20).test_client()
 
     assert summary_count(start().get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
     monkeypatch.setattr("quicksight.web.FRESH_LAKE_OBJECTS", 5)
@@ -271,9 +242,7 @@ def test_when_a_page_stops_waiting(progress: ProgressView | None, has_snapshot: 
 def test_a_small_lake_waits_for_a_fresh_read_even_when_reads_are_slow(
     lake: Any, slow: SlowLake, make_records: Any
 ) -> None:
-    app = Flask(__name__)
-    app.register_blueprint(dashboard_blueprint(lambda: slow.s3, lambda: lake.bucket, wait_seconds=20))
-    client = app.test_client()
+    client = dashboard_app(slow.s3, lake.bucket, wait_seconds=20).test_client()
     slow.gate.clear()
     threading.Timer(1.5, slow.gate.set).start()
     client.get("/_dev/dashboard")

@@ -8,12 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from quicksight.lake import CACHE_FORMAT, LakeCache, LakeReader, LakeSnapshot, ReadProgress, cache_file
 from quicksight.manifest import ManifestError, upload_manifest
 from quicksight.refresh import LakeRefresher
+from tests.quicksight.lake_support import GetCounter
 
 
 class GatedReader:
@@ -151,16 +151,6 @@ def test_close_stops_the_background_thread(lake: Any) -> None:
 # ---------------------------------------------------------------------------------------------- the saved cache
 
 
-def counting_client() -> tuple[Any, list[str]]:
-    gets: list[str] = []
-    s3 = boto3.client("s3", region_name="us-east-1")
-    s3.meta.events.register(
-        "provide-client-params.s3.GetObject",
-        lambda params, **_: gets.append(params["Key"]) if params["Key"] != "manifest.json" else None,
-    )
-    return s3, gets
-
-
 def test_saved_cache_makes_a_new_reader_warm_and_still_sees_changes(lake: Any, tmp_path: Path) -> None:
     path = cache_file(tmp_path, lake.bucket)
     refresher = LakeRefresher(LakeReader(lake.s3, lake.bucket), cache_path=path)
@@ -170,9 +160,9 @@ def test_saved_cache_makes_a_new_reader_warm_and_still_sees_changes(lake: Any, t
 
     changed = {**lake.records[0], "amount": lake.records[0]["amount"] + 1}
     lake.write([changed])  # same key, new content: a new ETag
-    s3, gets = counting_client()
-    snapshot = LakeReader(s3, lake.bucket, cache=LakeCache.load(path)).read()
-    assert gets == [lake.key_of(changed)]
+    counter = GetCounter()
+    snapshot = LakeReader(counter.s3, lake.bucket, cache=LakeCache.load(path)).read()
+    assert counter.take() == [lake.key_of(changed)]
     assert snapshot.fetched == 1 and len(snapshot.rows) == len(lake.records)
     amounts = {row["expenseId"]: row["amount"] for row in snapshot.rows}
     assert amounts[changed["expenseId"]] == changed["amount"]
@@ -184,9 +174,9 @@ def test_saved_cache_keeps_malformed_objects_malformed(lake: Any, tmp_path: Path
     reader.read()
     path = tmp_path / "cache.jsonl"
     reader.cache.save(path)
-    s3, gets = counting_client()
-    again = LakeReader(s3, lake.bucket, cache=LakeCache.load(path)).read()
-    assert gets == []
+    counter = GetCounter()
+    again = LakeReader(counter.s3, lake.bucket, cache=LakeCache.load(path)).read()
+    assert counter.take() == []
     assert [obj.key for obj in again.malformed] == ["expenses/zed/bad.json"]
 
 
