@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from quicksight import aws
 from quicksight.check import check_lake
-from quicksight.lake import LakeCache, LakeError, LakeReader, cache_file
+from quicksight.lake import LakeError, LakeReader, cache_file
 from quicksight.manifest import MANIFEST_KEY, ManifestError
 from quicksight.render import ChartJsMissing, PageContext, render_dashboard
 from quicksight.stack import (
@@ -103,19 +103,12 @@ def _preview_cache(args: argparse.Namespace, bucket: str) -> Path | None:
 
 def _preview(args: argparse.Namespace, out: TextIO) -> int:
     bucket = resolve_bucket(args.stack, args.bucket, args.state_dir)
-    cache_path = _preview_cache(args, bucket)
-    cache = LakeCache.load(cache_path) if cache_path is not None else None
-    reader = LakeReader(_lake_client(args), bucket, cache=cache)
+    reader = LakeReader(_lake_client(args), bucket, cache_path=_preview_cache(args, bucket))
     try:
         snapshot = reader.read()
     except (ManifestError, LakeError) as e:
         print(f"{e.code}: {e.message}", file=sys.stderr)
         return EXIT_PROBLEMS
-    if cache_path is not None and snapshot.changed_cache:
-        try:
-            reader.cache.save(cache_path)
-        except OSError as e:
-            print(f"warning: could not save the cache to {cache_path} ({e})", file=sys.stderr)
     context = PageContext(
         bucket=bucket,
         manifest_uri=f"s3://{bucket}/{MANIFEST_KEY}",

@@ -215,11 +215,6 @@ class LakeSnapshot:
     evicted: int = 0  # cache entries dropped because their object was deleted or rewritten
 
     @property
-    def changed_cache(self) -> bool:
-        """Whether this read added to or dropped from the reader's cache (worth saving again)."""
-        return self.fetched > 0 or self.evicted > 0
-
-    @property
     def rows(self) -> list[dict[str, Any]]:
         return [obj.row for obj in self.objects if obj.row is not None]
 
@@ -318,11 +313,17 @@ class LakeReader:
         *,
         max_workers: int = DEFAULT_WORKERS,
         cache: LakeCache | None = None,
+        cache_path: Path | None = None,
     ) -> None:
+        """`cache_path`: where the parsed objects are kept between processes (loaded here unless `cache` is given,
+        saved after every read that changed them)."""
         self.s3 = s3_client
         self.bucket = bucket
         self.max_workers = max_workers
-        self.cache = cache if cache is not None else LakeCache()
+        self.cache_path = cache_path
+        if cache is None:
+            cache = LakeCache.load(cache_path) if cache_path is not None else LakeCache()
+        self.cache = cache
 
     def read(self, progress: ReadProgress | None = None) -> LakeSnapshot:
         """One pass over the lake; raises ManifestError when the manifest is unusable, LakeError when S3 refuses."""
@@ -350,6 +351,8 @@ class LakeReader:
                 self.cache.put(obj)
             objects[(obj.bucket, obj.key)] = obj
         evicted = self.cache.retain({(o.bucket, o.key, o.etag) for o in objects.values()})
+        if self.cache_path is not None and (to_fetch or evicted):
+            self._save_cache(self.cache_path)
         ordered = [objects[k] for k in sorted(objects)]
         if progress is not None:
             progress.done()
@@ -362,3 +365,9 @@ class LakeReader:
             missing=missing,
             evicted=evicted,
         )
+
+    def _save_cache(self, path: Path) -> None:
+        try:
+            self.cache.save(path)
+        except OSError as e:  # only a cache: the read itself succeeded
+            log.warning("could not save the lake cache to %s (%s)", path, e)

@@ -8,10 +8,9 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
-from quicksight.lake import LakeCache, LakeError, LakeSnapshot, ProgressView, ReadProgress
+from quicksight.lake import LakeError, LakeSnapshot, ProgressView, ReadProgress
 from quicksight.manifest import ManifestError
 
 log = logging.getLogger(__name__)
@@ -21,9 +20,7 @@ GIVE_UP_POLL_SECONDS = 0.1
 
 
 class SnapshotReader(Protocol):
-    """What the refresher drives: quicksight.lake.LakeReader, or a stand-in in tests."""
-
-    cache: LakeCache
+    """What the refresher drives: quicksight.lake.LakeReader (which also saves its cache), or a stand-in in tests."""
 
     def read(self, progress: ReadProgress | None = None) -> LakeSnapshot: ...
 
@@ -60,13 +57,11 @@ class LakeRefresher:
         self,
         reader: SnapshotReader,
         *,
-        cache_path: Path | None = None,
         initial: tuple[LakeSnapshot, dt.datetime] | None = None,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
         """`initial`: a snapshot to show until the first read lands (e.g. from a saved cache) and when it was read."""
         self.reader = reader
-        self.cache_path = cache_path
         self._clock = clock
         self._cond = threading.Condition()
         self._wanted = 0  # the newest request's ticket
@@ -155,11 +150,6 @@ class LakeRefresher:
         except Exception:  # a background thread must survive whatever one read throws (botocore, sockets)
             log.exception("lake refresher: a read failed unexpectedly")
             failure = LakeError("InternalError", "the lake read failed unexpectedly (see the dev server's log)")
-        if snapshot is not None and snapshot.changed_cache and self.cache_path is not None:
-            try:
-                self.reader.cache.save(self.cache_path)
-            except OSError as e:
-                log.warning("lake refresher: could not save the cache to %s (%s)", self.cache_path, e)
         with self._cond:
             self._finished = ticket
             if snapshot is not None:

@@ -78,10 +78,8 @@ def dashboard_blueprint(
         with lock:
             if bucket not in refreshers:
                 path = cache_file(cache_dir, bucket) if cache_dir is not None else None
-                cache = LakeCache.load(path) if path is not None else LakeCache()
-                reader = LakeReader(s3_client_factory(), bucket, cache=cache)
-                initial = _saved_snapshot(bucket, cache, path)
-                refreshers[bucket] = LakeRefresher(reader, cache_path=path, initial=initial)
+                reader = LakeReader(s3_client_factory(), bucket, cache_path=path)
+                refreshers[bucket] = LakeRefresher(reader, initial=_saved_snapshot(bucket, reader.cache, path))
             return refreshers[bucket]
 
     def data_for(bucket: str, snapshot: LakeSnapshot) -> DashboardData:

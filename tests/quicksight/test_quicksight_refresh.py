@@ -21,7 +21,6 @@ class GatedReader:
 
     def __init__(self, reader: LakeReader, free: int = 0) -> None:
         self.reader = reader
-        self.cache = reader.cache
         self.free = free
         self.gate = threading.Event()
         self.started = threading.Semaphore(0)
@@ -153,7 +152,7 @@ def test_close_stops_the_background_thread(lake: Any) -> None:
 
 def test_saved_cache_makes_a_new_reader_warm_and_still_sees_changes(lake: Any, tmp_path: Path) -> None:
     path = cache_file(tmp_path, lake.bucket)
-    refresher = LakeRefresher(LakeReader(lake.s3, lake.bucket), cache_path=path)
+    refresher = LakeRefresher(LakeReader(lake.s3, lake.bucket, cache_path=path))
     assert refresher.request(30).fresh
     refresher.close()
     assert path.read_text(encoding="utf-8").splitlines()[0] == CACHE_FORMAT
