@@ -46,7 +46,7 @@ def _newest_first(row: Mapping[str, Any]) -> tuple[str, str]:
 
 def user_ids(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     """Every userId present, sorted (the filter's choices)."""
-    return sorted({str(r["userId"]) for r in rows if r.get("userId") is not None})
+    return sorted(rows_by_user(rows))
 
 
 def rows_by_user(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:

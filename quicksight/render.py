@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from quicksight.aggregate import DEFAULT_ROW_LIMIT, TABLE_COLUMNS, DashboardView, aggregate, rows_by_user, user_ids
+from quicksight.aggregate import DEFAULT_ROW_LIMIT, TABLE_COLUMNS, DashboardView, aggregate, rows_by_user
 from quicksight.lake import ProgressView
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
@@ -166,9 +166,9 @@ class DashboardData:
 
 def dashboard_data(rows: list[dict[str, Any]], *, row_limit: int = DEFAULT_ROW_LIMIT) -> DashboardData:
     """Aggregate the rows for every user filter (the page switches between them without a request)."""
-    users = user_ids(rows)
-    views = {"": aggregate(rows, None, row_limit=row_limit)}
     by_user = rows_by_user(rows)  # one pass, so each user's view costs only that user's rows
+    users = sorted(by_user)
+    views = {"": aggregate(rows, None, row_limit=row_limit)}
     views.update({u: aggregate(by_user[u], u, row_limit=row_limit) for u in users})
     payload = {
         "columns": list(TABLE_COLUMNS),
