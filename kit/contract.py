@@ -1,0 +1,182 @@
+"""The one model of api/openapi.yaml: operations, Lambda functions with their IAM actions, and CORS."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+CONTRACT_PATH = PROJECT_ROOT / "api" / "openapi.yaml"
+
+# The HTTP methods an OpenAPI path item can hold (API Gateway REST methods, without ANY).
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
+
+# for parity: a new Lambda function gets a 3 s timeout and 128 MB unless told otherwise; the timeout is a whole
+# number of seconds up to 900 and memory 128-10,240 MB
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-timeout.html,
+#  https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html).
+DEFAULT_TIMEOUT_SECONDS = 3
+MAX_TIMEOUT_SECONDS = 900
+DEFAULT_MEMORY_MB = 128
+MEMORY_RANGE_MB = (128, 10240)
+
+# for parity: the headers the API Gateway console's "Enable CORS" allows by default
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors-console.html).
+DEFAULT_CORS_ALLOW_HEADERS = ("Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "X-Amz-Security-Token")
+
+
+class ContractError(ValueError):
+    """The contract cannot be served or deployed: a broken reference or a field of the wrong shape."""
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One entry of `x-lambda-functions`: lambdas/<directory>/app.py, its Lambda settings and its role's actions."""
+
+    directory: str
+    name: str
+    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    memory_mb: int = DEFAULT_MEMORY_MB
+    table_actions: tuple[str, ...] = ()
+    lake_actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One resource + method of the contract, bound to the function that serves it."""
+
+    resource: str  # the API Gateway resource path, e.g. "/expenses/{expenseId}"
+    method: str  # upper case, e.g. "GET"
+    function: str  # a key of x-lambda-functions
+
+
+@dataclass(frozen=True)
+class CorsSpec:
+    """The contract's `x-cors`: the one CORS configuration of handlers, gateway, preflights and bootstrap."""
+
+    allow_origins: tuple[str, ...] = ("*",)
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = DEFAULT_CORS_ALLOW_HEADERS
+    expose_headers: tuple[str, ...] = ()
+    max_age: int | None = None  # None: no Access-Control-Max-Age header (browsers then cache 5 s)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The parsed contract, and the raw document for what only needs to pass it on (API Gateway's import)."""
+
+    document: Mapping[str, Any]
+    operations: tuple[Operation, ...]
+    functions: Mapping[str, FunctionSpec]
+    cors: CorsSpec = field(default_factory=CorsSpec)
+
+    def raw(self) -> dict[str, Any]:
+        """A deep copy of the document, safe to transform."""
+        return copy.deepcopy(dict(self.document))
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ContractError(f"{where} must be a list of strings")
+    return tuple(value)
+
+
+def _whole(value: Any, where: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ContractError(f"{where} must be a whole number from {low} to {high}")
+    return value
+
+
+def _parse_function(directory: str, spec: Any) -> FunctionSpec:
+    where = f"x-lambda-functions.{directory}"
+    if not isinstance(spec, dict):
+        raise ContractError(f"{where} must be a mapping")
+    return FunctionSpec(
+        directory=directory,
+        name=str(spec.get("name", directory)),
+        timeout_seconds=_whole(
+            spec.get("timeout", DEFAULT_TIMEOUT_SECONDS), f"{where}.timeout", 1, MAX_TIMEOUT_SECONDS
+        ),
+        memory_mb=_whole(spec.get("memory", DEFAULT_MEMORY_MB), f"{where}.memory", *MEMORY_RANGE_MB),
+        table_actions=_strings(spec.get("table", []), f"{where}.table"),
+        lake_actions=_strings(spec.get("lake", []), f"{where}.lake"),
+    )
+
+
+def _parse_functions(raw: Any) -> dict[str, FunctionSpec]:
+    if not isinstance(raw, dict) or not raw:
+        raise ContractError("x-lambda-functions must be a non-empty mapping")
+    return {str(directory): _parse_function(str(directory), spec) for directory, spec in raw.items()}
+
+
+def _parse_operations(paths: Any, functions: Mapping[str, FunctionSpec]) -> tuple[Operation, ...]:
+    if not isinstance(paths, dict) or not paths:
+        raise ContractError("the contract has no paths")
+    operations: list[Operation] = []
+    for resource, item in paths.items():
+        if not isinstance(item, dict):
+            raise ContractError(f"paths.{resource} must be a mapping")
+        for method in HTTP_METHODS:
+            operation = item.get(method)
+            if operation is None:
+                continue
+            function = operation.get("x-lambda-function") if isinstance(operation, dict) else None
+            if not isinstance(function, str):
+                raise ContractError(f"{method.upper()} {resource} has no x-lambda-function")
+            if function not in functions:
+                raise ContractError(f"{method.upper()} {resource} names unknown function {function!r}")
+            operations.append(Operation(resource=str(resource), method=method.upper(), function=function))
+    return tuple(operations)
+
+
+def _parse_cors(raw: Any, operations: tuple[Operation, ...]) -> CorsSpec:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ContractError("x-cors must be a mapping")
+    # Default methods: the contract's own, plus the preflight's OPTIONS.
+    methods = sorted({op.method for op in operations} | {"OPTIONS"})
+    max_age = raw.get("maxAge")
+    return CorsSpec(
+        allow_origins=_strings(raw.get("allowOrigins", ["*"]), "x-cors.allowOrigins"),
+        allow_methods=_strings(raw.get("allowMethods", methods), "x-cors.allowMethods"),
+        allow_headers=_strings(raw.get("allowHeaders", list(DEFAULT_CORS_ALLOW_HEADERS)), "x-cors.allowHeaders"),
+        expose_headers=_strings(raw.get("exposeHeaders", []), "x-cors.exposeHeaders"),
+        max_age=None if max_age is None else _whole(max_age, "x-cors.maxAge", 0, 86400),
+    )
+
+
+def parse_contract(document: Mapping[str, Any]) -> Contract:
+    """Build a Contract from an already-loaded OpenAPI document; every broken reference is found here."""
+    functions = _parse_functions(document.get("x-lambda-functions"))
+    operations = _parse_operations(document.get("paths"), functions)
+    cors = _parse_cors(document.get("x-cors"), operations)
+    return Contract(document=document, operations=operations, functions=functions, cors=cors)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime_ns: int) -> Contract:
+    import yaml  # only the kit's tools read YAML; the Lambda zip never loads the contract
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+            document = yaml.load(f, Loader=loader)  # noqa: S506 - a safe loader, the C one when available
+    except (OSError, yaml.YAMLError) as e:
+        raise ContractError(f"cannot read the contract {path}: {e}") from e
+    if not isinstance(document, dict):
+        raise ContractError(f"{path} is not an OpenAPI document")
+    return parse_contract(document)
+
+
+def load_contract(path: Path = CONTRACT_PATH) -> Contract:
+    """The contract at `path`, parsed once per file version (never per request)."""
+    try:
+        mtime = Path(path).stat().st_mtime_ns
+    except OSError as e:
+        raise ContractError(f"contract not found: {path}") from e
+    return _load(str(path), mtime)

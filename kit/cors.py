@@ -1,0 +1,112 @@
+"""The one CORS policy: the headers of handler responses, gateway errors and preflights, from the contract's x-cors.
+
+The Lambda functions get the same policy through their environment (`to_env` / `from_env`), set by bootstrap on AWS
+and by the dev server locally, so a route's success and error responses carry one header set everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from kit.contract import CorsSpec
+
+ENV_ALLOW_ORIGIN = "CORS_ALLOW_ORIGIN"
+ENV_ALLOW_HEADERS = "CORS_ALLOW_HEADERS"
+ENV_ALLOW_METHODS = "CORS_ALLOW_METHODS"
+ENV_EXPOSE_HEADERS = "CORS_EXPOSE_HEADERS"
+
+
+def _join(values: Sequence[str]) -> str:
+    return ", ".join(values)
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def to_env(spec: CorsSpec, origins: Sequence[str] | None = None) -> dict[str, str]:
+    """The environment variables that give a function this policy (`origins` overrides the contract's)."""
+    return {
+        ENV_ALLOW_ORIGIN: _join(origins if origins is not None else spec.allow_origins),
+        ENV_ALLOW_HEADERS: _join(spec.allow_headers),
+        ENV_ALLOW_METHODS: _join(spec.allow_methods),
+        ENV_EXPOSE_HEADERS: _join(spec.expose_headers),
+    }
+
+
+def from_env(env: Mapping[str, str]) -> CorsSpec:
+    """The policy a function was given; unset variables fall back to the contract model's defaults."""
+    defaults = CorsSpec()
+    return CorsSpec(
+        allow_origins=_split(env.get(ENV_ALLOW_ORIGIN)) or defaults.allow_origins,
+        allow_headers=_split(env.get(ENV_ALLOW_HEADERS)) or defaults.allow_headers,
+        allow_methods=_split(env.get(ENV_ALLOW_METHODS)) or defaults.allow_methods,
+        expose_headers=_split(env.get(ENV_EXPOSE_HEADERS)),
+    )
+
+
+class CorsPolicy:
+    """Answers preflights and decorates every response (handler or gateway) from one CorsSpec."""
+
+    def __init__(self, spec: CorsSpec, origins_override: Sequence[str] | None = None) -> None:
+        self.spec = spec
+        self.origins = tuple(origins_override) if origins_override is not None else spec.allow_origins
+        self._any_origin = "*" in self.origins
+        self._methods = _join(spec.allow_methods)
+        self._headers = _join(spec.allow_headers)
+        self._expose = _join(spec.expose_headers)
+        self._max_age = str(spec.max_age) if spec.max_age is not None else None
+
+    def allow_origin(self, request_origin: str | None) -> str | None:
+        """The Access-Control-Allow-Origin value for this request's Origin, or None to send none."""
+        if self._any_origin:
+            return "*"
+        if request_origin is not None and request_origin in self.origins:
+            return request_origin
+        return None
+
+    def _origin_headers(self, request_origin: str | None) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        origin = self.allow_origin(request_origin)
+        if origin is not None:
+            headers["Access-Control-Allow-Origin"] = origin
+            if origin != "*":
+                headers["Vary"] = "Origin"
+        return headers
+
+    def preflight_headers(self, request_origin: str | None) -> dict[str, str]:
+        """What the OPTIONS mock integration bootstrap creates answers with."""
+        headers = self._origin_headers(request_origin)
+        headers["Access-Control-Allow-Methods"] = self._methods
+        headers["Access-Control-Allow-Headers"] = self._headers
+        if self._max_age is not None:
+            headers["Access-Control-Max-Age"] = self._max_age
+        return headers
+
+    def response_headers(self, request_origin: str | None) -> dict[str, str]:
+        """The one header set of every non-preflight response: handler results and gateway errors alike."""
+        headers = self._origin_headers(request_origin)
+        headers["Access-Control-Allow-Headers"] = self._headers
+        headers["Access-Control-Allow-Methods"] = self._methods
+        if self._expose:
+            headers["Access-Control-Expose-Headers"] = self._expose
+        return headers
+
+    # The gateway's DEFAULT_4XX/5XX responses carry the same set as handler responses.
+    error_headers = response_headers
+
+    # --- the static form bootstrap deploys (API Gateway mock integrations and gateway responses hold literals) ---
+    def _static_origin(self) -> str:
+        return "*" if self._any_origin else ",".join(self.origins)
+
+    def deployed_preflight_headers(self) -> dict[str, str]:
+        """The literal headers of the OPTIONS mock integration on AWS."""
+        headers = self.preflight_headers(None)
+        headers["Access-Control-Allow-Origin"] = self._static_origin()
+        return headers
+
+    def deployed_response_headers(self) -> dict[str, str]:
+        """The literal headers of the DEFAULT_4XX / DEFAULT_5XX gateway responses on AWS."""
+        headers = self.response_headers(None)
+        headers["Access-Control-Allow-Origin"] = self._static_origin()
+        return headers
