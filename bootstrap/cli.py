@@ -11,13 +11,13 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
-from bootstrap.contract import ContractError
 from bootstrap.engine import run_down, run_status, run_up
 from bootstrap.packaging import PackagingError
 from bootstrap.policies import PolicyValidationError
 from bootstrap.resources.base import ProvisionError, error_code
 from bootstrap.spec import SpecError
 from bootstrap.target import Target, TargetError
+from kit.contract import ContractError
 
 EXIT_OK = 0
 EXIT_FAILED = 1

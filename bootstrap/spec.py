@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bootstrap.contract import PROJECT_ROOT, Contract, load_contract
+from kit.contract import PROJECT_ROOT, Contract, load_contract
 
 STACK_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,19}$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")

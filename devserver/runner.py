@@ -21,6 +21,8 @@ from devserver.config import CONTRACT_PATH, FUNCTIONS_ROOT, LOCAL_CREDENTIALS, S
 from devserver.gateway import Gateway, GatewayConfig
 from devserver.httpserver import make_dev_server
 from expense_core import aws
+from kit.contract import load_contract
+from kit.cors import to_env as cors_env
 
 log = logging.getLogger("devserver")
 
@@ -135,6 +137,8 @@ class DevServer:
             "AWS_REGION": self.options.region,
             "AWS_DEFAULT_REGION": self.options.region,
             **LOCAL_CREDENTIALS,
+            # The contract's one CORS policy (with --cors-origin), so handler responses match the gateway's errors.
+            **cors_env(load_contract(CONTRACT_PATH).cors, self.options.cors_origins),
         }
         return {
             name: {**{k: str(v) for k, v in env.items()}, **local}

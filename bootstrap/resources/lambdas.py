@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 
 from bootstrap.resources.base import Context, Resource, error_code
 from bootstrap.spec import DEFAULT_CURRENCY
+from kit.cors import to_env as cors_env
 
 RUNTIME = "python3.12"
 HANDLER = "app.lambda_handler"
@@ -56,7 +57,8 @@ class Function(Resource):
             "DEFAULT_CURRENCY": DEFAULT_CURRENCY,
             "PAGE_TOKEN_SECRET": self._secret(ctx, current),
             "IDEMPOTENCY_TTL_SECONDS": IDEMPOTENCY_TTL_SECONDS,
-            "CORS_ALLOW_ORIGIN": spec.contract.cors.allow_origins[0],
+            # The contract's one CORS policy, so handler responses carry the gateway's header set.
+            **cors_env(spec.contract.cors),
         }
 
     def _configuration(self, ctx: Context, current: dict[str, Any] | None) -> dict[str, Any]:
@@ -65,8 +67,8 @@ class Function(Resource):
             "Runtime": RUNTIME,
             "Handler": HANDLER,
             "Role": ctx.outputs["_roleArns"][self.key],
-            "Timeout": fn.timeout,
-            "MemorySize": fn.memory,
+            "Timeout": fn.timeout_seconds,
+            "MemorySize": fn.memory_mb,
             "Environment": {"Variables": self.environment(ctx, current)},
         }
 

@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devserver.gateway.authorizer import CognitoAuthorizer
-from devserver.gateway.contract import Contract, load_contract
-from devserver.gateway.cors import CorsPolicy
 from devserver.gateway.errors import (
     Forbidden,
     GatewayError,
@@ -22,6 +20,8 @@ from devserver.gateway.events import ApiIdentity, IncomingRequest, ProxyEventBui
 from devserver.gateway.responses import GatewayResponse, map_proxy_result
 from devserver.gateway.routing import Router, split_path
 from devserver.gateway.runtime import LambdaRuntime
+from kit.contract import Contract, load_contract
+from kit.cors import CorsPolicy
 
 log = logging.getLogger("devserver.gateway")
 
