@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kit.state import DEFAULT_STATE_ROOT, StateLayout
+
 ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_PATH = ROOT / "api" / "openapi.yaml"
 FUNCTIONS_ROOT = ROOT / "lambdas"
@@ -24,7 +26,7 @@ class DevOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     backend: str = EMBEDDED  # "embedded", or the URL of a moto server / LocalStack already provisioned
-    state_dir: Path = Path(".devstate")
+    state_dir: Path = DEFAULT_STATE_ROOT
     stack: str = "dev"
     region: str = "us-east-1"
     reset: bool = False
@@ -47,20 +49,24 @@ class DevOptions:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         return f"http://{host}:{self.port}"
 
-    # --- the state directory: everything the dev server keeps between runs ---
+    # --- the state directory: everything the dev server keeps between runs (kit.state knows every path) ---
+    @property
+    def layout(self) -> StateLayout:
+        return StateLayout(self.state_dir, self.stack)
+
     @property
     def backend_dir(self) -> Path:
-        return self.state_dir / "backend"
+        return self.layout.backend_dir
 
     @property
     def cognito_state(self) -> Path:
-        return self.state_dir / "cognito" / f"{self.stack}.json"
+        return self.layout.cognito_state
 
     @property
     def mailbox_file(self) -> Path:
-        return self.state_dir / "cognito" / f"{self.stack}-mailbox.json"
+        return self.layout.mailbox_file
 
     @property
     def runtime_file(self) -> Path:
         """Where a running dev server says which endpoint it serves (for `make reconcile`)."""
-        return self.state_dir / self.stack / "runtime.json"
+        return self.layout.runtime_file

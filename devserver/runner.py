@@ -6,11 +6,9 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import threading
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import bootstrap
@@ -48,7 +46,8 @@ class DevServer:
         if opts.port == 0:
             self.options = opts = _with_port(opts, self._http.server_port)
         if opts.reset:
-            wipe_state(opts)
+            opts.layout.wipe()
+        opts.layout.migrate(announce=lambda line: print(line, flush=True))
         # The dev server only ever talks to local endpoints: real credentials are never sent there.
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
             os.environ.pop(name, None)
@@ -103,7 +102,7 @@ class DevServer:
             self._backend.stop()
             self._backend = None
         with contextlib.suppress(OSError):
-            self.options.runtime_file.unlink()
+            self.options.layout.remove_runtime()
 
     # --- parts -----------------------------------------------------------------------------------------
     def _start_backend(self) -> str:
@@ -167,7 +166,7 @@ class DevServer:
         return dashboard_blueprint(
             lambda: self._client("s3"),
             lambda: str(self.outputs["dataBucket"]),
-            cache_dir=self.options.state_dir / self.options.stack,  # removed by --reset with the rest
+            cache_path=self.options.layout.lake_cache,  # removed by --reset with the rest
         )
 
     def config_json(self) -> dict[str, Any]:
@@ -194,10 +193,12 @@ class DevServer:
         }
 
     def _write_runtime_file(self) -> None:
-        path = self.options.runtime_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        info = {"endpointUrl": self.endpoint_url, "baseUrl": self.options.base_url, "pid": os.getpid()}
-        path.write_text(json.dumps({**info, "outputs": self.outputs}, indent=2, default=str))
+        self.options.layout.write_runtime(
+            endpoint_url=self.endpoint_url,
+            base_url=self.options.base_url,
+            service_endpoints=self.service_endpoints,
+            outputs=self.outputs,
+        )
 
 
 def is_localstack(url: str) -> bool:
@@ -213,15 +214,3 @@ def _with_port(options: DevOptions, port: int) -> DevOptions:
     from dataclasses import replace
 
     return replace(options, port=port)
-
-
-def wipe_state(options: DevOptions) -> None:
-    """Forget everything local: users, expenses, lake objects, mailbox (what `make dev-reset` does too)."""
-    for path in (options.backend_dir, options.cognito_state.parent, options.state_dir / options.stack):
-        if path.exists():
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-
-
-def read_runtime(state_dir: Path, stack: str) -> dict[str, Any]:
-    """What a running dev server wrote about itself (endpoint and outputs)."""
-    return dict(json.loads((state_dir / stack / "runtime.json").read_text()))

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, TextIO
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from kit.state import StateLayout
 from quicksight import aws
 from quicksight.check import check_lake
-from quicksight.lake import LakeError, LakeReader, cache_file
+from quicksight.lake import LakeError, LakeReader
 from quicksight.manifest import MANIFEST_KEY, ManifestError
 from quicksight.render import ChartJsMissing, PageContext, render_dashboard
 from quicksight.stack import (
@@ -97,8 +98,8 @@ def _preview_cache(args: argparse.Namespace, bucket: str) -> Path | None:
         return None
     if args.cache is not None:
         return Path(args.cache)
-    stack_dir = Path(args.state_dir) / args.stack
-    return cache_file(stack_dir, bucket) if stack_dir.is_dir() else None
+    layout = StateLayout(Path(args.state_dir), args.stack)
+    return layout.lake_cache(bucket) if layout.stack_dir.is_dir() else None
 
 
 def _preview(args: argparse.Namespace, out: TextIO) -> int:

@@ -78,11 +78,6 @@ def parse_object(bucket: str, key: str, etag: str, body: bytes) -> LakeObject:
     return LakeObject(bucket, key, etag, decoded, row, None, body)
 
 
-def cache_file(directory: Path, bucket: str) -> Path:
-    """Where a bucket's saved cache lives in a stack's state directory (shared by the dev server and `preview`)."""
-    return directory / f"lake-cache.{bucket}.jsonl"  # bucket names are [a-z0-9.-]: safe in a file name
-
-
 class LakeCache:
     """Parsed lake objects keyed by (bucket, key, ETag): an unchanged object is never fetched twice."""
 

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 import boto3
 from botocore.config import Config
 
+from kit.state import DEFAULT_STATE_ROOT, StateLayout
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-DEFAULT_STATE_DIR = Path(".devstate")
+DEFAULT_STATE_DIR = DEFAULT_STATE_ROOT
 _STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 DEFAULT_REGION = "us-east-1"
 
@@ -37,7 +39,7 @@ def resolve_bucket(stack: str, bucket: str | None, state_dir: Path = DEFAULT_STA
     validate_stack_name(stack)
     if bucket:
         return bucket
-    outputs = state_dir / stack / "outputs.json"
+    outputs = StateLayout(state_dir, stack).outputs_file
     try:
         data = json.loads(outputs.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
@@ -53,32 +55,14 @@ def resolve_bucket(stack: str, bucket: str | None, state_dir: Path = DEFAULT_STA
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")  # what boto3 itself would honour
 
 
-def _process_alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, under another user
-    return True
-
-
 def dev_server_endpoint(stack: str, state_dir: Path = DEFAULT_STATE_DIR) -> str | None:
-    """The AWS endpoint of a dev server running this stack (from .devstate/<stack>/runtime.json), if one runs.
+    """The S3 endpoint of a dev server running this stack (from .devstate/<stack>/runtime.json), if one runs.
 
     Lets `python -m quicksight check|preview --stack dev` reach `make dev`'s embedded backend, whose port changes
     on every start, without the user copying it. A runtime file left by a dev server that is gone is ignored.
     """
-    try:
-        runtime = json.loads((state_dir / stack / "runtime.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    if not isinstance(runtime, dict) or not _process_alive(runtime.get("pid")):
-        return None
-    endpoint = runtime.get("endpointUrl")
-    return endpoint if isinstance(endpoint, str) and endpoint else None
+    running = StateLayout(state_dir, stack).read_runtime()
+    return running.endpoint_for("s3") if running is not None else None
 
 
 def resolve_endpoint(stack: str, given: str | None, state_dir: Path = DEFAULT_STATE_DIR) -> tuple[str | None, str]:
@@ -91,7 +75,7 @@ def resolve_endpoint(stack: str, given: str | None, state_dir: Path = DEFAULT_ST
             return None, name  # boto3 reads it itself
     running = dev_server_endpoint(stack, state_dir)
     if running:
-        return running, f"the dev server running stack {stack!r} ({state_dir / stack / 'runtime.json'})"
+        return running, f"the dev server running stack {stack!r} ({StateLayout(state_dir, stack).runtime_file})"
     return None, "AWS"
 
 

@@ -6,7 +6,6 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -14,6 +13,7 @@ from botocore.exceptions import ClientError
 from bootstrap.packaging import Package, build_zip
 from bootstrap.spec import StackSpec
 from bootstrap.target import Target
+from kit.state import StateLayout
 
 Reporter = Callable[[str], None]
 PENDING = "<pending>"
@@ -39,7 +39,7 @@ class Context:
 
     spec: StackSpec
     target: Target
-    state_dir: Path
+    layout: StateLayout
     dry_run: bool = False
     outputs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)

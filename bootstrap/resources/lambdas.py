@@ -23,7 +23,7 @@ ROLE_PROPAGATION_DELAY_S = 5.0
 
 
 def _previous_secret(ctx: Context) -> str | None:
-    path = ctx.state_dir / "outputs.json"
+    path = ctx.layout.outputs_file
     try:
         previous = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):

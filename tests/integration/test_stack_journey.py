@@ -20,6 +20,7 @@ from bootstrap.apidoc import contract_routes
 from bootstrap.resources.apigateway import deployed_routes
 from bootstrap.resources.base import Context
 from bootstrap.spec import StackSpec
+from kit.state import StateLayout
 
 pytestmark = pytest.mark.integration
 
@@ -141,7 +142,7 @@ def test_a_second_up_changes_nothing(target, stack_name, state_root, provisioned
 
 def test_the_deployed_api_matches_the_contract(target, stack_name, provisioned, aws):
     spec = StackSpec(stack=stack_name, region="us-east-1", account_id="123456789012", on_aws=False)
-    ctx = Context(spec=spec, target=target, state_dir=spec.project_root)
+    ctx = Context(spec=spec, target=target, layout=StateLayout(stack=stack_name))  # reads only: nothing written
     routes = deployed_routes(ctx, provisioned["apiId"])
     wanted = contract_routes(spec)
     assert set(routes) == set(wanted)

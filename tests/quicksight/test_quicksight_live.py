@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from kit.state import StateLayout
 from quicksight import web
 from quicksight.cli import main
 from quicksight.lake import LakeSnapshot, ProgressView
@@ -122,7 +123,7 @@ def test_dashboard_saves_its_cache_for_the_next_start(lake: Any, tmp_path: Path)
     counter = GetCounter()
 
     def start() -> Any:
-        return dashboard_app(counter.s3, lake.bucket, cache_dir=tmp_path).test_client()
+        return dashboard_app(counter.s3, lake.bucket, cache_path=StateLayout(tmp_path).lake_cache).test_client()
 
     assert summary_count(start().get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
     assert len(counter.take()) == len(lake.records)
@@ -183,7 +184,9 @@ def test_a_restart_shows_the_saved_read_at_once_then_offers_the_new_one(
     lake: Any, slow: SlowLake, make_records: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def start() -> Any:
-        return dashboard_app(slow.s3, lake.bucket, cache_dir=tmp_path, wait_seconds=20).test_client()
+        return dashboard_app(
+            slow.s3, lake.bucket, cache_path=StateLayout(tmp_path).lake_cache, wait_seconds=20
+        ).test_client()
 
     assert summary_count(start().get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
     monkeypatch.setattr("quicksight.web.FRESH_LAKE_OBJECTS", 5)
