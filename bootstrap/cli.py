@@ -14,9 +14,10 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 from bootstrap.engine import run_down, run_status, run_up
 from bootstrap.packaging import PackagingError
 from bootstrap.policies import PolicyValidationError
-from bootstrap.resources.base import ProvisionError, error_code
+from bootstrap.resources.base import ProvisionError
 from bootstrap.spec import SpecError
 from bootstrap.target import Target, TargetError
+from kit.aws_errors import error_code
 from kit.contract import ContractError
 from kit.state import DEFAULT_STATE_ROOT, StateLayout
 
@@ -78,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 def aws_identity(target: Target, region: str) -> tuple[str, str]:
     """(account id, caller ARN) from STS; a clear CliExit when there are no usable credentials."""
     try:
-        identity = target.session(region).client("sts", **target.client_kwargs()).get_caller_identity()
+        identity = target.client("sts", region).get_caller_identity()
     except ProfileNotFound as e:
         raise CliExit(EXIT_NO_CREDENTIALS, f"AWS profile not found: {e}") from e
     except NoCredentialsError as e:

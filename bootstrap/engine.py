@@ -74,7 +74,6 @@ def _context(target: Target, stack: str, region: str, state_root: Path, dry_run:
     account = probe.client("sts").get_caller_identity()["Account"]
     spec = StackSpec(stack=stack, region=region, account_id=account, on_aws=target.is_aws)
     ctx = Context(spec=spec, target=target, layout=probe.layout, dry_run=dry_run)
-    ctx._session = probe._session
     ctx._clients = probe._clients
     ctx.outputs.update(_base_outputs(ctx))
     return ctx

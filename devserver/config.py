@@ -5,18 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kit import constants
+from kit import contract as kit_contract
 from kit.state import DEFAULT_STATE_ROOT, StateLayout
 
 ROOT = Path(__file__).resolve().parent.parent
-CONTRACT_PATH = ROOT / "api" / "openapi.yaml"
+CONTRACT_PATH = kit_contract.CONTRACT_PATH
 FUNCTIONS_ROOT = ROOT / "lambdas"
 FRONTEND_ROOT = ROOT / "frontend"
 EMBEDDED = "embedded"
-STAGE = "prod"
+STAGE = constants.STAGE
 # What LocalStack's free tier lacks, served by the embedded moto when --backend is LocalStack.
 SPLIT_SERVICES = ("cognito-idp", "cloudfront")
 # Fake credentials for local backends: moto and LocalStack accept any; real ones must never be sent there.
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": constants.PLACEHOLDER_ACCESS_KEY_ID,
+    "AWS_SECRET_ACCESS_KEY": constants.PLACEHOLDER_SECRET_ACCESS_KEY,
+}
 
 
 @dataclass(frozen=True)
@@ -28,7 +33,7 @@ class DevOptions:
     backend: str = EMBEDDED  # "embedded", or the URL of a moto server / LocalStack already provisioned
     state_dir: Path = DEFAULT_STATE_ROOT
     stack: str = "dev"
-    region: str = "us-east-1"
+    region: str = constants.DEFAULT_REGION
     reset: bool = False
     demo: bool = False
     cors_origins: tuple[str, ...] | None = None

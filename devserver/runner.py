@@ -18,7 +18,8 @@ from devserver.cognito import LocalCognito, Mailbox
 from devserver.config import CONTRACT_PATH, FUNCTIONS_ROOT, LOCAL_CREDENTIALS, SPLIT_SERVICES, STAGE, DevOptions
 from devserver.gateway import Gateway, GatewayConfig
 from devserver.httpserver import make_dev_server
-from expense_core import aws
+from kit.clients import Endpoints, Role, client
+from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
 from kit.contract import load_contract
 from kit.cors import to_env as cors_env
 
@@ -126,8 +127,15 @@ class DevServer:
         self._backend.start()
         return str(self._backend.endpoint_url)
 
-    def _client(self, service: str) -> Any:
-        return aws.client(service, self.service_endpoints.get(service, self.endpoint_url), self.options.region)
+    def _client(self, service: str, role: Role = Role.EMULATOR) -> Any:
+        """A client of the local backend, signed with the placeholder pair (real credentials never go there)."""
+        return client(
+            service,
+            role=role,
+            endpoints=Endpoints.of(self.endpoint_url, self.service_endpoints),
+            region=self.options.region,
+            credentials=(PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY, None),
+        )
 
     def _function_env(self) -> dict[str, dict[str, str]]:
         """Each function's configuration from bootstrap, plus what points its SDK at the local backend."""
@@ -164,7 +172,7 @@ class DevServer:
         from quicksight.web import dashboard_blueprint
 
         return dashboard_blueprint(
-            lambda: self._client("s3"),
+            lambda: self._client("s3", Role.READER),
             lambda: str(self.outputs["dataBucket"]),
             cache_path=self.options.layout.lake_cache,  # removed by --reset with the rest
         )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from kit.aws_errors import error_code
 from kit.state import StateLayout
 from quicksight import aws
 from quicksight.check import check_lake
@@ -192,8 +193,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except ClientError as e:
-        code = e.response.get("Error", {}).get("Code", "Unknown")
-        print(f"error: AWS refused {e.operation_name}: {code}", file=sys.stderr)
+        print(f"error: AWS refused {e.operation_name}: {error_code(e) or 'Unknown'}", file=sys.stderr)
         return EXIT_PROBLEMS
     except BotoCoreError as e:
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)

@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from kit.constants import LAKE_PREFIX
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 MANIFEST_KEY: Final = "manifest.json"
-LAKE_PREFIX: Final = "expenses/"
 QUICKSIGHT_SERVICE_PRINCIPAL: Final = "quicksight.amazonaws.com"
 
 

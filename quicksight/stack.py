@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
-from botocore.config import Config
 
+from kit.clients import Endpoints, Role, client
+from kit.constants import DEFAULT_REGION, StackNameError, check_stack_name
 from kit.state import DEFAULT_STATE_ROOT, StateLayout
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 DEFAULT_STATE_DIR = DEFAULT_STATE_ROOT
-_STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-DEFAULT_REGION = "us-east-1"
 
 
 class StackError(ValueError):
@@ -26,12 +24,11 @@ class StackError(ValueError):
 
 
 def validate_stack_name(stack: str) -> str:
-    """Stack names become QuickSight resource ids and paths: letters, digits, '-' and '_' only."""
-    if not _STACK_NAME.match(stack):
-        raise StackError(
-            f"stack name {stack!r} must be 1-64 letters, digits, '-' or '_' (starting with a letter/digit)"
-        )
-    return stack
+    """Stack names become QuickSight resource ids and state paths: the one rule bootstrap applies too."""
+    try:
+        return check_stack_name(stack)
+    except StackNameError as e:
+        raise StackError(str(e)) from e
 
 
 def resolve_bucket(stack: str, bucket: str | None, state_dir: Path = DEFAULT_STATE_DIR) -> str:
@@ -79,9 +76,6 @@ def resolve_endpoint(stack: str, given: str | None, state_dir: Path = DEFAULT_ST
     return None, "AWS"
 
 
-PLACEHOLDER_KEY = "test"  # key id and secret for emulators, as LocalStack suggests
-
-
 def s3_client(
     endpoint_url: str | None = None,
     region: str | None = None,
@@ -91,16 +85,13 @@ def s3_client(
 ) -> S3Client:
     """An S3 client sized for the reader's thread pool; endpoint None = boto3's own (AWS_ENDPOINT_URL or AWS).
 
-    `emulator=True` (the endpoint is moto, LocalStack or the dev server's backend): with no credentials configured,
-    sign with placeholder ones, since emulators accept any and an offline developer has none.
+    `emulator=True` (the endpoint is moto, LocalStack or the dev server's backend, given or from boto3's variables):
+    with no credentials configured, kit.clients signs with the placeholder pair, since emulators accept any and an
+    offline developer has none. AWS itself never gets invented credentials.
     """
-    session = boto3.session.Session()
-    placeholder = emulator and session.get_credentials() is None
-    return session.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        region_name=region or session.region_name or DEFAULT_REGION,
-        config=Config(max_pool_connections=pool_size, retries={"mode": "standard"}),
-        aws_access_key_id=PLACEHOLDER_KEY if placeholder else None,
-        aws_secret_access_key=PLACEHOLDER_KEY if placeholder else None,
-    )
+    if emulator and endpoint_url is None:
+        endpoint_url = next((os.environ[name] for name in ENDPOINT_VARIABLES if os.environ.get(name)), None)
+    endpoints = Endpoints.of(endpoint_url) if endpoint_url else None
+    region = region or boto3.session.Session().region_name or DEFAULT_REGION
+    found: S3Client = client("s3", role=Role.READER, endpoints=endpoints, region=region, pool_size=pool_size)
+    return found

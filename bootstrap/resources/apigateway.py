@@ -17,8 +17,9 @@ from bootstrap.apidoc import (
     gateway_responses,
     options_mock,
 )
-from bootstrap.resources.base import Context, Resource, error_code
+from bootstrap.resources.base import Context, Resource
 from bootstrap.spec import API_STAGE, THROTTLE_BURST_LIMIT, THROTTLE_RATE_LIMIT
+from kit.aws_errors import error_code
 
 _MARK = re.compile(r"\[spec ([0-9a-f]{16})\]")
 

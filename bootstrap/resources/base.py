@@ -8,8 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from bootstrap.packaging import Package, build_zip
 from bootstrap.spec import StackSpec
 from bootstrap.target import Target
@@ -21,11 +19,6 @@ PENDING = "<pending>"
 
 class ProvisionError(RuntimeError):
     """A resource cannot be brought to its definition (e.g. an immutable setting differs)."""
-
-
-def error_code(error: ClientError) -> str:
-    """The AWS error code of a botocore error (the only thing decisions are based on)."""
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def canonical(value: Any) -> str:
@@ -44,15 +37,12 @@ class Context:
     outputs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     page_token_secret: str | None = None
-    _clients: dict[str, Any] = field(default_factory=dict)
-    _session: Any = None
+    _clients: dict[str, Any] = field(default_factory=dict)  # per run, so a test can put a stubbed client in
     _packages: dict[str, Package] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            if self._session is None:
-                self._session = self.target.session(self.spec.region)
-            self._clients[service] = self._session.client(service, **self.target.client_kwargs(service))
+            self._clients[service] = self.target.client(service, self.spec.region)
         return self._clients[service]
 
     def package(self, key: str) -> Package:
@@ -105,13 +95,6 @@ class Resource(ABC):
     def export(self, ctx: Context, current: Any | None) -> None:
         """Publishes ids and ARNs for later resources and the outputs (current is None in a plan)."""
         return None
-
-
-def list_diff(label: str, wanted: list[Any] | set[Any], actual: Any) -> list[str]:
-    """A change entry when two unordered collections differ."""
-    if actual is None:
-        return []
-    return [] if sorted(map(str, wanted)) == sorted(map(str, actual)) else [label]
 
 
 def field_diffs(wanted: dict[str, Any], actual: dict[str, Any], prefix: str = "") -> list[str]:

@@ -9,8 +9,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bootstrap.resources.base import Context, Resource, error_code
+from bootstrap.resources.base import Context, Resource
 from bootstrap.spec import DEFAULT_CURRENCY
+from kit.aws_errors import error_code
 from kit.cors import to_env as cors_env
 
 RUNTIME = "python3.12"
