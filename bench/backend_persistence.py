@@ -16,9 +16,9 @@ from typing import Any
 
 import boto3
 
-from devserver.backend import EmbeddedBackend
 from expense_core.schema import table_definition
 from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
+from localaws import EmbeddedBackend
 
 TABLE = "Expenses"
 SAMPLES = 300

@@ -37,8 +37,8 @@ from moto.s3.models import s3_backends
 from moto.server import ThreadedMotoServer
 
 from bench.common import write
-from devserver.backend.embedded import EmbeddedBackend
 from kit.state import StateLayout
+from localaws.embedded import EmbeddedBackend
 from quicksight.aggregate import aggregate
 from quicksight.lake import DEFAULT_WORKERS, LakeCache, LakeReader
 from quicksight.manifest import upload_manifest

@@ -110,7 +110,7 @@ def confirm(question: str, stdin: TextIO, stdout: TextIO) -> bool:
 
 @contextmanager
 def _embedded(state_root: Path, stack: str, region: str, out: Callable[[str], None]) -> Iterator[Target]:
-    from devserver.backend import EmbeddedBackend  # lazy: only this target needs the dev server's backend
+    from localaws import EmbeddedBackend  # lazy: only this target starts the local AWS backend
 
     # The same backend state as `make dev` (one location, whatever the stack), moved there from the old one.
     layout = StateLayout(state_root, stack)

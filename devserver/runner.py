@@ -108,7 +108,7 @@ class DevServer:
     # --- parts -----------------------------------------------------------------------------------------
     def _start_backend(self) -> str:
         """The AWS endpoint: the embedded moto, or the given URL (plus an embedded moto for what it lacks)."""
-        from devserver.backend import EmbeddedBackend
+        from localaws import EmbeddedBackend
 
         if not self.options.embedded:
             url = self.options.backend.rstrip("/")
