@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
 from botocore.exceptions import ClientError
@@ -17,7 +19,7 @@ from kit.aws_errors import (
 
 
 def err(code: str | None, status: int = 400, **extra: object) -> ClientError:
-    response: dict = {"ResponseMetadata": {"HTTPStatusCode": status}, **extra}
+    response: Any = {"ResponseMetadata": {"HTTPStatusCode": status}, **extra}
     if code is not None:
         response["Error"] = {"Code": code, "Message": "m"}
     return ClientError(response, "Op")
@@ -70,7 +72,7 @@ def test_missing_key_is_not_a_missing_bucket() -> None:
     assert not missing_key(err("NoSuchBucket"))
 
 
-def test_real_s3_codes_for_a_missing_key(moto_session) -> None:
+def test_real_s3_codes_for_a_missing_key(moto_session: Any) -> None:
     # for parity: HeadObject on a missing key answers a bare 404 (no body, so the code is "404").
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="kit-errors")

@@ -77,7 +77,9 @@ def test_local_s3_is_path_style_aws_is_not() -> None:
     assert not (client("s3", role=Role.READER, region="us-east-1").meta.config.s3 or {}).get("addressing_style")
 
 
-def test_placeholder_credentials_only_for_an_emulator_without_any(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+def test_placeholder_credentials_only_for_an_emulator_without_any(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     no_credentials(monkeypatch, tmp_path)
     local = client("s3", role=Role.READER, endpoints=LOCAL, region="us-east-1")
     assert signing_credentials(local).access_key == PLACEHOLDER_ACCESS_KEY_ID

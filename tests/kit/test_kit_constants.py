@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
 
@@ -43,7 +45,7 @@ def test_bucket_names_stay_within_s3s_limit() -> None:
         StackSpec(stack="a" * 11, region="ap-southeast-2", account_id=LOCAL_ACCOUNT_ID, on_aws=False)
 
 
-def test_local_account_id_is_the_emulators(moto_session) -> None:
+def test_local_account_id_is_the_emulators(moto_session: Any) -> None:
     # for parity: moto maps every non-numeric access key id (ours is "testing") to 123456789012.
     identity = boto3.client("sts", region_name="us-east-1").get_caller_identity()
     assert identity["Account"] == LOCAL_ACCOUNT_ID == "123456789012"
