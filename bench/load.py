@@ -38,7 +38,7 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from bench.common import percentiles, write
-from devserver.process import DevServerProcess
+from bench.harness.process import DevServerProcess
 from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
 from kit.state import StateLayout
 from tests.devserver_support import User
