@@ -37,6 +37,7 @@ from moto.s3.models import s3_backends
 from moto.server import ThreadedMotoServer
 
 from bench.common import write
+from devserver.dashboard.web import STATUS_PATH, dashboard_blueprint
 from kit.state import StateLayout
 from localaws.embedded import EmbeddedBackend
 from quicksight.aggregate import aggregate
@@ -44,7 +45,6 @@ from quicksight.lake import DEFAULT_WORKERS, LakeCache, LakeReader
 from quicksight.manifest import upload_manifest
 from quicksight.render import PageContext, load_chart_js, render_dashboard
 from quicksight.stack import s3_client
-from quicksight.web import STATUS_PATH, dashboard_blueprint
 
 CATEGORIES = ["Food", "Travel", "Rent", "Utilities", "Books", "Health", "Fun"]
 

@@ -169,7 +169,7 @@ class DevServer:
         )
 
     def _dashboard(self) -> Any:
-        from quicksight.web import dashboard_blueprint
+        from devserver.dashboard.web import dashboard_blueprint
 
         return dashboard_blueprint(
             lambda: self._client("s3", Role.READER),

@@ -8,8 +8,8 @@ from typing import Any
 import boto3
 from flask import Flask
 
+from devserver.dashboard.web import dashboard_blueprint
 from quicksight.manifest import MANIFEST_KEY
-from quicksight.web import dashboard_blueprint
 
 REGION = "us-east-1"
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
+from devserver.dashboard import web
+from devserver.dashboard.refresh import LakeState
+from devserver.dashboard.web import STATUS_PATH
 from kit.state import StateLayout
-from quicksight import web
 from quicksight.cli import main
 from quicksight.lake import LakeSnapshot, ProgressView
-from quicksight.refresh import LakeState
-from quicksight.web import STATUS_PATH
 from tests.quicksight.lake_support import GetCounter, SlowLake, dashboard_app
 
 
@@ -149,7 +149,7 @@ def test_preview_reuses_its_cache_between_runs(lake: Any, tmp_path: Path, capsys
 def test_once_reads_of_a_large_lake_are_slow_pages_do_not_wait_for_them(
     lake: Any, slow: SlowLake, make_records: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("quicksight.web.FRESH_LAKE_OBJECTS", 5)  # the test lake's 15 objects count as "large"
+    monkeypatch.setattr("devserver.dashboard.web.FRESH_LAKE_OBJECTS", 5)  # the test lake's 15 objects count as "large"
     client = dashboard_app(slow.s3, lake.bucket, wait_seconds=20).test_client()
     slow.gate.clear()
     threading.Timer(1.5, slow.gate.set).start()  # the first read takes longer than a "quick" read
@@ -168,7 +168,7 @@ def test_once_reads_of_a_large_lake_are_slow_pages_do_not_wait_for_them(
 def test_a_large_first_read_shows_progress_without_waiting_for_the_budget(
     lake: Any, slow: SlowLake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("quicksight.web.LARGE_READ_OBJECTS", 5)  # the test lake's 15 objects count as "large"
+    monkeypatch.setattr("devserver.dashboard.web.LARGE_READ_OBJECTS", 5)  # the test lake's 15 objects count as "large"
     client = dashboard_app(slow.s3, lake.bucket, wait_seconds=20).test_client()
     slow.gate.clear()
     started = time.monotonic()
@@ -189,7 +189,7 @@ def test_a_restart_shows_the_saved_read_at_once_then_offers_the_new_one(
         ).test_client()
 
     assert summary_count(start().get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
-    monkeypatch.setattr("quicksight.web.FRESH_LAKE_OBJECTS", 5)
+    monkeypatch.setattr("devserver.dashboard.web.FRESH_LAKE_OBJECTS", 5)
     lake.write([{**make_records(1)[0], "expenseId": "9" * 32}])
     slow.gate.clear()
     restarted = start()

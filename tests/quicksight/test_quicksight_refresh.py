@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from devserver.dashboard.refresh import LakeRefresher
 from kit.state import StateLayout
 from quicksight.lake import CACHE_FORMAT, LakeCache, LakeReader, LakeSnapshot, ReadProgress
 from quicksight.manifest import ManifestError, upload_manifest
-from quicksight.refresh import LakeRefresher
 from tests.quicksight.lake_support import GetCounter
 
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request
 
+from devserver.dashboard.refresh import LakeRefresher, LakeState, ReadFailure
 from quicksight.lake import LakeCache, LakeReader, LakeSnapshot
 from quicksight.manifest import MANIFEST_KEY, ManifestError
-from quicksight.refresh import LakeRefresher, LakeState, ReadFailure
 from quicksight.render import (
     ChartJsMissing,
     DashboardData,
