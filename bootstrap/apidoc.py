@@ -7,8 +7,7 @@ import json
 from typing import Any
 
 from bootstrap.spec import AUTHORIZER_NAME, StackSpec
-from kit.contract import CorsSpec
-from kit.cors import CorsPolicy
+from kit.cors import CorsPolicy, CorsSpec
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 # Our own extensions; API Gateway knows only x-amazon-apigateway-*.

@@ -134,5 +134,10 @@ class StackSpec:
         return self.project_root / "expense_core"
 
     @property
+    def payload_dirs(self) -> tuple[Path, ...]:
+        """The packages every Lambda zip carries next to app.py: expense_core and the kit layer it builds on."""
+        return (self.core_dir, self.project_root / "kit")
+
+    @property
     def frontend_dir(self) -> Path:
         return self.project_root / "frontend"

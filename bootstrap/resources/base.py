@@ -47,7 +47,7 @@ class Context:
 
     def package(self, key: str) -> Package:
         if key not in self._packages:
-            self._packages[key] = build_zip(self.spec.lambdas_dir / key / "app.py", self.spec.core_dir)
+            self._packages[key] = build_zip(self.spec.lambdas_dir / key / "app.py", *self.spec.payload_dirs)
         return self._packages[key]
 
     def output(self, name: str) -> Any:

@@ -9,13 +9,12 @@ import pytest
 
 from kit.contract import (
     CONTRACT_PATH,
-    DEFAULT_CORS_ALLOW_HEADERS,
     ContractError,
-    CorsSpec,
     FunctionSpec,
     load_contract,
     parse_contract,
 )
+from kit.cors import DEFAULT_CORS_ALLOW_HEADERS, CorsSpec
 
 
 def _document(**extra: Any) -> dict[str, Any]:

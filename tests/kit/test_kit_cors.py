@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bootstrap.apidoc import gateway_responses, options_mock
-from kit.contract import CorsSpec, load_contract
-from kit.cors import CorsPolicy, from_env, to_env
+from kit.contract import load_contract
+from kit.cors import CorsPolicy, CorsSpec, from_env, to_env
 
 SPEC = CorsSpec(
     allow_origins=("*",),
