@@ -111,17 +111,6 @@ def authorizer_settings(spec: StackSpec, user_pool_arn: str) -> dict[str, Any]:
     }
 
 
-def contract_routes(spec: StackSpec) -> dict[tuple[str, str], str | None]:
-    """(path, METHOD) -> the function key, or None for the OPTIONS mocks; what the deployed API must serve."""
-    routes: dict[tuple[str, str], str | None] = {}
-    for path, item in spec.contract.document["paths"].items():
-        for method in HTTP_METHODS:
-            if method in item:
-                routes[(path, method.upper())] = item[method]["x-lambda-function"]
-        routes[(path, "OPTIONS")] = None
-    return routes
-
-
 def fingerprint(document: dict[str, Any]) -> str:
     """A short stable digest of an import document, stored in the API's and deployment's descriptions."""
     return hashlib.sha256(json.dumps(document, sort_keys=True).encode("utf-8")).hexdigest()[:16]

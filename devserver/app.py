@@ -41,12 +41,10 @@ def vendor_files(frontend_root: Path) -> dict[str, Path]:
     return {url: frontend_root / path for url, path in mapping.items()}
 
 
-def create_app(parts: DevParts, test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(parts: DevParts) -> Flask:
     """The Flask factory: every route is a thin shell over one of the parts."""
     app = Flask(__name__, static_folder=None)
     app.config.update(JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=None)
-    if test_config:
-        app.config.update(test_config)
     root = parts.frontend_root.resolve()
     vendor = vendor_files(root)
 

@@ -6,7 +6,6 @@ import contextlib
 import json
 import logging
 import os
-import threading
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,10 +36,10 @@ class DevServer:
     _backend: Any = None
     _gateway: Gateway | None = None
     _http: Any = None
-    _thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------------
-    def start(self, *, serve_in_thread: bool = False) -> None:
+    def start(self) -> None:
+        """Bind, start the backend, provision, build the parts; `serve_forever` then serves (dev_server.py)."""
         opts = self.options
         # Bind the port first: a busy port is a one-line error before anything is provisioned.
         self._http = make_dev_server(opts.host, opts.port, None)
@@ -84,9 +83,6 @@ class DevServer:
             seed_demo(cognito, self.outputs, self.endpoint_url, opts.region)
         self._http.app = create_app(parts)
         self._write_runtime_file()
-        if serve_in_thread:
-            self._thread = threading.Thread(target=self._http.serve_forever, name="dev-server", daemon=True)
-            self._thread.start()
 
     def serve_forever(self) -> None:
         self._http.serve_forever()
@@ -94,8 +90,6 @@ class DevServer:
     def stop(self) -> None:
         if self._http is not None:
             with contextlib.suppress(OSError):
-                if self._thread is not None:
-                    self._http.shutdown()
                 self._http.server_close()
         if self._gateway is not None:
             self._gateway.close()

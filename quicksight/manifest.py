@@ -35,34 +35,6 @@ def upload_manifest(s3_client: S3Client, bucket: str) -> str:
     return f"s3://{bucket}/{MANIFEST_KEY}"
 
 
-def quicksight_read_policy(bucket: str, principal: dict[str, str] | None = None) -> dict[str, Any]:
-    """A bucket policy letting QuickSight list the bucket and read the lake (the guide's common mistake #5).
-
-    `principal` defaults to the QuickSight service principal; pass `{"AWS": <QuickSight service role ARN>}` to
-    grant the account's QuickSight role instead.
-    """
-    who = principal or {"Service": QUICKSIGHT_SERVICE_PRINCIPAL}
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "QuickSightListBucket",
-                "Effect": "Allow",
-                "Principal": who,
-                "Action": "s3:ListBucket",
-                "Resource": f"arn:aws:s3:::{bucket}",
-            },
-            {
-                "Sid": "QuickSightReadObjects",
-                "Effect": "Allow",
-                "Principal": who,
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            },
-        ],
-    }
-
-
 class ManifestError(ValueError):
     """A manifest QuickSight would refuse; `code` names the problem for callers and tests."""
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -16,8 +17,7 @@ import requests
 from pycognito.aws_srp import AWSSRP
 
 import bootstrap
-from bootstrap.apidoc import contract_routes
-from bootstrap.resources.apigateway import deployed_routes
+from bootstrap.apidoc import HTTP_METHODS
 from bootstrap.resources.base import Context
 from bootstrap.spec import StackSpec
 from kit.state import StateLayout
@@ -138,6 +138,29 @@ def test_a_second_up_changes_nothing(target, stack_name, state_root, provisioned
     assert resource_lines and all(line[2:15].strip() == "unchanged" for line in resource_lines)
     assert any(line.startswith("up: no changes") for line in lines)
     assert again["apiId"] == provisioned["apiId"]
+
+
+def contract_routes(spec: StackSpec) -> dict[tuple[str, str], str | None]:
+    """(path, METHOD) -> the function key, or None for the OPTIONS mocks; what the deployed API must serve."""
+    routes: dict[tuple[str, str], str | None] = {}
+    for path, item in spec.contract.document["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                routes[(path, method.upper())] = item[method]["x-lambda-function"]
+        routes[(path, "OPTIONS")] = None
+    return routes
+
+
+def deployed_routes(ctx: Context, api_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """(path, METHOD) -> method details of a deployed API, read back from API Gateway."""
+    apigw = ctx.client("apigateway")
+    routes: dict[tuple[str, str], dict[str, Any]] = {}
+    for page in apigw.get_paginator("get_resources").paginate(restApiId=api_id, embed=["methods"]):
+        for resource in page.get("items", []):
+            for method, detail in (resource.get("resourceMethods") or {}).items():
+                if method.lower() in HTTP_METHODS:
+                    routes[(resource["path"], method)] = detail
+    return routes
 
 
 def test_the_deployed_api_matches_the_contract(target, stack_name, provisioned, aws):
