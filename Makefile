@@ -51,10 +51,11 @@ e2e: install ## Browser tests: Playwright driving Debian's Chromium against the 
 integration-test: install ## Integration tests on BACKEND=moto|localstack (Docker if available, else a moto process)
 	$(PY) scripts/integration_test.py --backend $(BACKEND)
 
-lint: install ## ruff (lint + format check) and mypy
+lint: install ## ruff (lint + format check), mypy and the import layers (import-linter contracts in pyproject.toml)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -76,4 +77,4 @@ reconcile: install ## Compare table and data lake of the running dev stack and r
 	$(PY) -m devserver.reconcile --stack $(STACK)
 
 clean: ## Remove caches (keeps .venv and .devstate)
-	rm -rf .pytest_cache .mypy_cache .ruff_cache test-artifacts
+	rm -rf .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .grimp_cache test-artifacts

@@ -81,9 +81,9 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
-    from devserver.backend import StateCorruptedError
     from devserver.cognito import StateCorrupted
     from devserver.runner import DevServer
+    from localaws import StateCorruptedError
 
     server = DevServer(options)
     try:

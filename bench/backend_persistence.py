@@ -16,8 +16,9 @@ from typing import Any
 
 import boto3
 
-from devserver.backend import EmbeddedBackend
 from expense_core.schema import table_definition
+from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
+from localaws import EmbeddedBackend
 
 TABLE = "Expenses"
 SAMPLES = 300
@@ -78,8 +79,8 @@ def measure(state_dir: pathlib.Path | None, stored: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", PLACEHOLDER_ACCESS_KEY_ID)
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", PLACEHOLDER_SECRET_ACCESS_KEY)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     runs = []
     for stored in SIZES:

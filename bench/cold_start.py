@@ -67,7 +67,7 @@ def main() -> int:
         }
         zip_bytes: dict[str, int] = {}
         for name in functions:
-            package = build_zip(ROOT / "lambdas" / name / "app.py", ROOT / "expense_core")
+            package = build_zip(ROOT / "lambdas" / name / "app.py", ROOT / "expense_core", ROOT / "kit")
             target = Path(tmp) / name
             with zipfile.ZipFile(io.BytesIO(package.data)) as archive:
                 archive.extractall(target)

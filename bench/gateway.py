@@ -22,6 +22,8 @@ import jwt
 import requests
 
 from bench.common import percentiles, time_calls, write
+from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
+from kit.state import StateLayout
 from tests.devserver_support import DevServerProcess, User
 from tests.support import LambdaContext, load_handler, make_event
 
@@ -76,7 +78,7 @@ def main() -> int:
             user = User(server, "benchuser").register()
             token = user.token
             claims = {k: str(v) for k, v in jwt.decode(token, options={"verify_signature": False}).items()}
-            outputs = json.loads((Path(tmp) / "state" / "dev" / "outputs.json").read_text())
+            outputs = json.loads(StateLayout(Path(tmp) / "state", "dev").outputs_file.read_text())
             endpoint = server.aws_endpoint()
             session = requests.Session()
             headers = {"Authorization": token}
@@ -95,8 +97,8 @@ def main() -> int:
             os.environ.update(
                 {
                     "AWS_ENDPOINT_URL": endpoint,
-                    "AWS_ACCESS_KEY_ID": "testing",
-                    "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_ACCESS_KEY_ID": PLACEHOLDER_ACCESS_KEY_ID,
+                    "AWS_SECRET_ACCESS_KEY": PLACEHOLDER_SECRET_ACCESS_KEY,
                     "AWS_DEFAULT_REGION": "us-east-1",
                 }
             )

@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 
 from bench.common import percentiles, time_calls, write
+from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
 from tests.support import Api
 
 OPERATIONS = ("POST /expenses", "GET /expenses (page of 50)", "GET /expenses (one month)")
@@ -107,8 +108,8 @@ def measure(count: int, repeat: int) -> dict[str, dict[str, float]]:
 def main() -> int:
     os.environ.setdefault("LOG_LEVEL", "WARNING")  # the handlers' per-request log lines would drown the figures
     for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ACCESS_KEY_ID": PLACEHOLDER_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": PLACEHOLDER_SECRET_ACCESS_KEY,
         "AWS_DEFAULT_REGION": "us-east-1",
     }.items():
         os.environ[name] = value

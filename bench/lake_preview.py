@@ -37,13 +37,14 @@ from moto.s3.models import s3_backends
 from moto.server import ThreadedMotoServer
 
 from bench.common import write
-from devserver.backend.embedded import EmbeddedBackend
+from devserver.dashboard.web import STATUS_PATH, dashboard_blueprint
+from kit.state import StateLayout
+from localaws.embedded import EmbeddedBackend
 from quicksight.aggregate import aggregate
 from quicksight.lake import DEFAULT_WORKERS, LakeCache, LakeReader
 from quicksight.manifest import upload_manifest
 from quicksight.render import PageContext, load_chart_js, render_dashboard
 from quicksight.stack import s3_client
-from quicksight.web import STATUS_PATH, dashboard_blueprint
 
 CATEGORIES = ["Food", "Travel", "Rent", "Utilities", "Books", "Health", "Fun"]
 
@@ -150,7 +151,9 @@ def bench_reader(s3: Any, bucket: str, data: list[dict[str, Any]], workers: int,
 def bench_dashboard(s3: Any, bucket: str, data: list[dict[str, Any]], scratch: Path) -> dict[str, Any]:
     """/_dev/dashboard as the dev server serves it: first visit, then visits while the lake keeps changing."""
     app = Flask(__name__)
-    app.register_blueprint(dashboard_blueprint(lambda: s3, lambda: bucket, cache_dir=scratch / "dashboard"))
+    app.register_blueprint(
+        dashboard_blueprint(lambda: s3, lambda: bucket, cache_path=StateLayout(scratch / "dashboard").lake_cache)
+    )
     client = app.test_client()
     first_ms, first = timed(lambda: client.get("/_dev/dashboard"))
     assert first.status_code == 200

@@ -38,7 +38,9 @@ from urllib.parse import quote, urlsplit
 import requests
 
 from bench.common import percentiles, write
-from devserver.process import DevServerProcess
+from bench.harness.process import DevServerProcess
+from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
+from kit.state import StateLayout
 from tests.devserver_support import User
 
 OPERATIONS = (
@@ -464,9 +466,13 @@ class Stores:
 
         endpoint = server.aws_endpoint()
         require_loopback(endpoint)
-        outputs = json.loads((server.state_dir / stack / "outputs.json").read_text())
+        outputs = json.loads(StateLayout(server.state_dir, stack).outputs_file.read_text())
         region = server.config()["region"]
-        creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": region}
+        creds = {
+            "aws_access_key_id": PLACEHOLDER_ACCESS_KEY_ID,
+            "aws_secret_access_key": PLACEHOLDER_SECRET_ACCESS_KEY,
+            "region_name": region,
+        }
         return cls(
             boto3.client("dynamodb", endpoint_url=endpoint, **creds),
             boto3.client("s3", endpoint_url=endpoint, **creds),

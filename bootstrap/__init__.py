@@ -8,10 +8,10 @@ from typing import Any
 from bootstrap.engine import Change, RunResult, run_down, run_status, run_up
 from bootstrap.resources.base import Reporter
 from bootstrap.target import Target
+from kit.state import DEFAULT_STATE_ROOT
 
 DEFAULT_STACK = "dev"
 DEFAULT_REGION = "us-east-1"
-DEFAULT_STATE_ROOT = Path(".devstate")
 
 
 def up(

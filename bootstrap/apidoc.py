@@ -6,8 +6,8 @@ import hashlib
 import json
 from typing import Any
 
-from bootstrap.contract import CorsContract
 from bootstrap.spec import AUTHORIZER_NAME, StackSpec
+from kit.cors import CorsPolicy, CorsSpec
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 # Our own extensions; API Gateway knows only x-amazon-apigateway-*.
@@ -18,45 +18,32 @@ GATEWAY_RESPONSE_TYPES = ("DEFAULT_4XX", "DEFAULT_5XX")
 MAX_INTEGRATION_MS = 29000
 
 
-def cors_headers(cors: CorsContract) -> dict[str, str]:
-    """Header name -> value of the one CORS configuration."""
-    headers = {
-        "Access-Control-Allow-Origin": ",".join(cors.allow_origins),
-        "Access-Control-Allow-Methods": ",".join(cors.allow_methods),
-        "Access-Control-Allow-Headers": ",".join(cors.allow_headers),
-    }
-    if cors.expose_headers:
-        headers["Access-Control-Expose-Headers"] = ",".join(cors.expose_headers)
-    if cors.max_age:
-        headers["Access-Control-Max-Age"] = str(cors.max_age)
-    return headers
-
-
 def _quoted(value: str) -> str:
     """For parity: static mapping values in API Gateway are single-quoted literals."""
     return f"'{value}'"
 
 
-def gateway_responses(cors: CorsContract) -> dict[str, dict[str, Any]]:
-    """DEFAULT_4XX / DEFAULT_5XX with CORS headers, so a browser sees a 401 as a 401, not a CORS error."""
-    headers = cors_headers(cors)
+def gateway_responses(cors: CorsSpec) -> dict[str, dict[str, Any]]:
+    """DEFAULT_4XX / DEFAULT_5XX with the CORS headers of handler responses, so a browser sees a 401 as a 401.
+
+    The header set is CorsPolicy.response_headers: the one set a route's success and error responses carry.
+    """
     params = {
         f"gatewayresponse.header.{name}": _quoted(value)
-        for name, value in headers.items()
-        if name in ("Access-Control-Allow-Origin", "Access-Control-Allow-Headers", "Access-Control-Expose-Headers")
+        for name, value in CorsPolicy(cors).deployed_response_headers().items()
     }
     template = {"application/json": '{"message":$context.error.messageString}'}
     return {kind: {"responseParameters": params, "responseTemplates": template} for kind in GATEWAY_RESPONSE_TYPES}
 
 
-def options_mock(cors: CorsContract) -> dict[str, Any]:
+def options_mock(cors: CorsSpec) -> dict[str, Any]:
     """The OPTIONS preflight of every path: a MOCK integration answering 200 with the CORS headers.
 
     For parity: the same calls as API Gateway's console "Enable CORS" (put_method, put_method_response,
     put_integration, put_integration_response); kept out of the imported document because moto's importer
     cannot build a MOCK integration from it.
     """
-    headers = cors_headers(cors)
+    headers = CorsPolicy(cors).deployed_preflight_headers()
     return {
         "method_response_parameters": {f"method.response.header.{name}": False for name in headers},
         "request_templates": {"application/json": '{"statusCode": 200}'},
@@ -98,7 +85,7 @@ def build_import_document(spec: StackSpec, user_pool_arn: str) -> dict[str, Any]
             if inherited:
                 operation["parameters"] = inherited + operation.get("parameters", [])
             key = operation.pop("x-lambda-function")
-            timeout_ms = min(spec.contract.functions[key].timeout * 1000, MAX_INTEGRATION_MS)
+            timeout_ms = min(spec.contract.functions[key].timeout_seconds * 1000, MAX_INTEGRATION_MS)
             operation["x-amazon-apigateway-integration"] = {
                 "type": "aws_proxy",
                 "httpMethod": "POST",
@@ -122,17 +109,6 @@ def authorizer_settings(spec: StackSpec, user_pool_arn: str) -> dict[str, Any]:
         "providerARNs": [p.replace(USER_POOL_PLACEHOLDER, user_pool_arn) for p in auth["providerARNs"]],
         "identitySource": auth["identitySource"],
     }
-
-
-def contract_routes(spec: StackSpec) -> dict[tuple[str, str], str | None]:
-    """(path, METHOD) -> the function key, or None for the OPTIONS mocks; what the deployed API must serve."""
-    routes: dict[tuple[str, str], str | None] = {}
-    for path, item in spec.contract.document["paths"].items():
-        for method in HTTP_METHODS:
-            if method in item:
-                routes[(path, method.upper())] = item[method]["x-lambda-function"]
-        routes[(path, "OPTIONS")] = None
-    return routes
 
 
 def fingerprint(document: dict[str, Any]) -> str:

@@ -11,13 +11,15 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
-from bootstrap.contract import ContractError
 from bootstrap.engine import run_down, run_status, run_up
 from bootstrap.packaging import PackagingError
 from bootstrap.policies import PolicyValidationError
-from bootstrap.resources.base import ProvisionError, error_code
+from bootstrap.resources.base import ProvisionError
 from bootstrap.spec import SpecError
 from bootstrap.target import Target, TargetError
+from kit.aws_errors import error_code
+from kit.contract import ContractError
+from kit.state import DEFAULT_STATE_ROOT, StateLayout
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -67,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--state-dir",
         type=Path,
-        default=Path(".devstate"),
+        default=DEFAULT_STATE_ROOT,
         help="where outputs.json and config.json are written (under <state-dir>/<stack>/)",
     )
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask before changing AWS")
@@ -77,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 def aws_identity(target: Target, region: str) -> tuple[str, str]:
     """(account id, caller ARN) from STS; a clear CliExit when there are no usable credentials."""
     try:
-        identity = target.session(region).client("sts", **target.client_kwargs()).get_caller_identity()
+        identity = target.client("sts", region).get_caller_identity()
     except ProfileNotFound as e:
         raise CliExit(EXIT_NO_CREDENTIALS, f"AWS profile not found: {e}") from e
     except NoCredentialsError as e:
@@ -107,10 +109,13 @@ def confirm(question: str, stdin: TextIO, stdout: TextIO) -> bool:
 
 
 @contextmanager
-def _embedded(state_root: Path, stack: str, region: str) -> Iterator[Target]:
-    from devserver.backend import EmbeddedBackend  # lazy: only this target needs the dev server's backend
+def _embedded(state_root: Path, stack: str, region: str, out: Callable[[str], None]) -> Iterator[Target]:
+    from localaws import EmbeddedBackend  # lazy: only this target starts the local AWS backend
 
-    backend = EmbeddedBackend(state_dir=state_root / stack / "backend", region=region)
+    # The same backend state as `make dev` (one location, whatever the stack), moved there from the old one.
+    layout = StateLayout(state_root, stack)
+    layout.migrate(announce=out)
+    backend = EmbeddedBackend(state_dir=layout.backend_dir, region=region)
     backend.start()
     try:
         yield Target.endpoint(backend.endpoint_url)
@@ -128,7 +133,7 @@ def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, st
     else:
         if args.endpoint_url:
             raise CliExit(EXIT_MISSING_SETTINGS, "--endpoint-url goes with --target endpoint")
-        with _embedded(args.state_dir, args.stack, args.region) as embedded:
+        with _embedded(args.state_dir, args.stack, args.region, out) as embedded:
             return _dispatch(args, embedded, out)
     if target.is_aws:
         account, caller = aws_identity(target, args.region)

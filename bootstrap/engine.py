@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,9 +22,7 @@ from bootstrap.resources.quicksight_access import QuickSightLakeAccess
 from bootstrap.resources.s3 import Bucket, BucketPolicy, LakeManifest, SiteFiles, frontend_config
 from bootstrap.spec import API_STAGE, StackSpec
 from bootstrap.target import Target
-
-OUTPUT_FILE = "outputs.json"
-CONFIG_FILE = "config.json"
+from kit.state import StateLayout, write_private
 
 
 @dataclass(frozen=True)
@@ -71,13 +68,12 @@ def _context(target: Target, stack: str, region: str, state_root: Path, dry_run:
     probe = Context(
         spec=StackSpec(stack=stack, region=region, account_id="000000000000", on_aws=target.is_aws),
         target=target,
-        state_dir=Path(state_root) / stack,
+        layout=StateLayout(Path(state_root), stack),
         dry_run=dry_run,
     )
     account = probe.client("sts").get_caller_identity()["Account"]
     spec = StackSpec(stack=stack, region=region, account_id=account, on_aws=target.is_aws)
-    ctx = Context(spec=spec, target=target, state_dir=Path(state_root) / stack, dry_run=dry_run)
-    ctx._session = probe._session
+    ctx = Context(spec=spec, target=target, layout=probe.layout, dry_run=dry_run)
     ctx._clients = probe._clients
     ctx.outputs.update(_base_outputs(ctx))
     return ctx
@@ -108,17 +104,14 @@ def public_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_state(ctx: Context) -> None:
-    ctx.state_dir.mkdir(parents=True, exist_ok=True)
-    for name, content in (
-        (OUTPUT_FILE, public_outputs(ctx.outputs)),
-        (CONFIG_FILE, frontend_config(ctx.outputs)),
-    ):
-        path = ctx.state_dir / name
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        if name == OUTPUT_FILE:
-            os.chmod(tmp, 0o600)  # it holds the pagination-token secret
-        tmp.replace(path)
+    layout = ctx.layout
+    # outputs.json holds the pagination-token secret: owner-only, like every state file that may hold one.
+    write_private(layout.outputs_file, json.dumps(public_outputs(ctx.outputs), indent=2, sort_keys=True) + "\n")
+    config = json.dumps(frontend_config(ctx.outputs), indent=2, sort_keys=True) + "\n"
+    layout.config_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = layout.config_file.with_suffix(".tmp")
+    tmp.write_text(config, encoding="utf-8")
+    tmp.replace(layout.config_file)
 
 
 def _groups(resources: list[Resource]) -> list[list[Resource]]:
@@ -200,11 +193,11 @@ def run_up(
     _write_state(ctx)
     verdict = "changed" if result.changed else "no changes"
     reporter(f"up: {verdict} ({summary}) in {time.monotonic() - started:.1f}s")
-    _report_outputs(result.outputs, reporter, ctx.state_dir)
+    _report_outputs(result.outputs, reporter, ctx.layout)
     return result
 
 
-def _report_outputs(outputs: dict[str, Any], reporter: Reporter, state_dir: Path) -> None:
+def _report_outputs(outputs: dict[str, Any], reporter: Reporter, layout: StateLayout) -> None:
     for key in (
         "region",
         "userPoolId",
@@ -219,7 +212,7 @@ def _report_outputs(outputs: dict[str, Any], reporter: Reporter, state_dir: Path
     ):
         if key in outputs:
             reporter(f"  {key:<15} {outputs[key]}")
-    reporter(f"  outputs written to {state_dir / OUTPUT_FILE} and {state_dir / CONFIG_FILE}")
+    reporter(f"  outputs written to {layout.outputs_file} and {layout.config_file}")
 
 
 def _read_all(ctx: Context) -> list[tuple[Resource, Any]]:
@@ -246,8 +239,8 @@ def run_down(target: Target, stack: str, region: str, reporter: Reporter, state_
             change = Change(resource.label, "deleted", details)
         reporter(change.line())
         changes.append(change)
-    for name in (OUTPUT_FILE, CONFIG_FILE):
-        (ctx.state_dir / name).unlink(missing_ok=True)
+    for path in (ctx.layout.outputs_file, ctx.layout.config_file):
+        path.unlink(missing_ok=True)
     deleted = sum(c.action == "deleted" for c in changes)
     reporter(f"down: {deleted} deleted, {sum(c.action == 'absent' for c in changes)} already absent")
     return RunResult(changes, {})

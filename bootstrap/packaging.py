@@ -1,4 +1,4 @@
-"""Deterministic Lambda zips (app.py + expense_core/): same sources, same bytes, same CodeSha256."""
+"""Deterministic Lambda zips (app.py + expense_core/ + kit/): same sources, same bytes, same CodeSha256."""
 
 from __future__ import annotations
 
@@ -43,15 +43,17 @@ def _package_files(directory: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(directory).as_posix())
 
 
-def build_zip(app_file: Path, core_dir: Path) -> Package:
-    """`app.py` at the root and the shared package under `expense_core/`, sorted, fixed times and modes."""
+def build_zip(app_file: Path, core_dir: Path, *more_packages: Path) -> Package:
+    """`app.py` at the root and each shared package under its own name (`expense_core/`, `kit/`), sorted, fixed
+    times and modes."""
     if not app_file.is_file():
         raise PackagingError(f"handler not found: {app_file}")
-    if not core_dir.is_dir():
-        raise PackagingError(f"shared package not found: {core_dir}")
     entries: list[tuple[str, bytes]] = [("app.py", app_file.read_bytes())]
-    for path in _package_files(core_dir):
-        entries.append((f"{core_dir.name}/{path.relative_to(core_dir).as_posix()}", path.read_bytes()))
+    for package in (core_dir, *more_packages):
+        if not package.is_dir():
+            raise PackagingError(f"shared package not found: {package}")
+        for path in _package_files(package):
+            entries.append((f"{package.name}/{path.relative_to(package).as_posix()}", path.read_bytes()))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, content in sorted(entries):

@@ -7,11 +7,11 @@ import re
 from typing import Any
 
 from bootstrap.spec import StackSpec
+from kit.constants import LAKE_PREFIX
 
 POLICY_VERSION = "2012-10-17"
 QUICKSIGHT_PRINCIPAL = "quicksight.amazonaws.com"
 CLOUDFRONT_PRINCIPAL = "cloudfront.amazonaws.com"
-LAKE_PREFIX = "expenses/"
 MANIFEST_OBJECT = "manifest.json"
 
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*]+$")

@@ -6,11 +6,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bootstrap.contract import PROJECT_ROOT, Contract, load_contract
+from kit.constants import STAGE, StackNameError, check_stack_name
+from kit.contract import PROJECT_ROOT, Contract, load_contract
 
-STACK_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,19}$")
 REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
-API_STAGE = "prod"
+API_STAGE = STAGE
 APP_CLIENT_NAME = "ExpenseTrackerApp"
 AUTHORIZER_NAME = "CognitoAuthorizer"
 DEFAULT_CURRENCY = "USD"
@@ -43,8 +43,10 @@ class StackSpec:
     contract: Contract = field(default_factory=load_contract)
 
     def __post_init__(self) -> None:
-        if not STACK_PATTERN.match(self.stack):
-            raise SpecError(f"stack name {self.stack!r}: use 1-20 letters, digits or '-', starting with a letter")
+        try:
+            check_stack_name(self.stack)
+        except StackNameError as e:
+            raise SpecError(str(e)) from e
         if not REGION_PATTERN.match(self.region):
             raise SpecError(f"region {self.region!r} does not look like an AWS region (e.g. us-east-1)")
         for bucket in (self.data_bucket, self.frontend_bucket):
@@ -55,10 +57,6 @@ class StackSpec:
     @property
     def user_pool_name(self) -> str:
         return f"{self.stack}-ExpenseTrackerUserPool"
-
-    @property
-    def app_client_name(self) -> str:
-        return APP_CLIENT_NAME
 
     @property
     def table_name(self) -> str:
@@ -134,6 +132,11 @@ class StackSpec:
     @property
     def core_dir(self) -> Path:
         return self.project_root / "expense_core"
+
+    @property
+    def payload_dirs(self) -> tuple[Path, ...]:
+        """The packages every Lambda zip carries next to app.py: expense_core and the kit layer it builds on."""
+        return (self.core_dir, self.project_root / "kit")
 
     @property
     def frontend_dir(self) -> Path:

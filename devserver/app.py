@@ -14,6 +14,7 @@ from flask import Flask, Response, abort, jsonify, redirect, send_file
 from devserver.cognito import LocalCognito, Mailbox, cognito_blueprint, mailbox_blueprint
 from devserver.config import FRONTEND_ROOT
 from devserver.gateway import Gateway, register_gateway
+from kit.constants import STAGE
 
 # Files of frontend/ a browser may fetch; everything else there (package.json, node_modules) stays private.
 _PUBLIC_DIRS = ("js", "css", "img")
@@ -29,7 +30,7 @@ class DevParts:
     cognito: LocalCognito | None = None
     mailbox: Mailbox | None = None
     dashboard: Any = None  # a Flask blueprint serving /_dev/dashboard
-    stage: str = "prod"
+    stage: str = STAGE
     frontend_root: Path = FRONTEND_ROOT
     health: Callable[[], dict[str, Any]] | None = None
 
@@ -40,12 +41,10 @@ def vendor_files(frontend_root: Path) -> dict[str, Path]:
     return {url: frontend_root / path for url, path in mapping.items()}
 
 
-def create_app(parts: DevParts, test_config: dict[str, Any] | None = None) -> Flask:
+def create_app(parts: DevParts) -> Flask:
     """The Flask factory: every route is a thin shell over one of the parts."""
     app = Flask(__name__, static_folder=None)
     app.config.update(JSON_SORT_KEYS=False, MAX_CONTENT_LENGTH=None)
-    if test_config:
-        app.config.update(test_config)
     root = parts.frontend_root.resolve()
     vendor = vendor_files(root)
 

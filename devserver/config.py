@@ -5,16 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kit import constants
+from kit import contract as kit_contract
+from kit.state import DEFAULT_STATE_ROOT, StateLayout
+
 ROOT = Path(__file__).resolve().parent.parent
-CONTRACT_PATH = ROOT / "api" / "openapi.yaml"
+CONTRACT_PATH = kit_contract.CONTRACT_PATH
 FUNCTIONS_ROOT = ROOT / "lambdas"
 FRONTEND_ROOT = ROOT / "frontend"
 EMBEDDED = "embedded"
-STAGE = "prod"
+STAGE = constants.STAGE
 # What LocalStack's free tier lacks, served by the embedded moto when --backend is LocalStack.
 SPLIT_SERVICES = ("cognito-idp", "cloudfront")
 # Fake credentials for local backends: moto and LocalStack accept any; real ones must never be sent there.
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": constants.PLACEHOLDER_ACCESS_KEY_ID,
+    "AWS_SECRET_ACCESS_KEY": constants.PLACEHOLDER_SECRET_ACCESS_KEY,
+}
 
 
 @dataclass(frozen=True)
@@ -24,9 +31,9 @@ class DevOptions:
     host: str = "127.0.0.1"
     port: int = 8000
     backend: str = EMBEDDED  # "embedded", or the URL of a moto server / LocalStack already provisioned
-    state_dir: Path = Path(".devstate")
+    state_dir: Path = DEFAULT_STATE_ROOT
     stack: str = "dev"
-    region: str = "us-east-1"
+    region: str = constants.DEFAULT_REGION
     reset: bool = False
     demo: bool = False
     cors_origins: tuple[str, ...] | None = None
@@ -47,20 +54,24 @@ class DevOptions:
         host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
         return f"http://{host}:{self.port}"
 
-    # --- the state directory: everything the dev server keeps between runs ---
+    # --- the state directory: everything the dev server keeps between runs (kit.state knows every path) ---
+    @property
+    def layout(self) -> StateLayout:
+        return StateLayout(self.state_dir, self.stack)
+
     @property
     def backend_dir(self) -> Path:
-        return self.state_dir / "backend"
+        return self.layout.backend_dir
 
     @property
     def cognito_state(self) -> Path:
-        return self.state_dir / "cognito" / f"{self.stack}.json"
+        return self.layout.cognito_state
 
     @property
     def mailbox_file(self) -> Path:
-        return self.state_dir / "cognito" / f"{self.stack}-mailbox.json"
+        return self.layout.mailbox_file
 
     @property
     def runtime_file(self) -> Path:
         """Where a running dev server says which endpoint it serves (for `make reconcile`)."""
-        return self.state_dir / self.stack / "runtime.json"
+        return self.layout.runtime_file

@@ -6,24 +6,23 @@ import argparse
 import sys
 from pathlib import Path
 
-from devserver.runner import read_runtime
 from expense_core import reconcile
+from kit.state import DEFAULT_STATE_ROOT, StateLayout
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devserver.reconcile", description=__doc__)
     parser.add_argument("--stack", default="dev")
-    parser.add_argument("--state-dir", type=Path, default=Path(".devstate"))
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_ROOT)
     parser.add_argument("--dry-run", action="store_true", help="report drift without repairing it")
     args = parser.parse_args(argv)
-    try:
-        runtime = read_runtime(args.state_dir, args.stack)
-    except FileNotFoundError:
+    runtime = StateLayout(args.state_dir, args.stack).read_runtime()
+    if runtime is None:
         print(f"no running dev server for stack {args.stack!r} (start it with `make dev`)", file=sys.stderr)
         return 2
-    outputs = runtime["outputs"]
+    outputs = runtime.outputs
     forwarded = ["--table", outputs["tableName"], "--bucket", outputs["dataBucket"]]
-    forwarded += ["--endpoint-url", runtime["endpointUrl"]] + (["--dry-run"] if args.dry_run else [])
+    forwarded += ["--endpoint-url", runtime.endpoint_url] + (["--dry-run"] if args.dry_run else [])
     return reconcile.main(forwarded)
 
 

@@ -6,11 +6,8 @@ import contextlib
 import json
 import logging
 import os
-import shutil
-import threading
 import urllib.request
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import bootstrap
@@ -20,7 +17,10 @@ from devserver.cognito import LocalCognito, Mailbox
 from devserver.config import CONTRACT_PATH, FUNCTIONS_ROOT, LOCAL_CREDENTIALS, SPLIT_SERVICES, STAGE, DevOptions
 from devserver.gateway import Gateway, GatewayConfig
 from devserver.httpserver import make_dev_server
-from expense_core import aws
+from kit.clients import Endpoints, Role, client
+from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
+from kit.contract import load_contract
+from kit.cors import to_env as cors_env
 
 log = logging.getLogger("devserver")
 
@@ -36,17 +36,18 @@ class DevServer:
     _backend: Any = None
     _gateway: Gateway | None = None
     _http: Any = None
-    _thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------------
-    def start(self, *, serve_in_thread: bool = False) -> None:
+    def start(self) -> None:
+        """Bind, start the backend, provision, build the parts; `serve_forever` then serves (dev_server.py)."""
         opts = self.options
         # Bind the port first: a busy port is a one-line error before anything is provisioned.
         self._http = make_dev_server(opts.host, opts.port, None)
         if opts.port == 0:
             self.options = opts = _with_port(opts, self._http.server_port)
         if opts.reset:
-            wipe_state(opts)
+            opts.layout.wipe()
+        opts.layout.migrate(announce=lambda line: print(line, flush=True))
         # The dev server only ever talks to local endpoints: real credentials are never sent there.
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
             os.environ.pop(name, None)
@@ -82,9 +83,6 @@ class DevServer:
             seed_demo(cognito, self.outputs, self.endpoint_url, opts.region)
         self._http.app = create_app(parts)
         self._write_runtime_file()
-        if serve_in_thread:
-            self._thread = threading.Thread(target=self._http.serve_forever, name="dev-server", daemon=True)
-            self._thread.start()
 
     def serve_forever(self) -> None:
         self._http.serve_forever()
@@ -92,8 +90,6 @@ class DevServer:
     def stop(self) -> None:
         if self._http is not None:
             with contextlib.suppress(OSError):
-                if self._thread is not None:
-                    self._http.shutdown()
                 self._http.server_close()
         if self._gateway is not None:
             self._gateway.close()
@@ -101,12 +97,12 @@ class DevServer:
             self._backend.stop()
             self._backend = None
         with contextlib.suppress(OSError):
-            self.options.runtime_file.unlink()
+            self.options.layout.remove_runtime()
 
     # --- parts -----------------------------------------------------------------------------------------
     def _start_backend(self) -> str:
         """The AWS endpoint: the embedded moto, or the given URL (plus an embedded moto for what it lacks)."""
-        from devserver.backend import EmbeddedBackend
+        from localaws import EmbeddedBackend
 
         if not self.options.embedded:
             url = self.options.backend.rstrip("/")
@@ -125,8 +121,15 @@ class DevServer:
         self._backend.start()
         return str(self._backend.endpoint_url)
 
-    def _client(self, service: str) -> Any:
-        return aws.client(service, self.service_endpoints.get(service, self.endpoint_url), self.options.region)
+    def _client(self, service: str, role: Role = Role.EMULATOR) -> Any:
+        """A client of the local backend, signed with the placeholder pair (real credentials never go there)."""
+        return client(
+            service,
+            role=role,
+            endpoints=Endpoints.of(self.endpoint_url, self.service_endpoints),
+            region=self.options.region,
+            credentials=(PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY, None),
+        )
 
     def _function_env(self) -> dict[str, dict[str, str]]:
         """Each function's configuration from bootstrap, plus what points its SDK at the local backend."""
@@ -135,6 +138,8 @@ class DevServer:
             "AWS_REGION": self.options.region,
             "AWS_DEFAULT_REGION": self.options.region,
             **LOCAL_CREDENTIALS,
+            # The contract's one CORS policy (with --cors-origin), so handler responses match the gateway's errors.
+            **cors_env(load_contract(CONTRACT_PATH).cors, self.options.cors_origins),
         }
         return {
             name: {**{k: str(v) for k, v in env.items()}, **local}
@@ -158,12 +163,12 @@ class DevServer:
         )
 
     def _dashboard(self) -> Any:
-        from quicksight.web import dashboard_blueprint
+        from devserver.dashboard.web import dashboard_blueprint
 
         return dashboard_blueprint(
-            lambda: self._client("s3"),
+            lambda: self._client("s3", Role.READER),
             lambda: str(self.outputs["dataBucket"]),
-            cache_dir=self.options.state_dir / self.options.stack,  # removed by --reset with the rest
+            cache_path=self.options.layout.lake_cache,  # removed by --reset with the rest
         )
 
     def config_json(self) -> dict[str, Any]:
@@ -190,10 +195,12 @@ class DevServer:
         }
 
     def _write_runtime_file(self) -> None:
-        path = self.options.runtime_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        info = {"endpointUrl": self.endpoint_url, "baseUrl": self.options.base_url, "pid": os.getpid()}
-        path.write_text(json.dumps({**info, "outputs": self.outputs}, indent=2, default=str))
+        self.options.layout.write_runtime(
+            endpoint_url=self.endpoint_url,
+            base_url=self.options.base_url,
+            service_endpoints=self.service_endpoints,
+            outputs=self.outputs,
+        )
 
 
 def is_localstack(url: str) -> bool:
@@ -209,15 +216,3 @@ def _with_port(options: DevOptions, port: int) -> DevOptions:
     from dataclasses import replace
 
     return replace(options, port=port)
-
-
-def wipe_state(options: DevOptions) -> None:
-    """Forget everything local: users, expenses, lake objects, mailbox (what `make dev-reset` does too)."""
-    for path in (options.backend_dir, options.cognito_state.parent, options.state_dir / options.stack):
-        if path.exists():
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-
-
-def read_runtime(state_dir: Path, stack: str) -> dict[str, Any]:
-    """What a running dev server wrote about itself (endpoint and outputs)."""
-    return dict(json.loads((state_dir / stack / "runtime.json").read_text()))

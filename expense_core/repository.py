@@ -129,7 +129,6 @@ class ExpenseRepository:
         high: str,
         limit: int,
         start_key: dict[str, str] | None,
-        projection: str | None = None,
     ) -> Page:
         """Up to `limit` items of one owner's key range, newest first, by key condition only."""
         kwargs: dict[str, Any] = {
@@ -143,20 +142,16 @@ class ExpenseRepository:
         }
         if start_key:
             kwargs["ExclusiveStartKey"] = _to_ddb(start_key)
-        if projection:
-            kwargs["ProjectionExpression"] = projection
         result = self._call("query", **kwargs)
         items = [_from_ddb(i) for i in result.get("Items", [])]
         last = result.get("LastEvaluatedKey")
         return Page(items, {k: str(v) for k, v in _from_ddb(last).items()} if last else None)
 
-    def query_all(
-        self, owner: str, index: str, key_attr: str, low: str, high: str, projection: str | None = None
-    ) -> Iterator[dict[str, Any]]:
+    def query_all(self, owner: str, index: str, key_attr: str, low: str, high: str) -> Iterator[dict[str, Any]]:
         """Every item of a key range, following DynamoDB's 1 MB pages (the guide silently stopped at one)."""
         start: dict[str, str] | None = None
         while True:
-            page = self.query_page(owner, index, key_attr, low, high, 1000, start, projection)
+            page = self.query_page(owner, index, key_attr, low, high, 1000, start)
             yield from page.items
             if not page.last_key:
                 return

@@ -71,7 +71,10 @@ ACCESS_CODES = frozenset(
         "AccountProblem",
     }
 )
-MISSING_CODES = frozenset({"ResourceNotFoundException", "NoSuchBucket", "NoSuchKey", "NotFound", "404"})
+# for parity: S3 answers a missing key with NoSuchKey (GetObject) or a bare 404 "Not Found" (HeadObject has no body)
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html).
+MISSING_KEY_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
+MISSING_CODES = MISSING_KEY_CODES | {"ResourceNotFoundException", "NoSuchBucket"}
 CONDITION_CODES = frozenset({"ConditionalCheckFailedException", "TransactionCanceledException", "PreconditionFailed"})
 
 
@@ -92,6 +95,11 @@ def classify(error: ClientError) -> ErrorKind:
     if status == 403:
         return ErrorKind.ACCESS
     return ErrorKind.INVALID
+
+
+def missing_key(error: ClientError) -> bool:
+    """The object itself does not exist (its bucket does): for readers, a key deleted since it was listed."""
+    return error_code(error) in MISSING_KEY_CODES
 
 
 def cancellation_codes(error: ClientError) -> list[str]:

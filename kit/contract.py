@@ -9,6 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from kit.cors import DEFAULT_CORS_ALLOW_HEADERS, CorsSpec
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTRACT_PATH = PROJECT_ROOT / "api" / "openapi.yaml"
 
@@ -23,10 +25,6 @@ DEFAULT_TIMEOUT_SECONDS = 3
 MAX_TIMEOUT_SECONDS = 900
 DEFAULT_MEMORY_MB = 128
 MEMORY_RANGE_MB = (128, 10240)
-
-# for parity: the headers the API Gateway console's "Enable CORS" allows by default
-# (https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors-console.html).
-DEFAULT_CORS_ALLOW_HEADERS = ("Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "X-Amz-Security-Token")
 
 
 class ContractError(ValueError):
@@ -52,17 +50,6 @@ class Operation:
     resource: str  # the API Gateway resource path, e.g. "/expenses/{expenseId}"
     method: str  # upper case, e.g. "GET"
     function: str  # a key of x-lambda-functions
-
-
-@dataclass(frozen=True)
-class CorsSpec:
-    """The contract's `x-cors`: the one CORS configuration of handlers, gateway, preflights and bootstrap."""
-
-    allow_origins: tuple[str, ...] = ("*",)
-    allow_methods: tuple[str, ...] = ()
-    allow_headers: tuple[str, ...] = DEFAULT_CORS_ALLOW_HEADERS
-    expose_headers: tuple[str, ...] = ()
-    max_age: int | None = None  # None: no Access-Control-Max-Age header (browsers then cache 5 s)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,23 @@ and by the dev server locally, so a route's success and error responses carry on
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from kit.contract import CorsSpec
+# for parity: the headers the API Gateway console's "Enable CORS" allows by default
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/how-to-cors-console.html).
+DEFAULT_CORS_ALLOW_HEADERS = ("Content-Type", "X-Amz-Date", "Authorization", "X-Api-Key", "X-Amz-Security-Token")
+
+
+@dataclass(frozen=True)
+class CorsSpec:
+    """The contract's `x-cors`: the one CORS configuration of handlers, gateway, preflights and bootstrap."""
+
+    allow_origins: tuple[str, ...] = ("*",)
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = DEFAULT_CORS_ALLOW_HEADERS
+    expose_headers: tuple[str, ...] = ()
+    max_age: int | None = None  # None: no Access-Control-Max-Age header (browsers then cache 5 s)
+
 
 ENV_ALLOW_ORIGIN = "CORS_ALLOW_ORIGIN"
 ENV_ALLOW_HEADERS = "CORS_ALLOW_HEADERS"

@@ -44,11 +44,6 @@ def _newest_first(row: Mapping[str, Any]) -> tuple[str, str]:
     return (_cell(row.get("date")), _cell(row.get("timestamp")))
 
 
-def user_ids(rows: Iterable[Mapping[str, Any]]) -> list[str]:
-    """Every userId present, sorted (the filter's choices)."""
-    return sorted(rows_by_user(rows))
-
-
 def rows_by_user(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
     """Rows grouped by userId in one pass (rows without one are left out, as a userId filter would)."""
     groups: dict[str, list[Mapping[str, Any]]] = defaultdict(list)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from kit.aws_errors import error_code
 from quicksight.aggregate import TABLE_COLUMNS
 from quicksight.manifest import MANIFEST_KEY
 from quicksight.schema import COLUMNS, DATETIME_FORMATS
@@ -72,10 +73,6 @@ class QuickSightError(RuntimeError):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", "Unknown"))
 
 
 @dataclass(frozen=True)
@@ -334,8 +331,10 @@ def ensure_data_source(
     try:
         arn = qs.create_data_source(**request)["Arn"]
     except ClientError as e:
-        if _code(e) != "ResourceExistsException":
-            raise QuickSightError(_code(e), f"creating data source {ids.data_source} failed: {_code(e)}") from e
+        if error_code(e) != "ResourceExistsException":
+            raise QuickSightError(
+                error_code(e), f"creating data source {ids.data_source} failed: {error_code(e)}"
+            ) from e
         arn = qs.update_data_source(**_pick(request, "AwsAccountId", "DataSourceId", "Name", "DataSourceParameters"))[
             "Arn"
         ]
@@ -366,8 +365,8 @@ def ensure_data_set(
     try:
         return qs.create_data_set(**request)["Arn"]
     except ClientError as e:
-        if _code(e) != "ResourceExistsException":
-            raise QuickSightError(_code(e), f"creating data set {ids.data_set} failed: {_code(e)}") from e
+        if error_code(e) != "ResourceExistsException":
+            raise QuickSightError(error_code(e), f"creating data set {ids.data_set} failed: {error_code(e)}") from e
     arn = qs.update_data_set(
         **_pick(request, "AwsAccountId", "DataSetId", "Name", "PhysicalTableMap", "LogicalTableMap", "ImportMode")
     )["Arn"]
@@ -383,8 +382,8 @@ def ensure_analysis(qs: QuickSightClient, account_id: str, ids: ResourceIds, dat
     try:
         return qs.create_analysis(**request)["Arn"]
     except ClientError as e:
-        if _code(e) != "ResourceExistsException":
-            raise QuickSightError(_code(e), f"creating analysis {ids.analysis} failed: {_code(e)}") from e
+        if error_code(e) != "ResourceExistsException":
+            raise QuickSightError(error_code(e), f"creating analysis {ids.analysis} failed: {error_code(e)}") from e
     arn = qs.update_analysis(**_pick(request, "AwsAccountId", "AnalysisId", "Name", "Definition"))["Arn"]
     qs.update_analysis_permissions(
         AwsAccountId=account_id, AnalysisId=ids.analysis, GrantPermissions=request["Permissions"]
@@ -403,8 +402,8 @@ def ensure_dashboard(qs: QuickSightClient, account_id: str, ids: ResourceIds, da
     try:
         return qs.create_dashboard(**request)["Arn"]
     except ClientError as e:
-        if _code(e) != "ResourceExistsException":
-            raise QuickSightError(_code(e), f"creating dashboard {ids.dashboard} failed: {_code(e)}") from e
+        if error_code(e) != "ResourceExistsException":
+            raise QuickSightError(error_code(e), f"creating dashboard {ids.dashboard} failed: {error_code(e)}") from e
     response = qs.update_dashboard(
         **_pick(request, "AwsAccountId", "DashboardId", "Name", "Definition", "DashboardPublishOptions")
     )
@@ -482,8 +481,8 @@ def down(qs: QuickSightClient, account_id: str, stack: str) -> DownResult:
         try:
             call()
         except ClientError as e:
-            if _code(e) != "ResourceNotFoundException":
-                raise QuickSightError(_code(e), f"deleting {name} failed: {_code(e)}") from e
+            if error_code(e) != "ResourceNotFoundException":
+                raise QuickSightError(error_code(e), f"deleting {name} failed: {error_code(e)}") from e
             result.absent.append(name)
         else:
             result.deleted.append(name)

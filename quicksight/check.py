@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from quicksight.lake import LakeError, LakeObject, error_code, fetch_objects, read_manifest
-from quicksight.manifest import LAKE_PREFIX, MANIFEST_KEY, ManifestError, S3Location, manifest_locations
+from kit.aws_errors import error_code
+from kit.constants import LAKE_PREFIX
+from quicksight.lake import LakeError, LakeObject, fetch_objects, read_manifest
+from quicksight.manifest import MANIFEST_KEY, ManifestError, S3Location, manifest_locations
 from quicksight.policy import Need, policy_gaps
 from quicksight.schema import COLUMNS, JSON_KINDS, CastError, cast_row, json_kind
 

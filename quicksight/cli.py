@@ -10,9 +10,11 @@ from typing import TYPE_CHECKING, TextIO
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from kit.aws_errors import error_code
+from kit.state import StateLayout
 from quicksight import aws
 from quicksight.check import check_lake
-from quicksight.lake import LakeError, LakeReader, cache_file
+from quicksight.lake import LakeError, LakeReader
 from quicksight.manifest import MANIFEST_KEY, ManifestError
 from quicksight.render import ChartJsMissing, PageContext, render_dashboard
 from quicksight.stack import (
@@ -97,8 +99,8 @@ def _preview_cache(args: argparse.Namespace, bucket: str) -> Path | None:
         return None
     if args.cache is not None:
         return Path(args.cache)
-    stack_dir = Path(args.state_dir) / args.stack
-    return cache_file(stack_dir, bucket) if stack_dir.is_dir() else None
+    layout = StateLayout(Path(args.state_dir), args.stack)
+    return layout.lake_cache(bucket) if layout.stack_dir.is_dir() else None
 
 
 def _preview(args: argparse.Namespace, out: TextIO) -> int:
@@ -191,8 +193,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     except ClientError as e:
-        code = e.response.get("Error", {}).get("Code", "Unknown")
-        print(f"error: AWS refused {e.operation_name}: {code}", file=sys.stderr)
+        print(f"error: AWS refused {e.operation_name}: {error_code(e) or 'Unknown'}", file=sys.stderr)
         return EXIT_PROBLEMS
     except BotoCoreError as e:
         print(f"error: {type(e).__name__}: {e}", file=sys.stderr)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from kit.aws_errors import error_code, missing_key
 from quicksight.manifest import MANIFEST_KEY, ManifestError, S3Location, decode_manifest, manifest_locations
 from quicksight.schema import CastError, cast_row
 
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WORKERS = 8
 CACHE_FORMAT = "expense-lake-cache/1"  # first line of a saved cache; anything else is ignored, never trusted
-_MISSING_KEY_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
 class LakeError(RuntimeError):
@@ -37,11 +37,6 @@ class LakeError(RuntimeError):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def error_code(error: ClientError) -> str:
-    """The AWS error code of a botocore ClientError."""
-    return str(error.response.get("Error", {}).get("Code", "Unknown"))
 
 
 @dataclass(frozen=True)
@@ -76,11 +71,6 @@ def parse_object(bucket: str, key: str, etag: str, body: bytes) -> LakeObject:
     except CastError as e:
         return LakeObject(bucket, key, etag, decoded, None, str(e), body)
     return LakeObject(bucket, key, etag, decoded, row, None, body)
-
-
-def cache_file(directory: Path, bucket: str) -> Path:
-    """Where a bucket's saved cache lives in a stack's state directory (shared by the dev server and `preview`)."""
-    return directory / f"lake-cache.{bucket}.jsonl"  # bucket names are [a-z0-9.-]: safe in a file name
 
 
 class LakeCache:
@@ -229,7 +219,7 @@ def read_manifest(s3_client: S3Client, bucket: str) -> dict[str, Any]:
         body = s3_client.get_object(Bucket=bucket, Key=MANIFEST_KEY)["Body"].read()
     except ClientError as e:
         code = error_code(e)
-        if code in _MISSING_KEY_CODES:
+        if missing_key(e):
             raise ManifestError(
                 "MANIFEST_MISSING", f"s3://{bucket}/{MANIFEST_KEY} does not exist (it belongs at the bucket root)"
             ) from e
@@ -260,7 +250,7 @@ def list_location(
         return found
     except ClientError as e:
         code = error_code(e)
-        if not location.is_prefix and code in _MISSING_KEY_CODES:
+        if not location.is_prefix and missing_key(e):
             return []
         raise LakeError(code, f"cannot list {location.uri}: {code}") from e
 
@@ -271,7 +261,7 @@ def _fetch_one(s3_client: S3Client, bucket: str, key: str, etag: str) -> LakeObj
         body = response["Body"].read()
     except ClientError as e:
         code = error_code(e)
-        if code in _MISSING_KEY_CODES:
+        if missing_key(e):
             return None  # deleted between the listing and the read: it is simply gone
         return LakeObject(bucket, key, etag, None, None, f"could not be read ({code})", transient=True)
     except BotoCoreError as e:  # connection reset, read timeout: after botocore's own retries

@@ -6,11 +6,12 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
+from kit.constants import LAKE_PREFIX
+
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 MANIFEST_KEY: Final = "manifest.json"
-LAKE_PREFIX: Final = "expenses/"
 QUICKSIGHT_SERVICE_PRINCIPAL: Final = "quicksight.amazonaws.com"
 
 
@@ -32,34 +33,6 @@ def upload_manifest(s3_client: S3Client, bucket: str) -> str:
     body = json.dumps(build_manifest(bucket), indent=2).encode("utf-8")
     s3_client.put_object(Bucket=bucket, Key=MANIFEST_KEY, Body=body, ContentType="application/json")
     return f"s3://{bucket}/{MANIFEST_KEY}"
-
-
-def quicksight_read_policy(bucket: str, principal: dict[str, str] | None = None) -> dict[str, Any]:
-    """A bucket policy letting QuickSight list the bucket and read the lake (the guide's common mistake #5).
-
-    `principal` defaults to the QuickSight service principal; pass `{"AWS": <QuickSight service role ARN>}` to
-    grant the account's QuickSight role instead.
-    """
-    who = principal or {"Service": QUICKSIGHT_SERVICE_PRINCIPAL}
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "QuickSightListBucket",
-                "Effect": "Allow",
-                "Principal": who,
-                "Action": "s3:ListBucket",
-                "Resource": f"arn:aws:s3:::{bucket}",
-            },
-            {
-                "Sid": "QuickSightReadObjects",
-                "Effect": "Allow",
-                "Principal": who,
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            },
-        ],
-    }
 
 
 class ManifestError(ValueError):

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
-from botocore.config import Config
+
+from kit.clients import Endpoints, Role, client
+from kit.constants import DEFAULT_REGION, StackNameError, check_stack_name
+from kit.state import DEFAULT_STATE_ROOT, StateLayout
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
-DEFAULT_STATE_DIR = Path(".devstate")
-_STACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-DEFAULT_REGION = "us-east-1"
+DEFAULT_STATE_DIR = DEFAULT_STATE_ROOT
 
 
 class StackError(ValueError):
@@ -24,12 +24,11 @@ class StackError(ValueError):
 
 
 def validate_stack_name(stack: str) -> str:
-    """Stack names become QuickSight resource ids and paths: letters, digits, '-' and '_' only."""
-    if not _STACK_NAME.match(stack):
-        raise StackError(
-            f"stack name {stack!r} must be 1-64 letters, digits, '-' or '_' (starting with a letter/digit)"
-        )
-    return stack
+    """Stack names become QuickSight resource ids and state paths: the one rule bootstrap applies too."""
+    try:
+        return check_stack_name(stack)
+    except StackNameError as e:
+        raise StackError(str(e)) from e
 
 
 def resolve_bucket(stack: str, bucket: str | None, state_dir: Path = DEFAULT_STATE_DIR) -> str:
@@ -37,7 +36,7 @@ def resolve_bucket(stack: str, bucket: str | None, state_dir: Path = DEFAULT_STA
     validate_stack_name(stack)
     if bucket:
         return bucket
-    outputs = state_dir / stack / "outputs.json"
+    outputs = StateLayout(state_dir, stack).outputs_file
     try:
         data = json.loads(outputs.read_text(encoding="utf-8"))
     except FileNotFoundError as e:
@@ -53,32 +52,14 @@ def resolve_bucket(stack: str, bucket: str | None, state_dir: Path = DEFAULT_STA
 ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")  # what boto3 itself would honour
 
 
-def _process_alive(pid: object) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, under another user
-    return True
-
-
 def dev_server_endpoint(stack: str, state_dir: Path = DEFAULT_STATE_DIR) -> str | None:
-    """The AWS endpoint of a dev server running this stack (from .devstate/<stack>/runtime.json), if one runs.
+    """The S3 endpoint of a dev server running this stack (from .devstate/<stack>/runtime.json), if one runs.
 
     Lets `python -m quicksight check|preview --stack dev` reach `make dev`'s embedded backend, whose port changes
     on every start, without the user copying it. A runtime file left by a dev server that is gone is ignored.
     """
-    try:
-        runtime = json.loads((state_dir / stack / "runtime.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    if not isinstance(runtime, dict) or not _process_alive(runtime.get("pid")):
-        return None
-    endpoint = runtime.get("endpointUrl")
-    return endpoint if isinstance(endpoint, str) and endpoint else None
+    running = StateLayout(state_dir, stack).read_runtime()
+    return running.endpoint_for("s3") if running is not None else None
 
 
 def resolve_endpoint(stack: str, given: str | None, state_dir: Path = DEFAULT_STATE_DIR) -> tuple[str | None, str]:
@@ -91,11 +72,8 @@ def resolve_endpoint(stack: str, given: str | None, state_dir: Path = DEFAULT_ST
             return None, name  # boto3 reads it itself
     running = dev_server_endpoint(stack, state_dir)
     if running:
-        return running, f"the dev server running stack {stack!r} ({state_dir / stack / 'runtime.json'})"
+        return running, f"the dev server running stack {stack!r} ({StateLayout(state_dir, stack).runtime_file})"
     return None, "AWS"
-
-
-PLACEHOLDER_KEY = "test"  # key id and secret for emulators, as LocalStack suggests
 
 
 def s3_client(
@@ -107,16 +85,13 @@ def s3_client(
 ) -> S3Client:
     """An S3 client sized for the reader's thread pool; endpoint None = boto3's own (AWS_ENDPOINT_URL or AWS).
 
-    `emulator=True` (the endpoint is moto, LocalStack or the dev server's backend): with no credentials configured,
-    sign with placeholder ones, since emulators accept any and an offline developer has none.
+    `emulator=True` (the endpoint is moto, LocalStack or the dev server's backend, given or from boto3's variables):
+    with no credentials configured, kit.clients signs with the placeholder pair, since emulators accept any and an
+    offline developer has none. AWS itself never gets invented credentials.
     """
-    session = boto3.session.Session()
-    placeholder = emulator and session.get_credentials() is None
-    return session.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        region_name=region or session.region_name or DEFAULT_REGION,
-        config=Config(max_pool_connections=pool_size, retries={"mode": "standard"}),
-        aws_access_key_id=PLACEHOLDER_KEY if placeholder else None,
-        aws_secret_access_key=PLACEHOLDER_KEY if placeholder else None,
-    )
+    if emulator and endpoint_url is None:
+        endpoint_url = next((os.environ[name] for name in ENDPOINT_VARIABLES if os.environ.get(name)), None)
+    endpoints = Endpoints.of(endpoint_url) if endpoint_url else None
+    region = region or boto3.session.Session().region_name or DEFAULT_REGION
+    found: S3Client = client("s3", role=Role.READER, endpoints=endpoints, region=region, pool_size=pool_size)
+    return found

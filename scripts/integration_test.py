@@ -12,7 +12,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bootstrap.motoserver import MotoServer
+from bench.harness.motoserver import MotoServer
 
 ROOT = Path(__file__).resolve().parent.parent
 ENDPOINT_ENV = "INTEGRATION_ENDPOINT_URL"

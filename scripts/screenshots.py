@@ -7,8 +7,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from devserver.browser import CHROMIUM, CHROMIUM_ARGS
-from devserver.process import ROOT, DevServerProcess
+from bench.harness.browser import CHROMIUM, CHROMIUM_ARGS
+from bench.harness.process import ROOT, DevServerProcess
 
 DEMO_USER, DEMO_PASSWORD = "demo", "Demo123!"
 VIEWPORTS = {"desktop": (1280, 800), "phone": (390, 844)}

@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import requests
 
-from devserver.process import ROOT, DevServerProcess, free_port, running
+from bench.harness.process import ROOT, DevServerProcess, free_port, running
 
 __all__ = ["ROOT", "DevServerProcess", "User", "free_port", "running"]
 

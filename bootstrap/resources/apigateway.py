@@ -10,15 +10,15 @@ from botocore.exceptions import ClientError
 
 from bootstrap.apidoc import (
     GATEWAY_RESPONSE_TYPES,
-    HTTP_METHODS,
     authorizer_settings,
     build_import_document,
     fingerprint,
     gateway_responses,
     options_mock,
 )
-from bootstrap.resources.base import Context, Resource, error_code
+from bootstrap.resources.base import Context, Resource
 from bootstrap.spec import API_STAGE, THROTTLE_BURST_LIMIT, THROTTLE_RATE_LIMIT
+from kit.aws_errors import error_code
 
 _MARK = re.compile(r"\[spec ([0-9a-f]{16})\]")
 
@@ -347,15 +347,3 @@ _DEPLOYED = re.compile(r"\[deployed ([0-9a-f]{16}-[0-9a-f]{16})\]")
 def _deployed_marker(description: str | None) -> str | None:
     found = _DEPLOYED.search(description or "")
     return found.group(1) if found else None
-
-
-def deployed_routes(ctx: Context, api_id: str) -> dict[tuple[str, str], dict[str, Any]]:
-    """(path, METHOD) -> method details of a deployed API, read back from API Gateway (for status and tests)."""
-    apigw = ctx.client("apigateway")
-    routes: dict[tuple[str, str], dict[str, Any]] = {}
-    for page in apigw.get_paginator("get_resources").paginate(restApiId=api_id, embed=["methods"]):
-        for resource in page.get("items", []):
-            for method, detail in (resource.get("resourceMethods") or {}).items():
-                if method.lower() in HTTP_METHODS:
-                    routes[(resource["path"], method)] = detail
-    return routes

@@ -6,14 +6,12 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-from botocore.exceptions import ClientError
 
 from bootstrap.packaging import Package, build_zip
 from bootstrap.spec import StackSpec
 from bootstrap.target import Target
+from kit.state import StateLayout
 
 Reporter = Callable[[str], None]
 PENDING = "<pending>"
@@ -21,11 +19,6 @@ PENDING = "<pending>"
 
 class ProvisionError(RuntimeError):
     """A resource cannot be brought to its definition (e.g. an immutable setting differs)."""
-
-
-def error_code(error: ClientError) -> str:
-    """The AWS error code of a botocore error (the only thing decisions are based on)."""
-    return str(error.response.get("Error", {}).get("Code", ""))
 
 
 def canonical(value: Any) -> str:
@@ -39,25 +32,22 @@ class Context:
 
     spec: StackSpec
     target: Target
-    state_dir: Path
+    layout: StateLayout
     dry_run: bool = False
     outputs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     page_token_secret: str | None = None
-    _clients: dict[str, Any] = field(default_factory=dict)
-    _session: Any = None
+    _clients: dict[str, Any] = field(default_factory=dict)  # per run, so a test can put a stubbed client in
     _packages: dict[str, Package] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
-            if self._session is None:
-                self._session = self.target.session(self.spec.region)
-            self._clients[service] = self._session.client(service, **self.target.client_kwargs(service))
+            self._clients[service] = self.target.client(service, self.spec.region)
         return self._clients[service]
 
     def package(self, key: str) -> Package:
         if key not in self._packages:
-            self._packages[key] = build_zip(self.spec.lambdas_dir / key / "app.py", self.spec.core_dir)
+            self._packages[key] = build_zip(self.spec.lambdas_dir / key / "app.py", *self.spec.payload_dirs)
         return self._packages[key]
 
     def output(self, name: str) -> Any:
@@ -105,13 +95,6 @@ class Resource(ABC):
     def export(self, ctx: Context, current: Any | None) -> None:
         """Publishes ids and ARNs for later resources and the outputs (current is None in a plan)."""
         return None
-
-
-def list_diff(label: str, wanted: list[Any] | set[Any], actual: Any) -> list[str]:
-    """A change entry when two unordered collections differ."""
-    if actual is None:
-        return []
-    return [] if sorted(map(str, wanted)) == sorted(map(str, actual)) else [label]
 
 
 def field_diffs(wanted: dict[str, Any], actual: dict[str, Any], prefix: str = "") -> list[str]:

@@ -7,7 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bootstrap.resources.base import Context, Resource, error_code
+from bootstrap.resources.base import Context, Resource
+from kit.aws_errors import error_code
 
 ORIGIN_ID = "frontend-s3"
 DEFAULT_ROOT_OBJECT = "login.html"

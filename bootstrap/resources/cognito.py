@@ -6,8 +6,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bootstrap.resources.base import Context, ProvisionError, Resource, error_code, field_diffs
+from bootstrap.resources.base import Context, ProvisionError, Resource, field_diffs
 from bootstrap.spec import APP_CLIENT_NAME, PASSWORD_POLICY
+from kit.aws_errors import error_code
 
 TOKEN_VALIDITY = {
     "AccessTokenValidity": 60,

@@ -6,7 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bootstrap.resources.base import Context, ProvisionError, Resource, error_code
+from bootstrap.resources.base import Context, ProvisionError, Resource
+from kit.aws_errors import error_code
 
 
 def _definition(table_name: str) -> dict[str, Any]:

@@ -9,7 +9,8 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError
 
 from bootstrap.policies import function_policy, lambda_trust_policy, validate_policy
-from bootstrap.resources.base import Context, Resource, canonical, error_code
+from bootstrap.resources.base import Context, Resource, canonical
+from kit.aws_errors import error_code
 
 INLINE_POLICY = "least-privilege"
 

@@ -9,8 +9,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bootstrap.resources.base import Context, Resource, error_code
+from bootstrap.resources.base import Context, Resource
 from bootstrap.spec import DEFAULT_CURRENCY
+from kit.aws_errors import error_code
+from kit.cors import to_env as cors_env
 
 RUNTIME = "python3.12"
 HANDLER = "app.lambda_handler"
@@ -22,7 +24,7 @@ ROLE_PROPAGATION_DELAY_S = 5.0
 
 
 def _previous_secret(ctx: Context) -> str | None:
-    path = ctx.state_dir / "outputs.json"
+    path = ctx.layout.outputs_file
     try:
         previous = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, ValueError):
@@ -56,7 +58,8 @@ class Function(Resource):
             "DEFAULT_CURRENCY": DEFAULT_CURRENCY,
             "PAGE_TOKEN_SECRET": self._secret(ctx, current),
             "IDEMPOTENCY_TTL_SECONDS": IDEMPOTENCY_TTL_SECONDS,
-            "CORS_ALLOW_ORIGIN": spec.contract.cors.allow_origins[0],
+            # The contract's one CORS policy, so handler responses carry the gateway's header set.
+            **cors_env(spec.contract.cors),
         }
 
     def _configuration(self, ctx: Context, current: dict[str, Any] | None) -> dict[str, Any]:
@@ -65,8 +68,8 @@ class Function(Resource):
             "Runtime": RUNTIME,
             "Handler": HANDLER,
             "Role": ctx.outputs["_roleArns"][self.key],
-            "Timeout": fn.timeout,
-            "MemorySize": fn.memory,
+            "Timeout": fn.timeout_seconds,
+            "MemorySize": fn.memory_mb,
             "Environment": {"Variables": self.environment(ctx, current)},
         }
 

@@ -9,7 +9,8 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError
 
 from bootstrap.policies import quicksight_role_policy, validate_policy
-from bootstrap.resources.base import Context, Resource, canonical, error_code
+from bootstrap.resources.base import Context, Resource, canonical
+from kit.aws_errors import error_code
 
 QUICKSIGHT_ROLE = "aws-quicksight-service-role-v0"
 

@@ -13,7 +13,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bootstrap.policies import validate_policy
-from bootstrap.resources.base import Context, ProvisionError, Resource, canonical, error_code
+from bootstrap.resources.base import Context, ProvisionError, Resource, canonical
+from kit.aws_errors import error_code
 
 PUBLIC_ACCESS_BLOCK = {
     "BlockPublicAcls": True,

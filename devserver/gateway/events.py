@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from devserver.gateway.routing import RouteMatch
+from kit.constants import DEFAULT_REGION, LOCAL_ACCOUNT_ID, STAGE
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
@@ -39,10 +40,10 @@ HeaderPairs = Sequence[tuple[str, str]]
 class ApiIdentity:
     """Who the emulated API is: what requestContext reports about the account, API and stage."""
 
-    stage: str = "prod"
-    account_id: str = "123456789012"
+    stage: str = STAGE
+    account_id: str = LOCAL_ACCOUNT_ID
     api_id: str = "local"
-    region: str = "us-east-1"
+    region: str = DEFAULT_REGION
 
 
 @dataclass(frozen=True)

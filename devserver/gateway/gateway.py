@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devserver.gateway.authorizer import CognitoAuthorizer
-from devserver.gateway.contract import Contract, load_contract
-from devserver.gateway.cors import CorsPolicy
 from devserver.gateway.errors import (
     Forbidden,
     GatewayError,
@@ -22,6 +20,9 @@ from devserver.gateway.events import ApiIdentity, IncomingRequest, ProxyEventBui
 from devserver.gateway.responses import GatewayResponse, map_proxy_result
 from devserver.gateway.routing import Router, split_path
 from devserver.gateway.runtime import LambdaRuntime
+from kit.constants import DEFAULT_REGION, LOCAL_ACCOUNT_ID, STAGE
+from kit.contract import Contract, load_contract
+from kit.cors import CorsPolicy
 
 log = logging.getLogger("devserver.gateway")
 
@@ -39,7 +40,7 @@ class GatewayConfig:
     functions_root: Path
     # Per function dir: the environment variables its handler sees (Lambda's function configuration).
     function_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
-    stage: str = "prod"
+    stage: str = STAGE
     # Allowed CORS origins; None = the contract's x-cors.allowOrigins.
     cors_origins: Sequence[str] | None = None
     # The Cognito authorizer: all three, or none for an API without one (a warning is logged).
@@ -56,9 +57,9 @@ class GatewayConfig:
     reload_check_interval: float = 0.5
     binary_media_types: Sequence[str] = ()
     max_body_bytes: int = MAX_BODY_BYTES
-    account_id: str = "123456789012"
+    account_id: str = LOCAL_ACCOUNT_ID
     api_id: str = "local"
-    region: str = "us-east-1"
+    region: str = DEFAULT_REGION
 
     def default_watch_dirs(self) -> list[Path]:
         if self.watch_dirs is not None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from devserver.gateway.contract import Operation
+from kit.contract import Operation
 
 
 @dataclass

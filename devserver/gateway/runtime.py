@@ -30,8 +30,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from devserver.gateway.contract import FunctionSpec
 from devserver.gateway.errors import IntegrationFailure
+from kit.contract import FunctionSpec
 
 log = logging.getLogger("devserver.gateway.runtime")
 
@@ -205,7 +205,7 @@ class LambdaRuntime:
         self._root = Path(functions_root)
         self._functions = dict(functions)
         self._env = {name: dict((env or {}).get(name, {})) for name in self._functions}
-        self._timeouts = {name: spec.timeout_seconds for name, spec in self._functions.items()}
+        self._timeouts = {name: float(spec.timeout_seconds) for name, spec in self._functions.items()}
         self._timeouts.update(timeouts or {})
         self._shared = tuple(shared_packages)
         self._account_id = account_id

@@ -10,7 +10,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from devserver.backend import EmbeddedBackend
+from localaws import EmbeddedBackend
 
 REGION = "us-east-1"
 

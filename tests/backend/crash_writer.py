@@ -8,7 +8,7 @@ import sys
 
 import boto3
 
-from devserver.backend import EmbeddedBackend
+from localaws import EmbeddedBackend
 from tests.backend.backend_stack import BUCKET, create_pool, create_table, put_expense
 
 

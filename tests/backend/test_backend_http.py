@@ -12,9 +12,9 @@ from urllib.parse import urlsplit
 import pytest
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from devserver.backend import EmbeddedBackend
-from devserver.backend.embedded import _Dispatcher
-from devserver.backend.wsgi_server import serve_in_thread
+from localaws import EmbeddedBackend
+from localaws.embedded import _Dispatcher
+from localaws.wsgi_server import serve_in_thread
 
 # moto routes a request by the service in the SigV4 credential scope; the signature itself is not checked.
 AUTH = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=x"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from devserver.backend.persistence import (
+from localaws.persistence import (
     JOURNAL_MAGIC,
     SNAPSHOT_NAME,
     Journal,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from devserver.backend.mutations import is_mutating, request_action
+from localaws.mutations import is_mutating, request_action
 
 FORM = "application/x-www-form-urlencoded; charset=utf-8"
 

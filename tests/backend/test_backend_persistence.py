@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from devserver.backend import BackendUnavailableError, EmbeddedBackend, StateCorruptedError
-from devserver.backend.persistence import SNAPSHOT_NAME, list_segments, segment_path
+from localaws import BackendUnavailableError, EmbeddedBackend, StateCorruptedError
+from localaws.persistence import SNAPSHOT_NAME, list_segments, segment_path
 from tests.backend.backend_stack import BUCKET, TABLE, create_stack, fingerprint, put_expense
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -184,7 +184,7 @@ def test_torn_final_record_is_dropped_with_a_warning(
     with open(last, "ab") as fh:
         fh.write(b"REC1\x00\x00\x01\x00\x12\x34")  # a record header cut short by a crash
 
-    with caplog.at_level(logging.WARNING, logger="devserver.backend"):
+    with caplog.at_level(logging.WARNING, logger="localaws"):
         backend = make_backend(state_dir)
     assert fingerprint(*_clients(client_for, backend), ids) == expected
     assert any(last.name in record.getMessage() for record in caplog.records)
@@ -473,7 +473,7 @@ def test_a_failing_snapshot_keeps_the_journal(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """If moto's state ever stops pickling, nothing acknowledged is lost: the journal is kept and replayed."""
-    from devserver.backend import motostate
+    from localaws import motostate
 
     def unpicklable() -> bytes:
         raise pickle.PicklingError("a moto object that does not pickle")
@@ -483,7 +483,7 @@ def test_a_failing_snapshot_keeps_the_journal(
         patch.setattr(motostate, "dump_state", unpicklable)
         ids = create_stack(*_clients(client_for, backend))
         expected = fingerprint(*_clients(client_for, backend), ids)
-        with caplog.at_level(logging.ERROR, logger="devserver.backend"):
+        with caplog.at_level(logging.ERROR, logger="localaws"):
             backend.stop()
     assert "cannot snapshot" in caplog.text
     assert not (state_dir / SNAPSHOT_NAME).exists()

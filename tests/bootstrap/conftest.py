@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 import bootstrap
-from bootstrap.motoserver import MotoServer
+from bench.harness.motoserver import MotoServer
 from bootstrap.target import Target
 
 

@@ -18,6 +18,7 @@ from bootstrap.resources.dynamodb import Table
 from bootstrap.resources.quicksight_access import QUICKSIGHT_ROLE, QuickSightLakeAccess
 from bootstrap.spec import StackSpec
 from bootstrap.target import Target
+from kit.state import StateLayout
 
 ACCOUNT = "123456789012"
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
@@ -26,7 +27,7 @@ NOW = datetime(2026, 11, 25, tzinfo=UTC)
 @pytest.fixture
 def aws_ctx(tmp_path):
     spec = StackSpec(stack="dev", region="us-east-1", account_id=ACCOUNT, on_aws=True)
-    ctx = Context(spec=spec, target=Target.aws(), state_dir=tmp_path)
+    ctx = Context(spec=spec, target=Target.aws(), layout=StateLayout(tmp_path, spec.stack))
     stubs = {}
     for service in ("dynamodb", "cloudfront", "iam"):
         client = boto3.client(service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")

@@ -9,6 +9,8 @@ import zipfile
 import bootstrap
 from bootstrap.engine import stack_resources
 from bootstrap.spec import StackSpec
+from kit.contract import load_contract
+from kit.cors import to_env as cors_env
 
 REQUIRED_OUTPUTS = {
     "region",
@@ -86,6 +88,10 @@ def test_outputs_cover_the_dev_server_contract(shared_stack, moto_endpoint):
     assert all(
         e["EXPENSES_TABLE"] == outputs["tableName"] and e["DATA_BUCKET"] == outputs["dataBucket"] for e in env.values()
     )
+    # Every function gets the contract's one CORS policy (what the gateway's error responses carry too).
+    cors = cors_env(load_contract().cors)
+    assert all({k: e[k] for k in cors} == cors for e in env.values())
+    assert cors["CORS_EXPOSE_HEADERS"] == "Retry-After"
     assert json.loads((state / stack / "outputs.json").read_text()) == outputs
     config = json.loads((state / stack / "config.json").read_text())
     assert set(config) == {"region", "userPoolId", "clientId", "cognitoEndpoint", "apiUrl"}

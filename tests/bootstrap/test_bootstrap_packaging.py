@@ -65,6 +65,15 @@ def test_missing_sources_are_a_clear_error(tmp_path):
 def test_code_sha256_matches_what_lambda_reports(shared_stack, clients):
     spec = StackSpec(stack=shared_stack["stack"], region="us-east-1", account_id="123456789012", on_aws=False)
     for key in spec.contract.functions:
-        package = build_zip(spec.lambdas_dir / key / "app.py", spec.core_dir)
+        package = build_zip(spec.lambdas_dir / key / "app.py", *spec.payload_dirs)
         config = clients("lambda").get_function(FunctionName=spec.function_name(key))["Configuration"]
         assert config["CodeSha256"] == package.code_sha256
+
+
+def test_the_zip_carries_expense_core_and_kit():
+    """expense_core builds on kit (CORS policy, error classes), so the zip holds both, and nothing else of ours."""
+    spec = StackSpec(stack="dev", region="us-east-1", account_id="123456789012", on_aws=False)
+    names = zipfile.ZipFile(BytesIO(build_zip(spec.lambdas_dir / "add_expense" / "app.py", *spec.payload_dirs).data))
+    tops = {name.split("/", 1)[0] for name in names.namelist()}
+    assert tops == {"app.py", "expense_core", "kit"}
+    assert "kit/cors.py" in names.namelist() and "expense_core/__init__.py" in names.namelist()

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 import bootstrap
-from bootstrap.contract import load_contract
 from bootstrap.policies import (
     PolicyValidationError,
     data_bucket_policy,
@@ -16,6 +15,7 @@ from bootstrap.policies import (
     validate_policy,
 )
 from bootstrap.spec import StackSpec
+from kit.contract import load_contract
 
 ACCOUNT = "123456789012"
 TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/dev-Expenses"

@@ -15,7 +15,7 @@ import boto3
 import pytest
 import requests
 
-from bootstrap.motoserver import MotoServer
+from bench.harness.motoserver import MotoServer
 from devserver.runner import is_localstack
 from tests.devserver_support import User, running
 

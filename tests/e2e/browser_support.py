@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import requests
 
-from devserver.browser import CHROMIUM, CHROMIUM_ARGS
-from devserver.process import free_port
+from bench.harness.browser import CHROMIUM, CHROMIUM_ARGS
+from bench.harness.process import free_port
 
 __all__ = ["CHROMIUM", "CHROMIUM_ARGS", "free_port"]
 

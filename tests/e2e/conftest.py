@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from devserver.process import DevServerProcess
+from bench.harness.process import DevServerProcess
 from tests.e2e.browser_support import (
     ARTIFACTS,
     PASSWORD,

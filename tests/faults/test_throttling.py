@@ -16,8 +16,8 @@ from typing import Any
 import botocore.endpoint
 import pytest
 
+from bench.harness.motoserver import MotoServer
 from bench.load import Expected, Ledger, Stores
-from bootstrap.motoserver import MotoServer
 from expense_core import aws, http
 from expense_core.config import Settings
 from tests.faults.faults_support import assert_nothing_lost, counting, dynamodb_throttling, s3_slowdown

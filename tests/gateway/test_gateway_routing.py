@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from devserver.gateway import GatewayResponse
-from devserver.gateway.contract import ContractError, load_contract, parse_contract
 from devserver.gateway.gateway import MAX_BODY_BYTES
 from devserver.gateway.routing import Router, split_path
+from kit.contract import ContractError, load_contract, parse_contract
 
 REAL_CONTRACT = Path(__file__).resolve().parents[2] / "api" / "openapi.yaml"
 

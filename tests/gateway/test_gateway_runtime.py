@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from devserver.gateway.contract import FunctionSpec
 from devserver.gateway.errors import IntegrationFailure
 from devserver.gateway.responses import map_proxy_result
 from devserver.gateway.runtime import EnvironmentArbiter, LambdaRuntime
+from kit.contract import FunctionSpec
 from tests.gateway.gateway_support import shared_handler, write_function
 
 INTERNAL_ERROR = b'{"message": "Internal server error"}'

@@ -12,9 +12,9 @@ import boto3
 import pytest
 
 import bootstrap
-from bootstrap.motoserver import MotoServer
+from bench.harness.motoserver import MotoServer
+from bench.harness.process import DevServerProcess
 from bootstrap.target import Target
-from devserver.process import DevServerProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 # Set by scripts/integration_test.py to run the same journey against LocalStack or a compose service.

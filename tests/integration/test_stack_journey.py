@@ -9,6 +9,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -16,10 +17,10 @@ import requests
 from pycognito.aws_srp import AWSSRP
 
 import bootstrap
-from bootstrap.apidoc import contract_routes
-from bootstrap.resources.apigateway import deployed_routes
+from bootstrap.apidoc import HTTP_METHODS
 from bootstrap.resources.base import Context
 from bootstrap.spec import StackSpec
+from kit.state import StateLayout
 
 pytestmark = pytest.mark.integration
 
@@ -139,9 +140,32 @@ def test_a_second_up_changes_nothing(target, stack_name, state_root, provisioned
     assert again["apiId"] == provisioned["apiId"]
 
 
+def contract_routes(spec: StackSpec) -> dict[tuple[str, str], str | None]:
+    """(path, METHOD) -> the function key, or None for the OPTIONS mocks; what the deployed API must serve."""
+    routes: dict[tuple[str, str], str | None] = {}
+    for path, item in spec.contract.document["paths"].items():
+        for method in HTTP_METHODS:
+            if method in item:
+                routes[(path, method.upper())] = item[method]["x-lambda-function"]
+        routes[(path, "OPTIONS")] = None
+    return routes
+
+
+def deployed_routes(ctx: Context, api_id: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """(path, METHOD) -> method details of a deployed API, read back from API Gateway."""
+    apigw = ctx.client("apigateway")
+    routes: dict[tuple[str, str], dict[str, Any]] = {}
+    for page in apigw.get_paginator("get_resources").paginate(restApiId=api_id, embed=["methods"]):
+        for resource in page.get("items", []):
+            for method, detail in (resource.get("resourceMethods") or {}).items():
+                if method.lower() in HTTP_METHODS:
+                    routes[(resource["path"], method)] = detail
+    return routes
+
+
 def test_the_deployed_api_matches_the_contract(target, stack_name, provisioned, aws):
     spec = StackSpec(stack=stack_name, region="us-east-1", account_id="123456789012", on_aws=False)
-    ctx = Context(spec=spec, target=target, state_dir=spec.project_root)
+    ctx = Context(spec=spec, target=target, layout=StateLayout(stack=stack_name))  # reads only: nothing written
     routes = deployed_routes(ctx, provisioned["apiId"])
     wanted = contract_routes(spec)
     assert set(routes) == set(wanted)

@@ -16,7 +16,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from quicksight.manifest import MANIFEST_KEY, quicksight_read_policy, upload_manifest
+from quicksight.manifest import MANIFEST_KEY, upload_manifest
+from tests.quicksight.lake_support import quicksight_read_policy
 
 REGION = "us-east-1"
 

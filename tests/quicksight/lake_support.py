@@ -8,8 +8,8 @@ from typing import Any
 import boto3
 from flask import Flask
 
-from quicksight.manifest import MANIFEST_KEY
-from quicksight.web import dashboard_blueprint
+from devserver.dashboard.web import dashboard_blueprint
+from quicksight.manifest import MANIFEST_KEY, QUICKSIGHT_SERVICE_PRINCIPAL
 
 REGION = "us-east-1"
 
@@ -50,3 +50,31 @@ def dashboard_app(s3: Any, bucket: str, **options: Any) -> Flask:
     app = Flask(__name__)
     app.register_blueprint(dashboard_blueprint(lambda: s3, lambda: bucket, **options))
     return app
+
+
+def quicksight_read_policy(bucket: str, principal: dict[str, str] | None = None) -> dict[str, Any]:
+    """A bucket policy letting QuickSight list the bucket and read the lake (the guide's common mistake #5).
+
+    `principal` defaults to the QuickSight service principal; pass `{"AWS": <QuickSight service role ARN>}` to
+    grant the account's QuickSight role instead.
+    """
+    who = principal or {"Service": QUICKSIGHT_SERVICE_PRINCIPAL}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "QuickSightListBucket",
+                "Effect": "Allow",
+                "Principal": who,
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:aws:s3:::{bucket}",
+            },
+            {
+                "Sid": "QuickSightReadObjects",
+                "Effect": "Allow",
+                "Principal": who,
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            },
+        ],
+    }

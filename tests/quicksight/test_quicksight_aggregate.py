@@ -12,7 +12,7 @@ import boto3
 import pytest
 from boto3.dynamodb.conditions import Key
 
-from quicksight.aggregate import aggregate, user_ids
+from quicksight.aggregate import aggregate, rows_by_user
 from quicksight.lake import LakeReader
 from quicksight.manifest import upload_manifest
 
@@ -104,7 +104,7 @@ def test_all_users_equal_a_table_scan(both: Any, empty_bucket: Any, table: Any) 
 def test_user_filter_equals_a_partition_query(both: Any, empty_bucket: Any, table: Any) -> None:
     lake = empty_bucket
     rows = LakeReader(lake.s3, lake.bucket).read().rows
-    assert user_ids(rows) == sorted(lake.users)
+    assert sorted(rows_by_user(rows)) == sorted(lake.users)
     for user_id, owner_id in lake.users.items():
         view = aggregate(rows, user_id)
         items = _table_expenses(table, owner_id)
@@ -139,4 +139,4 @@ def test_null_amounts_are_skipped_and_unknown_user_is_empty() -> None:
     assert view.total == Decimal("2.5") and view.by_category == [("(no category)", Decimal("2.5"))]
     assert view.by_month == []
     assert aggregate(rows, "nobody").count == 0
-    assert user_ids(rows) == ["a"]
+    assert sorted(rows_by_user(rows)) == ["a"]

@@ -12,8 +12,8 @@ import pytest
 
 from quicksight.check import check_lake
 from quicksight.cli import main
-from quicksight.manifest import quicksight_read_policy
 from quicksight.policy import Need, policy_gaps
+from tests.quicksight.lake_support import quicksight_read_policy
 
 QS = {"Service": "quicksight.amazonaws.com"}
 

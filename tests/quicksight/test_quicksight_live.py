@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from quicksight import web
+from devserver.dashboard import web
+from devserver.dashboard.refresh import LakeState
+from devserver.dashboard.web import STATUS_PATH
+from kit.state import StateLayout
 from quicksight.cli import main
 from quicksight.lake import LakeSnapshot, ProgressView
-from quicksight.refresh import LakeState
-from quicksight.web import STATUS_PATH
 from tests.quicksight.lake_support import GetCounter, SlowLake, dashboard_app
 
 
@@ -122,7 +123,7 @@ def test_dashboard_saves_its_cache_for_the_next_start(lake: Any, tmp_path: Path)
     counter = GetCounter()
 
     def start() -> Any:
-        return dashboard_app(counter.s3, lake.bucket, cache_dir=tmp_path).test_client()
+        return dashboard_app(counter.s3, lake.bucket, cache_path=StateLayout(tmp_path).lake_cache).test_client()
 
     assert summary_count(start().get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
     assert len(counter.take()) == len(lake.records)
@@ -148,7 +149,7 @@ def test_preview_reuses_its_cache_between_runs(lake: Any, tmp_path: Path, capsys
 def test_once_reads_of_a_large_lake_are_slow_pages_do_not_wait_for_them(
     lake: Any, slow: SlowLake, make_records: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("quicksight.web.FRESH_LAKE_OBJECTS", 5)  # the test lake's 15 objects count as "large"
+    monkeypatch.setattr("devserver.dashboard.web.FRESH_LAKE_OBJECTS", 5)  # the test lake's 15 objects count as "large"
     client = dashboard_app(slow.s3, lake.bucket, wait_seconds=20).test_client()
     slow.gate.clear()
     threading.Timer(1.5, slow.gate.set).start()  # the first read takes longer than a "quick" read
@@ -167,7 +168,7 @@ def test_once_reads_of_a_large_lake_are_slow_pages_do_not_wait_for_them(
 def test_a_large_first_read_shows_progress_without_waiting_for_the_budget(
     lake: Any, slow: SlowLake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("quicksight.web.LARGE_READ_OBJECTS", 5)  # the test lake's 15 objects count as "large"
+    monkeypatch.setattr("devserver.dashboard.web.LARGE_READ_OBJECTS", 5)  # the test lake's 15 objects count as "large"
     client = dashboard_app(slow.s3, lake.bucket, wait_seconds=20).test_client()
     slow.gate.clear()
     started = time.monotonic()
@@ -183,10 +184,12 @@ def test_a_restart_shows_the_saved_read_at_once_then_offers_the_new_one(
     lake: Any, slow: SlowLake, make_records: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def start() -> Any:
-        return dashboard_app(slow.s3, lake.bucket, cache_dir=tmp_path, wait_seconds=20).test_client()
+        return dashboard_app(
+            slow.s3, lake.bucket, cache_path=StateLayout(tmp_path).lake_cache, wait_seconds=20
+        ).test_client()
 
     assert summary_count(start().get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
-    monkeypatch.setattr("quicksight.web.FRESH_LAKE_OBJECTS", 5)
+    monkeypatch.setattr("devserver.dashboard.web.FRESH_LAKE_OBJECTS", 5)
     lake.write([{**make_records(1)[0], "expenseId": "9" * 32}])
     slow.gate.clear()
     restarted = start()

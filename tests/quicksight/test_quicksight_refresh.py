@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from quicksight.lake import CACHE_FORMAT, LakeCache, LakeReader, LakeSnapshot, ReadProgress, cache_file
+from devserver.dashboard.refresh import LakeRefresher
+from kit.state import StateLayout
+from quicksight.lake import CACHE_FORMAT, LakeCache, LakeReader, LakeSnapshot, ReadProgress
 from quicksight.manifest import ManifestError, upload_manifest
-from quicksight.refresh import LakeRefresher
 from tests.quicksight.lake_support import GetCounter
 
 
@@ -151,7 +152,7 @@ def test_close_stops_the_background_thread(lake: Any) -> None:
 
 
 def test_saved_cache_makes_a_new_reader_warm_and_still_sees_changes(lake: Any, tmp_path: Path) -> None:
-    path = cache_file(tmp_path, lake.bucket)
+    path = StateLayout(tmp_path).lake_cache(lake.bucket)
     refresher = LakeRefresher(LakeReader(lake.s3, lake.bucket, cache_path=path))
     assert refresher.request(30).fresh
     refresher.close()

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from devserver.dashboard.web import dashboard_blueprint
 from quicksight.cli import main
 from quicksight.render import ChartJsMissing, PageContext, load_chart_js, render_dashboard
-from quicksight.web import dashboard_blueprint
 from tests.quicksight.lake_support import GetCounter
 
 XSS = '</script><script>alert("pwned")</script><img src=x onerror=alert(1)>'

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from kit.constants import PLACEHOLDER_ACCESS_KEY_ID
 from quicksight import cli
 from quicksight.stack import dev_server_endpoint, resolve_endpoint, s3_client
 
@@ -107,7 +108,7 @@ def test_an_emulator_client_signs_with_placeholders_when_nothing_is_configured(
 ) -> None:
     no_credentials(monkeypatch, tmp_path)
     emulator = s3_client("http://127.0.0.1:9", emulator=True)
-    assert signing_credentials(emulator).access_key == "test"
+    assert signing_credentials(emulator).access_key == PLACEHOLDER_ACCESS_KEY_ID == "testing"
     assert signing_credentials(s3_client(None)) is None  # AWS itself: never invented credentials
 
 

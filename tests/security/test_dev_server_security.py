@@ -13,7 +13,7 @@ import requests
 import yaml
 
 from bootstrap.resources.s3 import frontend_config
-from devserver.runner import read_runtime
+from kit.state import RuntimeInfo, StateLayout
 from tests.devserver_support import ROOT, DevServerProcess, User
 
 pytestmark = pytest.mark.integration
@@ -56,6 +56,13 @@ def _contract_response_schema(name: str) -> dict[str, Any]:
         return node
 
     return resolve(contract["components"]["responses"][name]["content"]["application/json"]["schema"])
+
+
+def _runtime(server: DevServerProcess) -> RuntimeInfo:
+    """What the running server wrote in its runtime.json (read with the pid check, as every reader does)."""
+    runtime = StateLayout(server.state_dir, "dev").read_runtime()
+    assert runtime is not None
+    return runtime
 
 
 # --- one user reaching another's data, over HTTP ---------------------------------------------------------------
@@ -162,12 +169,12 @@ def test_gateway_413_conforms_to_the_contract(alice: User) -> None:
 def test_config_json_holds_only_the_five_public_values(server: DevServerProcess) -> None:
     config = server.config()
     assert set(config) == CONFIG_KEYS
-    runtime = read_runtime(server.state_dir, "dev")
-    secret = runtime["outputs"]["functionEnvironment"]["get_expenses"]["PAGE_TOKEN_SECRET"]
+    runtime = _runtime(server)
+    secret = runtime.outputs["functionEnvironment"]["get_expenses"]["PAGE_TOKEN_SECRET"]
     assert secret and secret not in json.dumps(config)
     assert not SECRET_SHAPES.search(json.dumps(config))
     # bootstrap's config.json for AWS comes from the same five keys, whatever else the outputs hold.
-    assert set(frontend_config({**runtime["outputs"], "secret": "x"})) == CONFIG_KEYS
+    assert set(frontend_config({**runtime.outputs, "secret": "x"})) == CONFIG_KEYS
 
 
 def test_app_client_has_no_secret(server: DevServerProcess) -> None:
@@ -181,8 +188,8 @@ def test_app_client_has_no_secret(server: DevServerProcess) -> None:
 
 
 def test_served_frontend_files_carry_no_secret(server: DevServerProcess) -> None:
-    runtime = read_runtime(server.state_dir, "dev")
-    page_secret = runtime["outputs"]["functionEnvironment"]["get_expenses"]["PAGE_TOKEN_SECRET"]
+    runtime = _runtime(server)
+    page_secret = runtime.outputs["functionEnvironment"]["get_expenses"]["PAGE_TOKEN_SECRET"]
     paths = ["login.html", "tracker.html", *(f"js/{p.name}" for p in sorted((ROOT / "frontend" / "js").glob("*.js")))]
     assert len(paths) > 2
     for path in paths:
@@ -208,7 +215,7 @@ def test_logs_never_hold_tokens_passwords_or_secrets(server: DevServerProcess, a
     assert journey.api("GET", "/expenses").status_code == 200
     garbage = {"Authorization": "garbage.token.x"}
     assert requests.get(f"{server.base}/prod/expenses", headers=garbage, timeout=10).status_code == 401
-    runtime = read_runtime(server.state_dir, "dev")
+    runtime = _runtime(server)
     log = server.log()
     assert "POST /prod/expenses 201" in log  # the journey is in the log, so its absence below means something
     secrets = {
@@ -216,7 +223,7 @@ def test_logs_never_hold_tokens_passwords_or_secrets(server: DevServerProcess, a
         "access token": tokens["AccessToken"],
         "refresh token": tokens["RefreshToken"],
         "refreshed id token": refreshed["IdToken"],
-        "page token secret": runtime["outputs"]["functionEnvironment"]["get_expenses"]["PAGE_TOKEN_SECRET"],
+        "page token secret": runtime.outputs["functionEnvironment"]["get_expenses"]["PAGE_TOKEN_SECRET"],
     }
     for user in (journey, alice, mallory):
         secrets[f"password of {user.username}"] = user.password

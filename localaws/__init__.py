@@ -1,4 +1,4 @@
-"""The dev server's embedded AWS backend: moto served in-process on loopback, with crash-safe persistence."""
+"""The local AWS backend: moto served in-process on loopback, with crash-safe persistence (dev server, bootstrap)."""
 
 from .embedded import BackendUnavailableError, EmbeddedBackend
 from .persistence import StateCorruptedError

@@ -36,7 +36,7 @@ class MotoServer:
     def start(self, timeout_s: float = 30.0) -> MotoServer:
         if not self.port:
             self.port = free_port(self.host)
-        self.process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
+        self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -46,7 +46,7 @@ class MotoServer:
             if self.process.poll() is not None:
                 raise MotoServerError(f"moto server exited with {self.process.returncode}")
             try:
-                with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):  # noqa: S310 - loopback
+                with urllib.request.urlopen(f"{self.endpoint_url}/moto-api/", timeout=1):
                     return self
             except (urllib.error.URLError, OSError):
                 time.sleep(0.1)

@@ -6,7 +6,7 @@ would reach an external moto server or LocalStack.
 
 Persistence (``state_dir`` given)
 ---------------------------------
-* Every *mutating* request (see :mod:`devserver.backend.mutations`) runs under an exclusive lock; reads share a
+* Every *mutating* request (see :mod:`localaws.mutations`) runs under an exclusive lock; reads share a
   lock, so a read never sees a half-applied write and a snapshot never pickles one.
 * Before a mutating request runs, moto's random source is seeded with a fresh random seed. After it succeeds
   (status < 400), a journal record - the seed, the WSGI environ (method, path, query, headers) and the body - is
@@ -20,11 +20,11 @@ Persistence (``state_dir`` given)
   (writes wait, reads go on), rotates to a new segment, writes ``snapshot.bin`` atomically and deletes the
   segments it covers. ``stop()`` takes a final snapshot; ``start()`` loads the snapshot, replays newer segments
   and compacts them into a fresh snapshot. A write therefore costs one append + fsync, never a full pickle.
-* Torn tails and corruption are handled as described in :mod:`devserver.backend.persistence`.
+* Torn tails and corruption are handled as described in :mod:`localaws.persistence`.
 * If some moto object cannot be pickled, the snapshot is skipped with a logged error and the journal keeps
   everything (retried after another ``snapshot_every`` writes).
 * One backend per process (moto's state is process-global) and one process per state directory (``flock``).
-  Requests are served by a keep-alive HTTP/1.1 server (:mod:`devserver.backend.wsgi_server`). moto calls that
+  Requests are served by a keep-alive HTTP/1.1 server (:mod:`localaws.wsgi_server`). moto calls that
   would make moto send HTTP to itself while holding the write lock are not used by this stack.
 """
 

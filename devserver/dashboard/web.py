@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from flask import Blueprint, Response, jsonify, request
 
-from quicksight.lake import LakeCache, LakeReader, LakeSnapshot, cache_file
+from devserver.dashboard.refresh import LakeRefresher, LakeState, ReadFailure
+from quicksight.lake import LakeCache, LakeReader, LakeSnapshot
 from quicksight.manifest import MANIFEST_KEY, ManifestError
-from quicksight.refresh import LakeRefresher, LakeState, ReadFailure
 from quicksight.render import (
     ChartJsMissing,
     DashboardData,
@@ -59,7 +59,7 @@ def dashboard_blueprint(
     s3_client_factory: Callable[[], S3Client],
     bucket_getter: Callable[[], str],
     *,
-    cache_dir: Path | None = None,
+    cache_path: Callable[[str], Path] | None = None,
     wait_seconds: float = DEFAULT_WAIT_SECONDS,
 ) -> Blueprint:
     """GET /_dev/dashboard[?userId=...][&fresh=1] and GET /_dev/dashboard/status.
@@ -67,7 +67,8 @@ def dashboard_blueprint(
     One LakeRefresher per bucket lives as long as the blueprint. Its reader's ETag cache means a reload reads only
     the objects that changed; its background read means a page waits at most `wait_seconds`, and not at all for a
     large lake whose reads are slow (the previous read is shown, and the page offers the new one when it lands).
-    With `cache_dir`, parsed objects are also saved there, so a restarted dev server starts warm.
+    With `cache_path` (bucket -> file, e.g. StateLayout.lake_cache), parsed objects are also saved there, so a
+    restarted dev server starts warm.
     """
     blueprint = Blueprint("quicksight_dashboard", __name__)
     refreshers: dict[str, LakeRefresher] = {}
@@ -77,7 +78,7 @@ def dashboard_blueprint(
     def refresher_for(bucket: str) -> LakeRefresher:
         with lock:
             if bucket not in refreshers:
-                path = cache_file(cache_dir, bucket) if cache_dir is not None else None
+                path = cache_path(bucket) if cache_path is not None else None
                 reader = LakeReader(s3_client_factory(), bucket, cache_path=path)
                 refreshers[bucket] = LakeRefresher(reader, initial=_saved_snapshot(bucket, reader.cache, path))
             return refreshers[bucket]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,16 +14,16 @@ from typing import Any
 
 import requests
 
-from devserver.config import LOCAL_CREDENTIALS
+from bench.harness.motoserver import free_port
+from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
+from kit.contract import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": PLACEHOLDER_ACCESS_KEY_ID,
+    "AWS_SECRET_ACCESS_KEY": PLACEHOLDER_SECRET_ACCESS_KEY,
+}
 START_TIMEOUT = 120.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class DevServerProcess:
@@ -45,9 +44,7 @@ class DevServerProcess:
         self._log = self.log_path.open("ab")
         env.update({**LOCAL_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"})
         env.pop("AWS_PROFILE", None)
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and script, fixed arguments
-            self.args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=env
-        )
+        self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
