@@ -20,7 +20,7 @@ from devserver.cognito import LocalCognito, Mailbox
 from devserver.config import CONTRACT_PATH, FUNCTIONS_ROOT, LOCAL_CREDENTIALS, SPLIT_SERVICES, STAGE, DevOptions
 from devserver.gateway import Gateway, GatewayConfig
 from devserver.httpserver import make_dev_server
-from expense_core import aws
+from kit import clients
 
 log = logging.getLogger("devserver")
 
@@ -126,7 +126,11 @@ class DevServer:
         return str(self._backend.endpoint_url)
 
     def _client(self, service: str) -> Any:
-        return aws.client(service, self.service_endpoints.get(service, self.endpoint_url), self.options.region)
+        return clients.client(
+            service,
+            endpoints=clients.Endpoints.of(self.service_endpoints.get(service, self.endpoint_url)),
+            region=self.options.region,
+        )
 
     def _function_env(self) -> dict[str, dict[str, str]]:
         """Each function's configuration from bootstrap, plus what points its SDK at the local backend."""

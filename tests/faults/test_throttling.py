@@ -18,8 +18,9 @@ import pytest
 
 from bench.load import Expected, Ledger, Stores
 from bootstrap.motoserver import MotoServer
-from expense_core import aws, http
+from expense_core.composition import handler_client as core_client
 from expense_core.config import Settings
+from kit.clients import reset_clients
 from tests.faults.faults_support import assert_nothing_lost, counting, dynamodb_throttling, s3_slowdown
 from tests.support import Api, claims_for
 
@@ -52,11 +53,9 @@ def stack(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     ddb.create_table(**table_definition(table))
     ddb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl_specification())
     s3.create_bucket(Bucket=bucket)
-    aws.reset_clients()
-    http._services.clear()
+    reset_clients()
     yield {"dynamodb": ddb, "s3": s3, "table": table, "bucket": bucket}
-    aws.reset_clients()
-    http._services.clear()
+    reset_clients()
 
 
 @pytest.fixture
@@ -68,8 +67,8 @@ def backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 def handler_client(service: str) -> Any:
-    """The very client the Lambda handlers use (expense_core.aws caches one per service and endpoint)."""
-    return aws.client(service, Settings.from_env().endpoint_url)
+    """The very client the Lambda handlers use (kit.clients caches one per service, role and endpoint)."""
+    return core_client(service, Settings.from_env())
 
 
 def total_attempts(client: Any) -> int:
