@@ -1,7 +1,8 @@
-"""Deterministic Lambda zips (app.py + expense_core/): same sources, same bytes, same CodeSha256."""
+"""Deterministic Lambda zips (app.py + expense_core/ + the kit/ modules it imports): same sources, same bytes."""
 
 from __future__ import annotations
 
+import ast
 import base64
 import hashlib
 import io
@@ -43,8 +44,50 @@ def _package_files(directory: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(directory).as_posix())
 
 
-def build_zip(app_file: Path, core_dir: Path) -> Package:
-    """`app.py` at the root and the shared package under `expense_core/`, sorted, fixed times and modes."""
+def _imported_modules(source: bytes, package: str) -> set[str]:
+    """The modules of `package` this source imports at module level or in a function (absolute imports only)."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        names: list[str] = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        found.update(name for name in names if name == package or name.startswith(package + "."))
+    return found
+
+
+def _module_file(shared_dir: Path, module: str) -> Path | None:
+    """The file of `module` (e.g. kit.cors) under `shared_dir` (the kit/ directory), if it is one of its modules."""
+    parts = module.split(".")[1:]
+    candidates = [shared_dir.joinpath(*parts).with_suffix(".py")] if parts else []
+    candidates.append(shared_dir.joinpath(*parts, "__init__.py"))
+    return next((path for path in candidates if path.is_file()), None)
+
+
+def shared_files(sources: list[bytes], shared_dir: Path) -> list[Path]:
+    """The files of the shared package at `shared_dir` that `sources` import, followed transitively, with the
+    package's __init__.py: exactly what the function needs at run time (kit.contract imports yaml only inside its
+    loader, which a function never calls, so the zip needs no yaml)."""
+    package = shared_dir.name
+    wanted = {package}
+    for source in sources:
+        wanted |= _imported_modules(source, package)
+    files: set[Path] = set()
+    todo = sorted(wanted)
+    while todo:
+        path = _module_file(shared_dir, todo.pop())
+        if path is None or path in files:
+            continue
+        files.add(path)
+        todo.extend(_imported_modules(path.read_bytes(), package))
+    return sorted(files, key=lambda p: p.relative_to(shared_dir).as_posix())
+
+
+def build_zip(app_file: Path, core_dir: Path, shared_dir: Path | None = None) -> Package:
+    """`app.py` at the root, the domain package under `expense_core/` and the shared kit modules it imports under
+    `kit/` (`shared_dir`, default: the `kit` directory next to `core_dir` when there is one); sorted, fixed times
+    and modes."""
     if not app_file.is_file():
         raise PackagingError(f"handler not found: {app_file}")
     if not core_dir.is_dir():
@@ -52,6 +95,13 @@ def build_zip(app_file: Path, core_dir: Path) -> Package:
     entries: list[tuple[str, bytes]] = [("app.py", app_file.read_bytes())]
     for path in _package_files(core_dir):
         entries.append((f"{core_dir.name}/{path.relative_to(core_dir).as_posix()}", path.read_bytes()))
+    if shared_dir is None and (core_dir.parent / "kit").is_dir():
+        shared_dir = core_dir.parent / "kit"
+    if shared_dir is not None:
+        if not shared_dir.is_dir():
+            raise PackagingError(f"shared package not found: {shared_dir}")
+        for path in shared_files([content for name, content in entries if name.endswith(".py")], shared_dir):
+            entries.append((f"{shared_dir.name}/{path.relative_to(shared_dir).as_posix()}", path.read_bytes()))
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, content in sorted(entries):
