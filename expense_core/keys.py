@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+from kit.constants import LAKE_PREFIX
+
 PK = "ownerId"
 SK = "sk"
 LIST_INDEX = "byDate"
@@ -13,7 +15,6 @@ CATEGORY_KEY = "categoryKey"
 TTL_ATTRIBUTE = "expiresAt"
 EXPENSE_PREFIX = "EXP#"
 IDEMPOTENCY_PREFIX = "IDEM#"
-LAKE_PREFIX = "expenses/"  # kit.constants.LAKE_PREFIX (asserted equal in tests; the layout is the guide's)
 # for parity: an S3 object key is at most 1,024 bytes of UTF-8; a longer one is refused with KeyTooLongError
 # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html,
 #  https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html).
