@@ -4,10 +4,8 @@ and end to end through the handlers on moto."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,23 +20,10 @@ from expense_core.errors import ServiceUnavailable, StorageFailure
 from expense_core.lake import ExpenseLake
 from expense_core.repository import ConditionFailed, ExpenseRepository
 from tests.support import Api, lake_objects, table_items
+from tests.unit.storage_support import Records, refused
 
 BODY = {"amount": "42.00", "category": "Rent", "date": "2026-11-01"}
 ITEM = {"lakeKey": "expenses/sub-1/2026-11-01T00:00:00.000000Z_" + "a" * 32 + ".json", "amount": "1"}
-
-
-class Records(logging.Handler):
-    """Collects the expense_core log records (its logger does not propagate to the root)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def refused(self) -> list[dict[str, Any]]:
-        return [r.__dict__ for r in self.records if r.getMessage() == "storage call refused"]
 
 
 @pytest.fixture
@@ -174,29 +159,6 @@ def test_post_to_a_missing_bucket_is_a_detail_free_500_and_leaves_nothing(
     assert {r["awsErrorCode"] for r in logs.refused()} == {"NoSuchBucket"}
     assert {r["awsOperation"] for r in logs.refused()} == {"PutObject"}
     assert "NoSuchBucket" not in json.dumps(body)
-
-
-@contextlib.contextmanager
-def refused(client: Any, operations: list[str], code: str, status: int) -> Iterator[Counter[str]]:
-    """While inside, `operations` of the handler's own client answer `code` (as a missing IAM permission does).
-
-    Answered at `before-call`, the hook botocore's Stubber uses, so the request never reaches in-process moto
-    (whose own `before-send` hook would still execute it)."""
-    calls: Counter[str] = Counter()
-
-    def answer(model: Any, **_: Any) -> tuple[Any, dict[str, Any]]:
-        calls[model.name] += 1
-        error = {"Error": {"Code": code, "Message": "Access Denied"}, "ResponseMetadata": {"HTTPStatusCode": status}}
-        return type("Http", (), {"status_code": status})(), error
-
-    events = [f"before-call.{client.meta.service_model.service_id.hyphenize()}.{op}" for op in operations]
-    for event in events:
-        client.meta.events.register_first(event, answer)
-    try:
-        yield calls
-    finally:
-        for event in events:
-            client.meta.events.unregister(event, answer)
 
 
 def test_lake_access_denied_is_a_detail_free_500_not_a_retryable_503(aws_stack: dict[str, Any], logs: Records) -> None:
