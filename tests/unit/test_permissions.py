@@ -152,7 +152,7 @@ def test_the_audit_sees_a_call_outside_the_list() -> None:
     spec = load_contract().functions["delete_expense"]
     assert "dynamodb:PutItem" not in set(spec.table_actions) | set(spec.lake_actions)
     assert iam_actions("dynamodb", "PutItem", {}) == {"dynamodb:PutItem"}
-    transact = {"TransactItems": [{"Put": {}}, {"ConditionCheck": {}}]}
+    transact: dict[str, Any] = {"TransactItems": [{"Put": {}}, {"ConditionCheck": {}}]}
     assert iam_actions("dynamodb", "TransactWriteItems", transact) == {
         "dynamodb:PutItem",
         "dynamodb:ConditionCheckItem",
