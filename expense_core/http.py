@@ -45,7 +45,10 @@ class Response:
 
 def request_origin(event: Mapping[str, Any]) -> str | None:
     """The request's Origin header (header names are case-insensitive; API Gateway keeps the client's case)."""
-    for name, value in (event.get("headers") or {}).items():
+    headers = event.get("headers")
+    if not isinstance(headers, Mapping):
+        return None
+    for name, value in headers.items():
         if isinstance(name, str) and name.lower() == "origin" and isinstance(value, str):
             return value
     return None

@@ -73,3 +73,12 @@ def test_a_listed_origin_is_echoed_and_an_unlisted_one_gets_none(
     _, _, unlisted = api.call("GET", "/expenses", headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in unlisted
     assert unlisted["Access-Control-Expose-Headers"] == "Retry-After"
+
+
+@pytest.mark.parametrize("headers", [None, [], "Origin: x", {"ORIGIN": 5}])
+def test_odd_header_shapes_get_the_policy_without_an_echoed_origin(headers: Any) -> None:
+    from expense_core.http import cors_headers
+
+    env = {"CORS_ALLOW_ORIGIN": "https://app.example", "CORS_EXPOSE_HEADERS": "Retry-After"}
+    result = cors_headers({"headers": headers}, env)
+    assert "Access-Control-Allow-Origin" not in result and result["Access-Control-Expose-Headers"] == "Retry-After"
