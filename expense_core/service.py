@@ -200,8 +200,11 @@ class ExpenseService:
         except ConditionFailed as e:
             raise Conflict("a request with this Idempotency-Key is still in progress", retry_after=1) from e
         item = self.repository.get(caller.sub, keys.expense_sk(str(record["expenseId"])))
-        if item is None:  # pragma: no cover - the item and its record are written and removed together
-            raise ServiceUnavailable()
+        if item is None:
+            # The first attempt's expense was deleted meanwhile (its POST was never acknowledged, yet the expense
+            # was listed and removed): drop the orphan record we hold the lock of, and start afresh (bounded).
+            self.repository.delete(caller.sub, record_sk)
+            return None
         # Complete the first attempt: its table write happened, its lake write did not.
         return self._finish(caller, item, record_sk, compensate=False)
 

@@ -138,3 +138,26 @@ def test_a_lost_claim_is_one_409_not_another_round() -> None:
     with pytest.raises(Conflict) as caught:
         svc.add(CALLER, DATA, "k-lost")
     assert repo.claims == 1 and caught.value.retry_after == 1
+
+
+def test_a_pending_record_whose_expense_was_deleted_starts_afresh(
+    aws_stack: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lake and undo failed, then the (listed, never acknowledged) expense was deleted: a retry with the key used
+    to claim the record and answer 503 on every attempt until the record's TTL; now it stores the expense once."""
+    clock = Clock()
+    svc = build_service(Settings.from_env(), clock=clock)
+    real_put = ExpenseLake.put
+    monkeypatch.setattr(ExpenseLake, "put", _fail)
+    monkeypatch.setattr(ExpenseRepository, "delete_with_record", _fail)
+    with pytest.raises(ServiceUnavailable):
+        svc.add(CALLER, DATA, "k-orphan")
+    monkeypatch.setattr(ExpenseLake, "put", real_put)
+    [first] = table_items(aws_stack)
+    svc.repository.delete(CALLER.sub, first[keys.SK])
+    clock.advance(service.IDEMPOTENCY_LOCK_SECONDS + 1)
+    done = svc.add(CALLER, DATA, "k-orphan")
+    [item] = table_items(aws_stack)
+    assert done["expenseId"] == item["expenseId"] != first["expenseId"]
+    assert [d["expenseId"] for d in lake_objects(aws_stack).values()] == [done["expenseId"]]
+    assert svc.add(CALLER, DATA, "k-orphan") == done
