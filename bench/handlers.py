@@ -56,27 +56,26 @@ def _seed(count: int, table: str, username: str, sub: str) -> None:
 def measure(count: int, repeat: int) -> dict[str, dict[str, float]]:
     from moto import mock_aws
 
-    from expense_core import aws, http
+    from expense_core.composition import handler_client
+    from expense_core.config import Settings
+    from kit.clients import reset_clients
 
     suffix = f"{count}"
     os.environ.update(
         {"EXPENSES_TABLE": f"bench-{suffix}", "DATA_BUCKET": f"bench-{suffix}", "PAGE_TOKEN_SECRET": "bench"}
     )
     with mock_aws():
-        aws.reset_clients()
-        http._services.clear()
+        reset_clients()
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=f"bench-{suffix}")
         api = Api("bench-user", sub="bench-sub")
         _seed(count, f"bench-{suffix}", "bench-user", "bench-sub")
-        from expense_core import aws as core_aws
-
         read = {"items": 0, "calls": 0}
 
         def count_reads(parsed: dict[str, Any], **_: Any) -> None:
             read["items"] += int(parsed.get("ScannedCount", parsed.get("Count", 0)))
             read["calls"] += 1
 
-        core_aws.client("dynamodb").meta.events.register("after-call.dynamodb.Query", count_reads)
+        handler_client("dynamodb", Settings.from_env()).meta.events.register("after-call.dynamodb.Query", count_reads)
         reads: dict[str, float] = {}
 
         def per_call(op: str, fn: Any) -> list[float]:

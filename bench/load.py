@@ -494,9 +494,9 @@ class Stores:
         )
         return [{k: des.deserialize(v) for k, v in raw.items()} for page in pages for raw in page["Items"]]
 
-    def lake_documents(self, username: str) -> list[tuple[str, dict[str, Any]]]:
-        """(key, document) of every object under `expenses/<userId>/`."""
-        prefix = f"expenses/{quote(username, safe='')}/"
+    def lake_documents(self, owner: str) -> list[tuple[str, dict[str, Any]]]:
+        """(key, document) of every object under `expenses/<owner>/` (the owner's sub, expense_core.keys.lake_key)."""
+        prefix = f"expenses/{quote(owner, safe='')}/"
         keys = [
             obj["Key"]
             for page in self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
@@ -535,7 +535,7 @@ def _check_user(stores: Stores, ledger: Ledger, verdict: Verdict) -> None:
     table = {str(i["expenseId"]): i for i in items if str(i["sk"]).startswith("EXP#")}
     records = [i for i in items if str(i["sk"]).startswith("IDEM#")]
     lake: dict[str, list[tuple[str, dict[str, Any]]]] = {}
-    for key, doc in stores.lake_documents(ledger.username):
+    for key, doc in stores.lake_documents(ledger.sub):
         lake.setdefault(str(doc.get("expenseId")), []).append((key, doc))
     verdict.counts["tableItems"] += len(table)
     verdict.counts["lakeObjects"] += sum(len(v) for v in lake.values())

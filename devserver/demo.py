@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import random
@@ -10,13 +11,11 @@ from typing import Any
 
 from devserver.cognito import LocalCognito
 from devserver.cognito.errors import UsernameExists
-from expense_core import aws
+from expense_core.composition import build_service
+from expense_core.config import Settings
 from expense_core.identity import Caller
-from expense_core.lake import ExpenseLake
-from expense_core.pagination import PageTokenCodec
-from expense_core.repository import ExpenseRepository
-from expense_core.service import ExpenseService
 from expense_core.validation import ExpenseInput, ListQuery
+from kit import clients
 
 log = logging.getLogger("devserver")
 DEMO_USERNAME = "demo"
@@ -69,15 +68,15 @@ def seed_demo(cognito: LocalCognito, outputs: dict[str, Any], endpoint_url: str,
     try:
         sub = cognito.create_confirmed_user(pool_id, DEMO_USERNAME, DEMO_PASSWORD, DEMO_EMAIL)
     except UsernameExists:
-        idp = aws.client("cognito-idp", endpoint_url, region)
+        idp = clients.client(
+            "cognito-idp", role=clients.Role.EMULATOR, endpoints=clients.Endpoints.of(endpoint_url), region=region
+        )
         user = idp.admin_get_user(UserPoolId=pool_id, Username=DEMO_USERNAME)
         sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
     env = next(iter(outputs["functionEnvironment"].values()))
-    service = ExpenseService(
-        ExpenseRepository(aws.client("dynamodb", endpoint_url, region), env["EXPENSES_TABLE"]),
-        ExpenseLake(aws.client("s3", endpoint_url, region), env["DATA_BUCKET"]),
-        PageTokenCodec(env["PAGE_TOKEN_SECRET"]),
-    )
+    # The functions' own settings (table, bucket, secret, DEFAULT_CURRENCY, TTL), wired as the handlers wire them.
+    settings = dataclasses.replace(Settings.from_env(env), endpoint_url=endpoint_url)
+    service = build_service(settings, region=region)
     caller = Caller(sub=sub, username=DEMO_USERNAME)
     if any(
         service.list(caller, ListQuery(account=acct, date_from=None, date_to=None, limit=1))["expenses"]

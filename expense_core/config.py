@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from kit.cors import ENV_ALLOW_ORIGIN
 
 # Environment variable names (bootstrap sets them on every function; the dev server does the same locally).
 ENV_TABLE = "EXPENSES_TABLE"
@@ -11,9 +14,9 @@ ENV_BUCKET = "DATA_BUCKET"
 ENV_DEFAULT_CURRENCY = "DEFAULT_CURRENCY"
 ENV_PAGE_TOKEN_SECRET = "PAGE_TOKEN_SECRET"  # noqa: S105 - the variable's name, not a secret
 ENV_IDEMPOTENCY_TTL = "IDEMPOTENCY_TTL_SECONDS"
-ENV_CORS_ALLOW_ORIGIN = "CORS_ALLOW_ORIGIN"
+ENV_CORS_ALLOW_ORIGIN = ENV_ALLOW_ORIGIN  # kit.cors reads the same variable for the handler's CORS headers
 ENV_LOG_LEVEL = "LOG_LEVEL"
-ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"  # boto3's own setting, honoured by expense_core.aws
+ENV_ENDPOINT_URL = "AWS_ENDPOINT_URL"  # boto3's own setting, honoured by kit.clients
 
 DEFAULT_TABLE = "Expenses"
 DEFAULT_BUCKET = "expense-tracker-data"
@@ -36,8 +39,9 @@ class Settings:
     endpoint_url: str | None = None
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The settings in `env` (default: this process's environment, as a Lambda function has it)."""
+        env = os.environ if env is None else env
         ttl = env.get(ENV_IDEMPOTENCY_TTL, "")
         return cls(
             table_name=env.get(ENV_TABLE) or DEFAULT_TABLE,

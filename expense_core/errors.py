@@ -69,6 +69,13 @@ class UnsupportedMediaType(ExpenseError):
     status = 415
 
 
+class StorageFailure(ExpenseError):
+    """500: a storage call failed in a way no retry fixes (a refused permission, a missing table or bucket, an
+    invalid request). The body says nothing more; the log names the AWS code and operation."""
+
+    status = 500
+
+
 class ServiceUnavailable(ExpenseError):
     """503: a dependency failed or throttled after the SDK's retries; the request is safe to retry."""
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from expense_core.errors import ServiceUnavailable
+from expense_core.storage import storage_error
 
 LAKE_FIELDS = (
     "expenseId", "userId", "ownerId", "account", "amount", "currency", "category", "description",
@@ -44,13 +44,13 @@ class ExpenseLake:
                 ContentType="application/json",
             )
         except (ClientError, BotoCoreError) as e:
-            raise ServiceUnavailable() from e
+            raise storage_error(e, self._bucket) from e
 
     def delete(self, key: str) -> None:
         try:
             self._client.delete_object(Bucket=self._bucket, Key=key)
         except (ClientError, BotoCoreError) as e:
-            raise ServiceUnavailable() from e
+            raise storage_error(e, self._bucket) from e
 
     def read(self, key: str) -> bytes | None:
         try:

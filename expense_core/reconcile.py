@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from expense_core import aws, keys
-from expense_core.config import ENV_BUCKET, ENV_TABLE
+from expense_core import keys
+from expense_core.composition import build_service
+from expense_core.config import ENV_BUCKET, ENV_TABLE, Settings
 from expense_core.lake import ExpenseLake, lake_document
 from expense_core.repository import ExpenseRepository
 
@@ -70,11 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.table or not args.bucket:
         parser.error(f"--table and --bucket are required (or set {ENV_TABLE} and {ENV_BUCKET})")
-    report = reconcile(
-        ExpenseRepository(aws.client("dynamodb", args.endpoint_url), args.table),
-        ExpenseLake(aws.client("s3", args.endpoint_url), args.bucket),
-        dry_run=args.dry_run,
+    settings = Settings.from_env()
+    settings = dataclasses.replace(
+        settings,
+        table_name=args.table,
+        bucket_name=args.bucket,
+        endpoint_url=args.endpoint_url or settings.endpoint_url,
     )
+    service = build_service(settings)
+    report = reconcile(service.repository, service.lake, dry_run=args.dry_run)
     verb = "would write" if args.dry_run else "wrote"
     for key in report.written:
         print(f"{verb} lake object {key}")

@@ -11,22 +11,10 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
 from expense_core import keys
-from expense_core.errors import ServiceUnavailable
+from expense_core.storage import is_condition_failure, storage_error
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
-# DynamoDB error codes that mean "try again later"; anything else unexpected is a bug, not a 503.
-RETRYABLE_CODES = frozenset(
-    {
-        "ProvisionedThroughputExceededException",
-        "ThrottlingException",
-        "RequestLimitExceeded",
-        "InternalServerError",
-        "ServiceUnavailable",
-        "LimitExceededException",
-        "TransactionInProgressException",
-    }
-)
 
 
 class ConditionFailed(Exception):
@@ -39,15 +27,6 @@ def _to_ddb(item: dict[str, Any]) -> dict[str, Any]:
 
 def _from_ddb(item: dict[str, Any]) -> dict[str, Any]:
     return {k: _deserializer.deserialize(v) for k, v in item.items()}
-
-
-def error_code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def unavailable(error: Exception) -> ServiceUnavailable:
-    """Map a transport failure or a throttling error (after the SDK's own retries) to a retryable 503."""
-    return ServiceUnavailable()
 
 
 @dataclass
@@ -64,18 +43,28 @@ class ExpenseRepository:
         self._table = table_name
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """One DynamoDB call on the table; a refused condition is ConditionFailed, any other failure is mapped by
+        expense_core.storage (503 when retrying can help, else a detail-free 500)."""
         try:
             result: dict[str, Any] = getattr(self._client, operation)(TableName=self._table, **kwargs)
         except ClientError as e:
-            code = error_code(e)
-            if code == "ConditionalCheckFailedException":
-                raise ConditionFailed(code) from e
-            if code in RETRYABLE_CODES:
-                raise unavailable(e) from e
-            raise
-        except BotoCoreError as e:  # connection refused, timeouts: the table is unreachable
-            raise unavailable(e) from e
+            if is_condition_failure(e):
+                raise ConditionFailed(operation) from e
+            raise storage_error(e, self._table) from e
+        except BotoCoreError as e:
+            raise storage_error(e, self._table) from e
         return result
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        """One TransactWriteItems; the same mapping as `_call` (a cancelled condition is ConditionFailed)."""
+        try:
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as e:
+            if is_condition_failure(e):
+                raise ConditionFailed("TransactWriteItems") from e
+            raise storage_error(e, self._table) from e
+        except BotoCoreError as e:
+            raise storage_error(e, self._table) from e
 
     # --- expenses -------------------------------------------------------------------------------------
     def get(self, owner: str, sk: str) -> dict[str, Any] | None:
@@ -116,9 +105,16 @@ class ExpenseRepository:
             **kwargs,
         )
 
-    def restore(self, item: dict[str, Any]) -> None:
-        """Put an item back as it was (compensation after a failed lake write)."""
-        self._call("put_item", Item=_to_ddb(item))
+    def restore(self, item: dict[str, Any], written_updated_at: str) -> None:
+        """Put an item back as it was (compensation after a failed lake write), only while it still holds our own
+        write (`updatedAt` == `written_updated_at`): a later edit by another request is never undone."""
+        self._call(
+            "put_item",
+            Item=_to_ddb(item),
+            ConditionExpression="#u = :u",
+            ExpressionAttributeNames={"#u": "updatedAt"},
+            ExpressionAttributeValues=_to_ddb({":u": written_updated_at}),
+        )
 
     def query_page(
         self,
@@ -175,39 +171,19 @@ class ExpenseRepository:
     # --- idempotency ----------------------------------------------------------------------------------
     def create_with_record(self, item: dict[str, Any], record: dict[str, Any]) -> None:
         """Write the expense and its PENDING idempotency record atomically; fails if the key was seen."""
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": _to_ddb(record),
-                            "ConditionExpression": "attribute_not_exists(#sk)",
-                            "ExpressionAttributeNames": {"#sk": keys.SK},
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": self._table,
-                            "Item": _to_ddb(item),
-                            "ConditionExpression": "attribute_not_exists(#sk)",
-                            "ExpressionAttributeNames": {"#sk": keys.SK},
-                        }
-                    },
-                ]
-            )
-        except ClientError as e:
-            code = error_code(e)
-            if code == "TransactionCanceledException":
-                reasons = e.response.get("CancellationReasons") or []
-                if any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons:
-                    raise ConditionFailed(code) from e
-                raise unavailable(e) from e
-            if code in RETRYABLE_CODES:
-                raise unavailable(e) from e
-            raise
-        except BotoCoreError as e:
-            raise unavailable(e) from e
+        self._transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self._table,
+                        "Item": _to_ddb(row),
+                        "ConditionExpression": "attribute_not_exists(#sk)",
+                        "ExpressionAttributeNames": {"#sk": keys.SK},
+                    }
+                }
+                for row in (record, item)
+            ]
+        )
 
     def claim_record(self, owner: str, key_sk: str, expected_lock: Decimal, new_lock: int) -> None:
         """Take over a PENDING record whose lock expired (the first attempt died or failed)."""
@@ -231,14 +207,9 @@ class ExpenseRepository:
 
     def delete_with_record(self, owner: str, item_sk: str, key_sk: str) -> None:
         """Undo `create_with_record` (compensation when the lake write failed)."""
-        try:
-            self._client.transact_write_items(
-                TransactItems=[
-                    {"Delete": {"TableName": self._table, "Key": _to_ddb({keys.PK: owner, keys.SK: sk})}}
-                    for sk in (item_sk, key_sk)
-                ]
-            )
-        except ClientError as e:
-            raise unavailable(e) from e
-        except BotoCoreError as e:
-            raise unavailable(e) from e
+        self._transact(
+            [
+                {"Delete": {"TableName": self._table, "Key": _to_ddb({keys.PK: owner, keys.SK: sk})}}
+                for sk in (item_sk, key_sk)
+            ]
+        )

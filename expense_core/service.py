@@ -8,7 +8,6 @@ import hashlib
 import io
 import json
 import logging
-import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from expense_core import keys
-from expense_core.errors import Conflict, NotFound, ServiceUnavailable, ValidationError
+from expense_core.errors import Conflict, NotFound, ServiceUnavailable, StorageFailure, ValidationError
 from expense_core.identity import Caller
 from expense_core.lake import ExpenseLake, json_number
 from expense_core.pagination import PageTokenCodec
@@ -34,7 +33,15 @@ CSV_COLUMNS = (
     "expenseId", "date", "amount", "currency", "category", "description", "account", "createdAt", "updatedAt",
 )  # fmt: skip
 IDEMPOTENCY_LOCK_SECONDS = 30  # longer than any function's timeout: a crashed attempt can be taken over after it
+# How often one request may find its Idempotency-Key's record gone and start afresh (each time another request
+# undid its own first attempt meanwhile) before it answers a retryable 503 instead of going round again.
+IDEMPOTENT_ADD_ATTEMPTS = 3
+# A failed storage call: retryable (503) or not (a detail-free 500); either way a half-done change is undone.
+STORAGE_FAILURES = (ServiceUnavailable, StorageFailure)
 _EXPENSE_ID_CHARS = frozenset("0123456789abcdef")
+
+
+Clock = Callable[[], dt.datetime]
 
 
 def utc_now() -> dt.datetime:
@@ -84,7 +91,7 @@ class ExpenseService:
         page_tokens: PageTokenCodec,
         default_currency: str = "USD",
         idempotency_ttl: int = 86400,
-        clock: Callable[[], dt.datetime] = utc_now,
+        clock: Clock = utc_now,
     ) -> None:
         self.repository = repository
         self.lake = lake
@@ -95,6 +102,10 @@ class ExpenseService:
 
     def today(self) -> dt.date:
         return self.clock().date()
+
+    def epoch_seconds(self) -> int:
+        """The injected clock as whole Unix seconds (idempotency locks and TTLs use it)."""
+        return int(self.clock().timestamp())
 
     # --- add ------------------------------------------------------------------------------------------
     def _new_item(self, caller: Caller, data: ExpenseInput) -> dict[str, Any]:
@@ -119,7 +130,7 @@ class ExpenseService:
             "timestamp": created,
             "createdAt": created,
             "updatedAt": updated,
-            "lakeKey": keys.lake_key(caller.username, created, expense_id),
+            "lakeKey": keys.lake_key(caller.sub, created, expense_id),
             keys.LIST_KEY: keys.list_key(data.account, data.date, created, expense_id),
             keys.CATEGORY_KEY: keys.category_key(data.account, data.category, data.date, created, expense_id),
         }
@@ -131,17 +142,24 @@ class ExpenseService:
             self.repository.put_new(item)
             try:
                 self.lake.put(item)
-            except ServiceUnavailable:
-                # No success may leave table and lake out of step: undo the table write, then fail retryably.
+            except STORAGE_FAILURES:
+                # No success may leave table and lake out of step: undo the table write, then fail.
                 self._best_effort(lambda: self.repository.delete(caller.sub, item[keys.SK]), item)
                 raise
             return public(item)
-        return self._add_idempotent(caller, data, idempotency_key)
-
-    def _add_idempotent(self, caller: Caller, data: ExpenseInput, key: str) -> dict[str, Any]:
         request_hash = hashlib.sha256(data.fingerprint().encode()).hexdigest()
+        for _attempt in range(IDEMPOTENT_ADD_ATTEMPTS):
+            result = self._add_idempotent(caller, data, idempotency_key, request_hash)
+            if result is not None:
+                return result
+        # The record vanished under every attempt (other requests kept undoing theirs): bounded, and retryable.
+        logger.warning("idempotent add gave up", extra={"attempts": IDEMPOTENT_ADD_ATTEMPTS})
+        raise ServiceUnavailable()
+
+    def _add_idempotent(self, caller: Caller, data: ExpenseInput, key: str, request_hash: str) -> dict[str, Any] | None:
+        """One attempt: write the expense with a PENDING record, or replay the record found; None = start again."""
         record_sk = keys.idempotency_sk(key)
-        now = int(time.time())
+        now = self.epoch_seconds()
         item = self._new_item(caller, data)
         record = {
             keys.PK: caller.sub,
@@ -155,22 +173,26 @@ class ExpenseService:
         try:
             self.repository.create_with_record(item, record)
         except ConditionFailed:
-            return self._replay(caller, data, key, request_hash)
+            return self._replay(caller, key, request_hash)
         return self._finish(caller, item, record_sk, compensate=True)
 
-    def _replay(self, caller: Caller, data: ExpenseInput, key: str, request_hash: str) -> dict[str, Any]:
-        """The key was seen before: same body -> the first result (completing it if needed); else 409."""
+    def _replay(self, caller: Caller, key: str, request_hash: str) -> dict[str, Any] | None:
+        """The key was seen before: same body -> the first result (completing it if needed); else 409.
+
+        None when the record is gone (the first attempt was undone meanwhile): the caller starts afresh, a bounded
+        number of times. Every other state ends here: COMPLETE replays, a live lock is a 409, an expired one is
+        claimed (once; a lost claim is a 409) and completed."""
         record_sk = keys.idempotency_sk(key)
         record = self.repository.get(caller.sub, record_sk)
-        if record is None:  # the first attempt was undone meanwhile: this retry starts afresh
-            return self._add_idempotent(caller, data, key)
+        if record is None:
+            return None
         if record.get("requestHash") != request_hash:
             raise Conflict("Idempotency-Key was already used with a different request body")
         if record.get("status") == "COMPLETE":
             stored: dict[str, Any] = json.loads(record["response"])
             return stored
         locked_until = Decimal(record.get("lockedUntil", 0))
-        now = int(time.time())
+        now = self.epoch_seconds()
         if locked_until > now:
             raise Conflict("a request with this Idempotency-Key is still in progress", retry_after=1)
         try:
@@ -178,15 +200,18 @@ class ExpenseService:
         except ConditionFailed as e:
             raise Conflict("a request with this Idempotency-Key is still in progress", retry_after=1) from e
         item = self.repository.get(caller.sub, keys.expense_sk(str(record["expenseId"])))
-        if item is None:  # pragma: no cover - the item and its record are written and removed together
-            raise ServiceUnavailable()
+        if item is None:
+            # The first attempt's expense was deleted meanwhile (its POST was never acknowledged, yet the expense
+            # was listed and removed): drop the orphan record we hold the lock of, and start afresh (bounded).
+            self.repository.delete(caller.sub, record_sk)
+            return None
         # Complete the first attempt: its table write happened, its lake write did not.
         return self._finish(caller, item, record_sk, compensate=False)
 
     def _finish(self, caller: Caller, item: dict[str, Any], record_sk: str, *, compensate: bool) -> dict[str, Any]:
         try:
             self.lake.put(item)
-        except ServiceUnavailable:
+        except STORAGE_FAILURES:
             if compensate:
                 self._best_effort(
                     lambda: self.repository.delete_with_record(caller.sub, item[keys.SK], record_sk), item
@@ -200,7 +225,7 @@ class ExpenseService:
     def _best_effort(undo: Callable[[], None], item: dict[str, Any]) -> None:
         try:
             undo()
-        except (ServiceUnavailable, ConditionFailed):
+        except (*STORAGE_FAILURES, ConditionFailed):
             # The table keeps a record the lake lacks; a retry with the same key or `make reconcile` repairs it.
             logger.warning("compensation failed", extra={"expenseId": item.get("expenseId")})
 
@@ -314,19 +339,36 @@ class ExpenseService:
             raise Conflict("the expense was changed or deleted meanwhile; reload and retry") from e
         try:
             self.lake.put(item)
-        except ServiceUnavailable:
-            self._best_effort(lambda: self.repository.restore(old), old)
+        except STORAGE_FAILURES:
+            # Undo our own write only (a later edit by someone else stays): PutItem, which the function may do.
+            self._best_effort(lambda: self.repository.restore(old, written_updated_at=updated), old)
             raise
         return public(item)
 
     def delete(self, caller: Caller, expense_id: str) -> None:
+        """Remove the expense: its lake object first, then its row.
+
+        Why this order is safe with DeleteExpenseFunction's role (api/openapi.yaml: dynamodb:GetItem/DeleteItem,
+        s3:DeleteObject/PutObject): the table is the source of truth and changes last, in one conditional
+        DeleteItem. If the lake delete fails, nothing changed at all (503 or 500). If the row delete then fails,
+        the lake object is put back from the row we read (s3:PutObject on the lake prefix) - never a PutItem on
+        the table, which the role may not do (restoring the row after it was deleted, as before, was refused on
+        AWS and lost the expense). Should that put back fail too, the row still exists and reconciliation rewrites
+        its lake object from it; a retried DELETE completes (deleting a missing S3 key succeeds).
+        """
         old = self._load(caller, expense_id)
+        self.lake.delete(old["lakeKey"])
         try:
             self.repository.delete(caller.sub, old[keys.SK], old["updatedAt"])
         except ConditionFailed as e:
+            # Changed or deleted meanwhile: the lake gets back what the row holds now, if it still exists.
+            self._best_effort(lambda: self._relake(caller, old), old)
             raise NotFound() from e
-        try:
-            self.lake.delete(old["lakeKey"])
-        except ServiceUnavailable:
-            self._best_effort(lambda: self.repository.restore(old), old)
+        except STORAGE_FAILURES:
+            self._best_effort(lambda: self.lake.put(old), old)
             raise
+
+    def _relake(self, caller: Caller, old: dict[str, Any]) -> None:
+        current = self.repository.get(caller.sub, old[keys.SK])
+        if current is not None:
+            self.lake.put(current)

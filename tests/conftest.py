@@ -42,7 +42,6 @@ def moto_session() -> Iterator[dict[str, Any]]:
 @pytest.fixture
 def aws_stack(moto_session: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """A fresh Expenses table and data bucket (unique names per test) and the env the functions read."""
-    from expense_core import http
     from expense_core.schema import table_definition, ttl_specification
 
     suffix = uuid.uuid4().hex[:10]
@@ -55,9 +54,7 @@ def aws_stack(moto_session: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> 
     ddb.create_table(**table_definition(table))
     ddb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl_specification())
     s3.create_bucket(Bucket=bucket)
-    http._services.clear()
     yield {"dynamodb": ddb, "s3": s3, "table": table, "bucket": bucket}
-    http._services.clear()
 
 
 @pytest.fixture(scope="session")

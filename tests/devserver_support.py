@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import boto3
@@ -62,6 +64,12 @@ class User:
         self.confirm()
         self.sign_in()
         return self
+
+    @property
+    def sub(self) -> str:
+        """The signed-in user's `sub` claim (the table partition and the lake's `expenses/<sub>/` prefix)."""
+        payload = self.token.split(".")[1]
+        return str(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["sub"])
 
     def api(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {"Authorization": self.token, **kwargs.pop("headers", {})}

@@ -77,3 +77,48 @@ def test_the_zip_carries_expense_core_and_kit():
     tops = {name.split("/", 1)[0] for name in names.namelist()}
     assert tops == {"app.py", "expense_core", "kit"}
     assert "kit/cors.py" in names.namelist() and "expense_core/__init__.py" in names.namelist()
+
+
+def test_the_real_zip_runs_with_only_what_it_carries(tmp_path):
+    """Unpacked alone (no repository on sys.path, yaml unimportable), the function answers with the kit's CORS."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.support import ROOT
+
+    package = build_zip(ROOT / "lambdas" / "get_expenses" / "app.py", ROOT / "expense_core", ROOT / "kit")
+    archive = zipfile.ZipFile(BytesIO(package.data))
+    names = archive.namelist()
+    assert {"kit/__init__.py", "kit/clients.py", "kit/aws_errors.py", "kit/cors.py"} <= set(names)
+    archive.extractall(tmp_path / "task")
+    probe = tmp_path / "probe.py"
+    probe.write_text(
+        "import json, os, sys\n"
+        "sys.modules['yaml'] = None  # kit.contract's loader is the only yaml user; a function never calls it\n"
+        f"sys.path = ['.'] + [p for p in sys.path[1:] if p != {str(ROOT)!r}]\n"
+        "import app\n"
+        "event = {'httpMethod': 'GET', 'resource': '/expenses', 'headers': {'origin': 'http://a.test'}}\n"
+        "result = app.lambda_handler(event, None)\n"
+        "import expense_core, kit\n"
+        "result['from'] = [os.path.dirname(m.__file__) for m in (kit, expense_core)]\n"
+        "assert not any(m == 'tests' or m.startswith('bootstrap') for m in sys.modules)\n"
+        "print(json.dumps(result))\n"
+    )
+    env = {"PATH": "/usr/bin:/bin", "CORS_ALLOW_ORIGIN": "http://a.test", "CORS_EXPOSE_HEADERS": "Retry-After",
+           "AWS_DEFAULT_REGION": "us-east-1"}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, str(probe)],
+        cwd=tmp_path / "task",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["from"] == [str(tmp_path / "task" / "kit"), str(tmp_path / "task" / "expense_core")]
+    assert result["statusCode"] == 401
+    assert result["headers"]["Access-Control-Allow-Origin"] == "http://a.test"
+    assert result["headers"]["Access-Control-Expose-Headers"] == "Retry-After"

@@ -98,10 +98,12 @@ def test_whole_journey_over_http(server: DevServerProcess) -> None:
     assert user.api("PUT", path, json={"amount": 31, "category": "Food"}).json()["expense"]["amount"] == 31
     s3 = boto3.client("s3", endpoint_url=server.aws_endpoint(), region_name="us-east-1")
     outputs_bucket = _data_bucket(server)
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=outputs_bucket, Prefix="expenses/Journey/").get("Contents", [])]
+    keys = [
+        o["Key"] for o in s3.list_objects_v2(Bucket=outputs_bucket, Prefix=f"expenses/{user.sub}/").get("Contents", [])
+    ]
     assert len(keys) == 1 and keys[0].endswith(f"_{expense['expenseId']}.json")
     assert user.api("DELETE", path).status_code == 200
-    assert s3.list_objects_v2(Bucket=outputs_bucket, Prefix="expenses/Journey/").get("KeyCount", 0) == 0
+    assert s3.list_objects_v2(Bucket=outputs_bucket, Prefix=f"expenses/{user.sub}/").get("KeyCount", 0) == 0
     assert sub
 
 

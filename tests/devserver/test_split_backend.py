@@ -51,5 +51,5 @@ def test_cognito_on_embedded_moto_everything_else_on_the_backend(external: str, 
         local_idp = boto3.client("cognito-idp", endpoint_url=cognito_endpoint, region_name="us-east-1")
         assert local_idp.describe_user_pool(UserPoolId=outputs["userPoolId"])["UserPool"]["Id"]
         assert on_backend["ddb"].describe_table(TableName=outputs["tableName"])["Table"]["ItemCount"] >= 0
-        keys = on_backend["s3"].list_objects_v2(Bucket=outputs["dataBucket"], Prefix="expenses/splitter/")
+        keys = on_backend["s3"].list_objects_v2(Bucket=outputs["dataBucket"], Prefix=f"expenses/{user.sub}/")
         assert keys.get("KeyCount") == 1

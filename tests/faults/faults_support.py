@@ -11,7 +11,7 @@ from typing import Any
 
 from botocore.awsrequest import AWSResponse
 
-from bench.load import Ledger, Stores, Verdict, check
+from bench.load import Ledger, LoadUser, Stores, Verdict, check
 
 
 def assert_nothing_lost(stores: Stores, ledgers: Iterable[Ledger], *, certain: bool = True) -> Verdict:
@@ -146,3 +146,51 @@ def s3_slowdown(client: Any, operations: Iterable[str], times: int | None) -> In
 def counting(client: Any, operations: Iterable[str]) -> InjectedErrors:
     """Injects nothing; only counts the attempts of `operations`."""
     return InjectedErrors(client, operations, times=0)
+
+
+class InProcessResponse:
+    """The part of a requests.Response bench.load's careful client reads, from a Lambda proxy result."""
+
+    def __init__(self, result: dict[str, Any]) -> None:
+        self.status_code = int(result["statusCode"])
+        self.headers = dict(result["headers"])
+        self.text = str(result["body"])
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class InProcessUser:
+    """A signed-in user for bench.load.LoadUser whose requests go to the real handlers in-process (through
+    tests.support.Api's event builder), so a test can make the handlers' own clients fail retryably."""
+
+    def __init__(self, username: str, sub: str) -> None:
+        self.username = username
+        self.claims = {"sub": sub, "cognito:username": username, "token_use": "id"}
+
+    def api(
+        self, method: str, path: str, *, json: Any = None, headers: dict[str, str] | None = None
+    ) -> InProcessResponse:
+        from urllib.parse import parse_qsl, urlsplit
+
+        from tests.support import Api, LambdaContext, make_event
+
+        parts = urlsplit(path)
+        resource, params = parts.path, {}
+        if resource.count("/") == 2 and resource.rsplit("/", 1)[1] not in ("summary", "export"):
+            resource, params = "/expenses/{expenseId}", {"expenseId": resource.rsplit("/", 1)[1]}
+        function = Api.ROUTES[(method, resource)]
+        event = make_event(
+            method, resource, path_params=params or None, query=dict(parse_qsl(parts.query)) or None,
+            body=json, headers=headers, claims=self.claims,
+        )  # fmt: skip
+        return InProcessResponse(Api.handler(function).lambda_handler(event, LambdaContext(function)))
+
+
+def in_process_load_user(username: str, *, seed: int, retry_for: float) -> LoadUser:
+    """bench.load's careful client for `username`, talking to the handlers in-process (InProcessUser)."""
+    from tests.support import claims_for
+
+    sub = claims_for(username)["sub"]
+    user: Any = InProcessUser(username, sub)  # the same surface as tests.devserver_support.User for LoadUser
+    return LoadUser(user, sub, seed=seed, retry_for=retry_for)

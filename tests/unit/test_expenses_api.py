@@ -27,7 +27,10 @@ def test_add_stores_one_item_and_one_lake_object(aws_stack: dict[str, Any]) -> N
     assert item["expenseId"] == expense["expenseId"]
     lake = lake_objects(aws_stack)
     [(key, doc)] = lake.items()
-    assert key == f"expenses/alice/{expense['createdAt']}_{expense['expenseId']}.json"
+    # The guide's expenses/<user>/<timestamp>_<id>.json with the owner's `sub` as <user> (issue 12 item 7: it was the
+    # percent-encoded username, which can exceed S3's key limit); the username is in the object as userId.
+    assert key == f"expenses/{item['ownerId']}/{expense['createdAt']}_{expense['expenseId']}.json"
+    assert doc["userId"] == "alice" and doc["ownerId"] == item["ownerId"]
     assert doc["amount"] == 30.5 and doc["category"] == "Food" and doc["date"] == "2026-11-20"
 
 
@@ -38,10 +41,7 @@ def test_writes_in_the_same_instant_never_overwrite(aws_stack: dict[str, Any], m
 
     frozen = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
     monkeypatch.setattr(service, "utc_now", lambda: frozen)
-    api = Api("alice")
-    from expense_core import http
-
-    http._services.clear()
+    api = Api("alice")  # the service is built at this test's first request (its own settings), with the frozen clock
     for _ in range(5):
         api.add(amount="1")
     assert len(table_items(aws_stack)) == 5

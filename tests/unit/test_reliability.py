@@ -157,20 +157,19 @@ def test_throttling_after_sdk_retries_is_503_never_500(
 
 
 def _map(repo: ExpenseRepository, op: str, fn: Any, **kwargs: Any) -> dict[str, Any]:
-    from expense_core.repository import RETRYABLE_CODES, unavailable
+    from expense_core.storage import storage_error
 
     try:
         return fn(repo, op, **kwargs)
     except ClientError as e:
-        if e.response["Error"]["Code"] in RETRYABLE_CODES:
-            raise unavailable(e) from e
-        raise
+        raise storage_error(e, "table") from e
 
 
 def test_sdk_retries_throttling_with_backoff(aws_stack: dict[str, Any]) -> None:
-    from expense_core import aws
+    from expense_core.composition import handler_client
+    from expense_core.config import Settings
 
-    config = aws.client("dynamodb").meta.config
+    config = handler_client("dynamodb", Settings.from_env()).meta.config
     assert config.retries["mode"] == "standard" and config.retries["total_max_attempts"] >= 3
 
 
