@@ -23,17 +23,16 @@ from typing import Any
 import jwt
 from botocore import xform_name
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 
 from devserver.cognito import errors, srp, wire
 from devserver.cognito.mailbox import Mailbox
-from devserver.cognito.state import RECOVERY_HINT, load_json, save_json
+from devserver.cognito.state import Code, RefreshRecord, Store
 from devserver.cognito.wire import CognitoResponse
 
 logger = logging.getLogger(__name__)
 
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
-STATE_VERSION = 1
 # for parity: a sign-up confirmation code is valid for 24 hours, a password-reset code for 1 hour.
 SIGN_UP_CODE_TTL = 24 * 3600.0
 FORGOT_PASSWORD_CODE_TTL = 3600.0
@@ -41,8 +40,6 @@ FORGOT_PASSWORD_CODE_TTL = 3600.0
 SRP_CHALLENGE_TTL = 300.0
 # Cognito requests are small; anything larger is refused before parsing.
 MAX_BODY_BYTES = 256 * 1024
-# Superseded codes remembered per user and purpose, to tell "expired" from "wrong".
-MAX_OLD_CODES = 10
 # for parity: the characters Cognito's password policy counts as symbols.
 PASSWORD_SYMBOLS = set("^$*.[]{}()?\"!@#%&/\\,><':;|_~`=+- ")
 # The signature moto is sent once this layer has checked the real one (moto never checks it).
@@ -133,18 +130,13 @@ class LocalCognito:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._idp = idp_client
-        self._state_path = state_path
         self._mailbox = mailbox
         self._clock = clock
         self._lock = threading.RLock()
         self._client_pools: dict[str, tuple[str, dict[str, Any]]] = {}
         self._used_nonces: dict[str, float] = {}
-        document = load_json(state_path, STATE_VERSION)
-        if document is None:
-            document = self._empty_state()
-            save_json(state_path, document)
-        self._state = self._checked_state(document)
-        self._fernet = Fernet(self._state["secretKey"].encode())
+        self._store = Store(state_path)
+        self._fernet = self._store.fernet
         self._handlers: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "SignUp": self._sign_up,
             "ConfirmSignUp": self._confirm_sign_up,
@@ -170,65 +162,27 @@ class LocalCognito:
 
     # ----------------------------------------------------------------- state
 
-    @staticmethod
-    def _empty_state() -> dict[str, Any]:
-        return {
-            "version": STATE_VERSION,
-            "secretKey": Fernet.generate_key().decode(),
-            "pools": {},
-            "refreshTokens": {},
-            "revokedRefreshTokens": {},
-            "revokedOriginJtis": {},
-        }
-
-    def _checked_state(self, document: dict[str, Any]) -> dict[str, Any]:
-        shapes = {
-            "secretKey": str,
-            "pools": dict,
-            "refreshTokens": dict,
-            "revokedRefreshTokens": dict,
-            "revokedOriginJtis": dict,
-        }
-        for key, kind in shapes.items():
-            if not isinstance(document.get(key), kind):
-                raise errors.StateCorrupted(
-                    f"local Cognito state file {self._state_path} lacks a valid {key!r}; {RECOVERY_HINT}"
-                )
-        return document
-
     def _save(self) -> None:
-        save_json(self._state_path, self._state)
-
-    def _pool_state(self, pool_id: str) -> dict[str, Any]:
-        pools: dict[str, Any] = self._state["pools"]
-        return pools.setdefault(pool_id, {"usernames": {}, "users": {}})
-
-    def _user_state(self, pool_id: str, username: str) -> dict[str, Any]:
-        users: dict[str, Any] = self._pool_state(pool_id)["users"]
-        return users.setdefault(username, {"codes": {}, "oldCodes": {}})
+        self._store.save()
 
     def _remember_username(self, pool_id: str, given: str, canonical: str) -> None:
-        names = self._pool_state(pool_id)["usernames"]
-        names[given.lower()] = canonical
-        names[canonical.lower()] = canonical
+        with self._store.edit() as state:
+            state.pool(pool_id).remember(given, canonical)
 
     def _forget_user(self, pool_id: str, canonical: str) -> None:
-        pool = self._pool_state(pool_id)
-        pool["users"].pop(canonical, None)
-        for lower in [k for k, v in pool["usernames"].items() if v == canonical]:
-            del pool["usernames"][lower]
+        with self._store.edit() as state:
+            state.pool(pool_id).forget(canonical)
 
     def _set_verifier(self, pool_id: str, canonical: str, password: str) -> None:
         verifier = srp.make_verifier(pool_id, canonical, password)
-        user = self._user_state(pool_id, canonical)
-        user["salt"] = f"{verifier.salt:x}"
-        user["verifier"] = f"{verifier.verifier:x}"
+        with self._store.edit() as state:
+            state.pool(pool_id).user(canonical).set_verifier(verifier)
 
     def _verifier(self, pool_id: str, canonical: str) -> srp.Verifier | None:
-        user = self._pool_state(pool_id)["users"].get(canonical) or {}
-        if "salt" not in user or "verifier" not in user:
-            return None
-        return srp.Verifier(salt=int(user["salt"], 16), verifier=int(user["verifier"], 16))
+        with self._store.edit() as state:
+            pool = state.pools.get(pool_id)
+            user = pool.users.get(canonical) if pool else None
+            return user.srp_verifier if user else None
 
     # ------------------------------------------------------------- dispatch
 
@@ -304,8 +258,10 @@ class LocalCognito:
         token = payload.get("AccessToken")
         if not isinstance(token, str):
             return
-        claims = _unverified_claims(token) or {}
-        if claims.get("origin_jti") in self._state["revokedOriginJtis"]:
+        origin_jti = (_unverified_claims(token) or {}).get("origin_jti")
+        with self._store.edit() as state:
+            revoked = origin_jti in state.revoked_origin_jtis
+        if revoked:
             # for parity: tokens issued from a revoked refresh token are refused by the user pool API.
             raise errors.NotAuthorized("Access Token has been revoked")
 
@@ -338,9 +294,9 @@ class LocalCognito:
         return pool
 
     def _known_username(self, pool_id: str, username: str) -> str | None:
-        pool = self._state["pools"].get(pool_id) or {}
-        canonical = (pool.get("usernames") or {}).get(username.lower())
-        return canonical if isinstance(canonical, str) else None
+        with self._store.edit() as state:
+            pool = state.pools.get(pool_id)
+            return pool.usernames.get(username.lower()) if pool else None
 
     def _find_user(self, pool_id: str, username: str) -> dict[str, Any] | None:
         """The backend's AdminGetUser answer for `username` in any letter case, or None."""
@@ -363,40 +319,41 @@ class LocalCognito:
     # ----------------------------------------------------------------- codes
 
     def _issue_code(self, pool_id: str, canonical: str, purpose: str) -> str:
-        user = self._user_state(pool_id, canonical)
-        old: list[str] = user["oldCodes"].setdefault(purpose, [])
-        current = user["codes"].get(purpose)
-        if current is not None:
-            # for parity: a new code supersedes the previous one, which then counts as expired.
-            old.append(current["code"])
-            del old[:-MAX_OLD_CODES]
-        code = f"{secrets.randbelow(10**6):06d}"
-        while current is not None and code == current["code"]:
+        with self._store.edit() as state:
+            user = state.pool(pool_id).user(canonical)
+            current = user.codes.get(purpose)
+            if current is not None:
+                # for parity: a new code supersedes the previous one, which then counts as expired.
+                user.supersede(purpose, current.code)
             code = f"{secrets.randbelow(10**6):06d}"
-        if code in old:
-            old.remove(code)
-        user["codes"][purpose] = {"code": code, "issuedAt": self._clock()}
+            while current is not None and code == current.code:
+                code = f"{secrets.randbelow(10**6):06d}"
+            old = user.old_codes.get(purpose, [])
+            if code in old:
+                old.remove(code)
+            user.codes[purpose] = Code(code=code, issued_at=self._clock())
         return code
 
     def _check_code(self, pool_id: str, canonical: str, purpose: str, code: str, ttl: float) -> None:
-        user = self._user_state(pool_id, canonical)
-        current = user["codes"].get(purpose)
         given = code.encode()
-        matches = current is not None and hmac.compare_digest(current["code"].encode(), given)
-        if matches and self._clock() - float(current["issuedAt"]) <= ttl:
+        with self._store.edit() as state:
+            user = state.pool(pool_id).user(canonical)
+            current = user.codes.get(purpose)
+            matches = current is not None and hmac.compare_digest(current.code.encode(), given)
+            fresh = current is not None and self._clock() - current.issued_at <= ttl
+            superseded = any(hmac.compare_digest(old.encode(), given) for old in user.old_codes.get(purpose, []))
+        if matches and fresh:
             return
-        superseded = any(hmac.compare_digest(old.encode(), given) for old in user["oldCodes"].get(purpose, []))
         if matches or superseded:
             raise errors.ExpiredCode()
         raise errors.CodeMismatch()
 
     def _retire_code(self, pool_id: str, canonical: str, purpose: str) -> None:
-        user = self._user_state(pool_id, canonical)
-        current = user["codes"].pop(purpose, None)
-        if current is not None:
-            old = user["oldCodes"].setdefault(purpose, [])
-            old.append(current["code"])
-            del old[:-MAX_OLD_CODES]
+        with self._store.edit() as state:
+            user = state.pool(pool_id).user(canonical)
+            current = user.codes.pop(purpose, None)
+            if current is not None:
+                user.supersede(purpose, current.code)
 
     def _deliver(self, pool_id: str, user: Mapping[str, Any], kind: str, code: str) -> dict[str, str]:
         email = wire.attributes(user.get("UserAttributes"), "UserAttributes").get("email")
@@ -547,7 +504,11 @@ class LocalCognito:
 
     def _refuse_revoked_refresh_token(self, params: Mapping[str, str]) -> None:
         token = params.get("REFRESH_TOKEN", "")
-        if token and _token_key(token) in self._state["revokedRefreshTokens"]:
+        if not token:
+            return
+        with self._store.edit() as state:
+            revoked = _token_key(token) in state.revoked_refresh_tokens
+        if revoked:
             # for parity: a refresh token revoked by RevokeToken can no longer be used.
             raise errors.NotAuthorized("Refresh Token has been revoked")
 
@@ -573,11 +534,11 @@ class LocalCognito:
         if not refresh or not access:
             return
         claims = _unverified_claims(access) or {}
-        self._state["refreshTokens"][_token_key(refresh)] = {
-            "clientId": claims.get("client_id"),
-            "originJti": claims.get("origin_jti"),
-            "issuedAt": self._clock(),
-        }
+        record = RefreshRecord(
+            client_id=claims.get("client_id"), origin_jti=claims.get("origin_jti"), issued_at=self._clock()
+        )
+        with self._store.edit() as state:
+            state.refresh_tokens[_token_key(refresh)] = record
         self._save()
 
     def _start_srp(self, pool_id: str, client: Mapping[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
@@ -723,13 +684,14 @@ class LocalCognito:
             # for parity: only refresh tokens can be revoked; an access or ID token is refused.
             raise errors.UnsupportedTokenType("Unsupported token type")
         key = _token_key(token)
-        record = self._state["refreshTokens"].get(key)
-        if record is not None and record.get("clientId") not in (None, client_id):
-            # A refresh token of another app client is refused (AWS documents no more precise code).
-            raise errors.Unauthorized("The token was not issued to this client.")
-        self._state["revokedRefreshTokens"][key] = self._clock()
-        if record is not None and record.get("originJti"):
-            self._state["revokedOriginJtis"][record["originJti"]] = self._clock()
+        with self._store.edit() as state:
+            record = state.refresh_tokens.get(key)
+            if record is not None and record.client_id not in (None, client_id):
+                # A refresh token of another app client is refused (AWS documents no more precise code).
+                raise errors.Unauthorized("The token was not issued to this client.")
+            state.revoked_refresh_tokens[key] = self._clock()
+            if record is not None and record.origin_jti:
+                state.revoked_origin_jtis[record.origin_jti] = self._clock()
         self._save()
         return {}
 
