@@ -12,7 +12,8 @@ from botocore.exceptions import ClientError
 from pycognito.aws_srp import AWSSRP
 
 from devserver.cognito import LocalCognito, Mailbox
-from devserver.cognito.layer import FORGOT_PASSWORD_CODE_TTL, SRP_CHALLENGE_TTL
+from devserver.cognito.codes import FORGOT_PASSWORD_CODE_TTL
+from devserver.cognito.srp_auth import SRP_CHALLENGE_TTL
 from tests.cognito.support import PASSWORD, REGION, Clock, Pool
 
 NEW_PASSWORD = "N3w!Password"

@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devserver.cognito import Mailbox
-from devserver.cognito.layer import SIGN_UP_CODE_TTL
+from devserver.cognito.codes import SIGN_UP_CODE_TTL
 from tests.cognito.support import PASSWORD, Clock, Pool
 
 
