@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import pathlib
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -42,7 +41,8 @@ class LocalCognito:
 
     `handle(target, body)` takes the `X-Amz-Target` header and the JSON body of one request and returns the
     answer. The layer's own state (usernames, SRP verifiers, codes, issued and revoked tokens) is saved to
-    `state_path` before any answer that depends on it is returned.
+    `state_path` before any answer that depends on it is returned. Requests run concurrently: no lock is held
+    while the backend is called (the store locks only around in-memory reads and writes).
     """
 
     def __init__(
@@ -53,7 +53,6 @@ class LocalCognito:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._mailbox = mailbox
-        self._lock = threading.RLock()
         self._backend = Backend(idp_client)
         store = Store(state_path)
         users = Directory(self._backend, store)
@@ -93,10 +92,9 @@ class LocalCognito:
         try:
             operation, payload = self._parse(target, body)
             handler = self._handlers.get(operation)
-            with self._lock:
-                if handler is None:
-                    return wire.json_response(self._forward(operation, payload))
-                return wire.json_response(handler(payload))
+            if handler is None:
+                return wire.json_response(self._forward(operation, payload))
+            return wire.json_response(handler(payload))
         except errors.CognitoError as e:
             return wire.error_response(e)
         except ClientError as e:
@@ -140,5 +138,4 @@ class LocalCognito:
 
         For `--demo` and tests. Raises CognitoError (e.g. UsernameExistsException, InvalidPasswordException).
         """
-        with self._lock:
-            return self._accounts.create_confirmed_user(pool_id, username, password, email)
+        return self._accounts.create_confirmed_user(pool_id, username, password, email)
