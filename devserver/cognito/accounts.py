@@ -9,7 +9,7 @@ from devserver.cognito import errors, wire
 from devserver.cognito.backend import Backend
 from devserver.cognito.policy import check_password_policy
 from devserver.cognito.state import Store
-from devserver.cognito.tokens import Tokens, unverified_claims
+from devserver.cognito.tokens import Tokens, pool_of
 from devserver.cognito.users import Directory
 
 
@@ -22,26 +22,23 @@ class Accounts:
         self._users = users
         self._tokens = tokens
 
-    def _user_from_access_token(self, access_token: str) -> tuple[str, str]:
-        """(pool id, canonical username) of a valid access token, as the backend sees it."""
-        user = self._backend.call("GetUser", AccessToken=access_token)
-        claims = unverified_claims(access_token) or {}
-        pool_id = str(claims.get("iss", "")).rsplit("/", 1)[-1]
-        return pool_id, user["Username"]
+    def _user_from_access_token(self, payload: dict[str, Any]) -> tuple[dict[str, Any], str, str]:
+        """The request for the backend, and the (pool id, canonical username) of its valid access token."""
+        wire.required_str(payload, "AccessToken")
+        backend_payload, claims = self._tokens.authorize(payload)
+        user = self._backend.call("GetUser", AccessToken=backend_payload["AccessToken"])
+        return backend_payload, pool_of(claims or {}), user["Username"]
 
     def change_password(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self._tokens.refuse_revoked_access_token(payload)
-        access_token = wire.required_str(payload, "AccessToken")
         proposed = wire.required_str(payload, "ProposedPassword")
-        pool_id, canonical = self._user_from_access_token(access_token)
-        result = self._backend.call("ChangePassword", **payload)
+        backend_payload, pool_id, canonical = self._user_from_access_token(payload)
+        result = self._backend.call("ChangePassword", **backend_payload)
         self._users.set_password(pool_id, canonical, proposed)
         self._store.save()
         return result
 
     def delete_user(self, payload: dict[str, Any]) -> dict[str, Any]:
-        self._tokens.refuse_revoked_access_token(payload)
-        pool_id, canonical = self._user_from_access_token(wire.required_str(payload, "AccessToken"))
+        _, pool_id, canonical = self._user_from_access_token(payload)
         # moto lacks DeleteUser; the token was just accepted by GetUser, so delete the user it names.
         self._backend.call("AdminDeleteUser", UserPoolId=pool_id, Username=canonical)
         self._users.forget(pool_id, canonical)
@@ -76,6 +73,13 @@ class Accounts:
         result = self._backend.call("AdminDeleteUser", **{**payload, "Username": canonical})
         self._users.forget(pool_id, canonical)
         self._store.save()
+        return result
+
+    def admin_user_global_sign_out(self, payload: dict[str, Any]) -> dict[str, Any]:
+        pool_id = wire.required_str(payload, "UserPoolId")
+        canonical = self._users.require(pool_id, wire.required_str(payload, "Username"))["Username"]
+        result = self._backend.call("AdminUserGlobalSignOut", **{**payload, "Username": canonical})
+        self._tokens.revoke_sessions(pool_id, canonical)
         return result
 
     def create_confirmed_user(self, pool_id: str, username: str, password: str, email: str) -> str:

@@ -75,6 +75,8 @@ class LocalCognito:
             "AdminInitiateAuth": sign_in.admin_initiate_auth,
             "RespondToAuthChallenge": sign_in.respond_to_auth_challenge,
             "RevokeToken": self._tokens.revoke_token,
+            "GlobalSignOut": self._tokens.global_sign_out,
+            "AdminUserGlobalSignOut": self._accounts.admin_user_global_sign_out,
             "ChangePassword": self._accounts.change_password,
             "DeleteUser": self._accounts.delete_user,
             "AdminCreateUser": self._accounts.admin_create_user,
@@ -122,7 +124,7 @@ class LocalCognito:
 
     def _forward(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Any operation this layer has no reason to change: the backend answers it."""
-        self._tokens.refuse_revoked_access_token(payload)
+        payload, _ = self._tokens.authorize(payload)
         pool_id = payload.get("UserPoolId")
         username = payload.get("Username")
         if isinstance(pool_id, str) and isinstance(username, str):

@@ -30,30 +30,28 @@ class SignIn:
         if flow == "USER_SRP_AUTH":
             return self._srp.start(pool_id, client, params)
         if flow in REFRESH_FLOWS:
-            self._tokens.refuse_revoked_refresh_token(params)
-            return self._backend.call("InitiateAuth", **payload)
+            return self._tokens.refresh("InitiateAuth", payload, params)
         if flow == "USER_PASSWORD_AUTH" and "USERNAME" in params:
             canonical = self._users.canonical(pool_id, params["USERNAME"])
             result = self._backend.call(
                 "InitiateAuth", **{**payload, "AuthParameters": {**params, "USERNAME": canonical}}
             )
             self._users.learn_password(pool_id, canonical, params.get("PASSWORD"))
-            self._tokens.record(result)
-            return result
-        return self._backend.call("InitiateAuth", **payload)
+            return self._tokens.issue(client_id, result)
+        return self._tokens.issue(client_id, self._backend.call("InitiateAuth", **payload))
 
     def admin_initiate_auth(self, payload: dict[str, Any]) -> dict[str, Any]:
         pool_id = wire.required_str(payload, "UserPoolId")
+        client_id = wire.required_str(payload, "ClientId")
         params = wire.string_map(payload, "AuthParameters")
         if payload.get("AuthFlow") in REFRESH_FLOWS:
-            self._tokens.refuse_revoked_refresh_token(params)
-        elif "USERNAME" in params:
+            return self._tokens.refresh("AdminInitiateAuth", payload, params)
+        if "USERNAME" in params:
             params = {**params, "USERNAME": self._users.canonical(pool_id, params["USERNAME"])}
         result = self._backend.call("AdminInitiateAuth", **{**payload, "AuthParameters": params})
         if "USERNAME" in params and "PASSWORD" in params:
             self._users.learn_password(pool_id, params["USERNAME"], params["PASSWORD"])
-        self._tokens.record(result)
-        return result
+        return self._tokens.issue(client_id, result)
 
     def respond_to_auth_challenge(self, payload: dict[str, Any]) -> dict[str, Any]:
         client_id = wire.required_str(payload, "ClientId")
@@ -62,12 +60,10 @@ class SignIn:
         pool_id, _ = self._backend.pool_for_client(client_id)
         if challenge == "PASSWORD_VERIFIER":
             _, result = self._srp.finish(client_id, responses)
-            self._tokens.record(result)
-            return result
+            return self._tokens.issue(client_id, result)
         if "USERNAME" in responses:
             responses = {**responses, "USERNAME": self._users.canonical(pool_id, responses["USERNAME"])}
         result = self._backend.call("RespondToAuthChallenge", **{**payload, "ChallengeResponses": responses})
         if challenge == "NEW_PASSWORD_REQUIRED" and "USERNAME" in responses:
             self._users.learn_password(pool_id, responses["USERNAME"], responses.get("NEW_PASSWORD"))
-        self._tokens.record(result)
-        return result
+        return self._tokens.issue(client_id, result)

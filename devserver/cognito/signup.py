@@ -66,6 +66,21 @@ class SignUpFlow:
             self._codes.restore(pool_id, canonical, SIGN_UP, code)
             raise
         self._store.save()
+        auto_verified = self._backend.describe_pool(pool_id).get("AutoVerifiedAttributes", [])
+        present = wire.attributes(user.get("UserAttributes"), "UserAttributes")
+        # The code went to the email address when there is one (see Codes.deliver), else to the phone.
+        medium = next((name for name in ("email", "phone_number") if name in present), None)
+        verified = [medium] if medium in auto_verified else []
+        if verified:
+            # for parity: the code proves the address it was sent to, so Cognito marks it verified ("After the
+            # user provides the code, Amazon Cognito ... updates the user attributes to indicate that the email
+            # address or phone number is verified": AWS knowledge center, "cognito-confirm-account"). moto does not.
+            self._backend.call(
+                "AdminUpdateUserAttributes",
+                UserPoolId=pool_id,
+                Username=canonical,
+                UserAttributes=[{"Name": f"{a}_verified", "Value": "true"} for a in verified],
+            )
         return {}
 
     def resend_confirmation_code(self, payload: dict[str, Any]) -> dict[str, Any]:

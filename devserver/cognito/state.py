@@ -161,11 +161,20 @@ def _typed_str(value: Any, where: str) -> str:
 
 @dataclass
 class RefreshRecord:
-    """A refresh token the layer handed out (kept under the token's hash, never the token itself)."""
+    """A refresh token the layer handed out (kept under the token's hash, never the token itself).
+
+    The sign-in it belongs to (user, event id, authentication time, expiry) is what refreshed tokens carry on.
+    Records written before those fields existed have only client, origin jti and issue time.
+    """
 
     client_id: str | None
     origin_jti: str | None
     issued_at: float
+    pool_id: str | None = None
+    username: str | None = None
+    event_id: str | None = None
+    auth_time: float | None = None
+    expires_at: float | None = None
 
     @classmethod
     def parse(cls, raw: Any, where: str) -> RefreshRecord:
@@ -174,10 +183,64 @@ class RefreshRecord:
             client_id=_optional_str(raw.get("clientId"), where),
             origin_jti=_optional_str(raw.get("originJti"), where),
             issued_at=_number(raw.get("issuedAt"), where),
+            pool_id=_optional_str(raw.get("poolId"), where),
+            username=_optional_str(raw.get("username"), where),
+            event_id=_optional_str(raw.get("eventId"), where),
+            auth_time=_optional_number(raw.get("authTime"), where),
+            expires_at=_optional_number(raw.get("expiresAt"), where),
         )
 
     def document(self) -> dict[str, Any]:
-        return {"clientId": self.client_id, "originJti": self.origin_jti, "issuedAt": self.issued_at}
+        document: dict[str, Any] = {
+            "clientId": self.client_id,
+            "originJti": self.origin_jti,
+            "issuedAt": self.issued_at,
+        }
+        for key, value in (
+            ("poolId", self.pool_id),
+            ("username", self.username),
+            ("eventId", self.event_id),
+            ("authTime", self.auth_time),
+            ("expiresAt", self.expires_at),
+        ):
+            if value is not None:
+                document[key] = value
+        return document
+
+
+@dataclass
+class AccessRecord:
+    """An access token the layer signed (under its jti), with the backend's own access token it stands for.
+
+    The backend only knows its own tokens, so self-service calls (GetUser, GlobalSignOut, ...) are sent to it
+    with that token. It is kept encrypted with the state's key.
+    """
+
+    backend_token: str
+    pool_id: str
+    username: str
+    origin_jti: str | None
+    expires_at: float
+
+    @classmethod
+    def parse(cls, raw: Any, where: str) -> AccessRecord:
+        raw = _typed(raw, dict, where)
+        return cls(
+            backend_token=_typed(raw.get("backendToken"), str, where),
+            pool_id=_typed(raw.get("poolId"), str, where),
+            username=_typed(raw.get("username"), str, where),
+            origin_jti=_optional_str(raw.get("originJti"), where),
+            expires_at=_number(raw.get("expiresAt"), where),
+        )
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "backendToken": self.backend_token,
+            "poolId": self.pool_id,
+            "username": self.username,
+            "originJti": self.origin_jti,
+            "expiresAt": self.expires_at,
+        }
 
 
 @dataclass
@@ -189,6 +252,7 @@ class LayerState:
     refresh_tokens: dict[str, RefreshRecord] = field(default_factory=dict)
     revoked_refresh_tokens: dict[str, float] = field(default_factory=dict)
     revoked_origin_jtis: dict[str, float] = field(default_factory=dict)
+    access_tokens: dict[str, AccessRecord] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> LayerState:
@@ -213,6 +277,8 @@ class LayerState:
                 refresh_tokens=_mapping(document["refreshTokens"], "refreshTokens", RefreshRecord.parse),
                 revoked_refresh_tokens=_mapping(document["revokedRefreshTokens"], "revokedRefreshTokens", _number),
                 revoked_origin_jtis=_mapping(document["revokedOriginJtis"], "revokedOriginJtis", _number),
+                # Optional: files written before the layer signed its own tokens have none.
+                access_tokens=_mapping(document.get("accessTokens", {}), "accessTokens", AccessRecord.parse),
             )
         except _Malformed as e:
             raise StateCorrupted(f"local Cognito state file {path} has a malformed {e}; {RECOVERY_HINT}") from e
@@ -225,6 +291,11 @@ class LayerState:
             "refreshTokens": {key: record.document() for key, record in self.refresh_tokens.items()},
             "revokedRefreshTokens": dict(self.revoked_refresh_tokens),
             "revokedOriginJtis": dict(self.revoked_origin_jtis),
+            **(
+                {"accessTokens": {jti: r.document() for jti, r in self.access_tokens.items()}}
+                if self.access_tokens
+                else {}
+            ),
         }
 
     def pool(self, pool_id: str) -> PoolRecord:

@@ -1,16 +1,61 @@
-"""Tokens and their revocation: which sign-in a refresh token belongs to, RevokeToken, refusing revoked tokens."""
+"""Tokens: the ID and access tokens the local Cognito signs (with AWS's claims and the app client's lifetimes),
+refresh, and revocation (RevokeToken, GlobalSignOut).
+
+moto signs its own tokens with the wrong claims and a fixed hour. The backend still decides who may sign in and
+keeps the refresh tokens; this module replaces the ID and access tokens of every answer with its own, keeps the
+sign-in each refresh token belongs to, and maps each of its access tokens to the backend's for self-service calls.
+Signing keys come from a `SigningKeys` source: today the backend's key, so that tokens verify at the JWKS URL
+that bootstrap exports; a per-pool key source can replace it without touching the rest.
+"""
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import importlib.resources
+import json
+import threading
+import uuid
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 import jwt
+from cryptography.fernet import InvalidToken
+from jwt.algorithms import RSAAlgorithm
 
 from devserver.cognito import errors, wire
 from devserver.cognito.backend import Backend
-from devserver.cognito.state import RefreshRecord, Store
+from devserver.cognito.state import AccessRecord, RefreshRecord, Store
+
+# for parity: the scope of tokens from the user pools API ("Understanding the access token", Cognito developer
+# guide: aws.cognito.signin.user.admin authorizes the user's self-service operations).
+SCOPE = "aws.cognito.signin.user.admin"
+# for parity: user pool access tokens carry "version": 2 (the access token payload sample of that page).
+ACCESS_TOKEN_VERSION = 2
+# for parity: TokenValidityUnitsType (Cognito API reference): ID and access token validity is counted in hours
+# unless the client says otherwise, refresh tokens in days; without a setting, ID and access tokens live one hour
+# and refresh tokens 30 days ("Refresh tokens", Cognito developer guide).
+UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
+DEFAULT_VALIDITY = {"AccessToken": (1, "hours"), "IdToken": (1, "hours"), "RefreshToken": (30, "days")}
+# for parity: an app client without ReadAttributes reads the standard attributes and the two verified flags
+# (CreateUserPoolClient, ReadAttributes; Cognito API reference). Custom attributes need ReadAttributes.
+STANDARD_ATTRIBUTES = frozenset(
+    "address birthdate email family_name gender given_name locale middle_name name nickname phone_number picture "
+    "preferred_username profile zoneinfo updated_at website".split()
+)
+VERIFIED_FLAGS = {"email_verified": "email", "phone_number_verified": "phone_number"}
+
+# for parity: the user pools API's words for each refused token. "Invalid Refresh Token." and "Refresh Token has
+# been revoked" as AWS answers them (captures in aws/aws-sdk-cpp#1789 and aws/aws-sdk-net#1936); "Access Token has
+# been revoked" after RevokeToken or GlobalSignOut (aws-amplify/amplify-js#3435, #3540); "Access Token has expired"
+# and "Refresh Token has expired" once past `exp` or the client's refresh token validity.
+INVALID_REFRESH = "Invalid Refresh Token."
+REVOKED_REFRESH = "Refresh Token has been revoked"
+EXPIRED_REFRESH = "Refresh Token has expired"
+INVALID_ACCESS = "Invalid Access Token"
+REVOKED_ACCESS = "Access Token has been revoked"
+EXPIRED_ACCESS = "Access Token has expired"
 
 
 def token_key(token: str) -> str:
@@ -27,48 +72,345 @@ def unverified_claims(token: str) -> dict[str, Any] | None:
     return claims if isinstance(claims, dict) else None
 
 
-class Tokens:
-    """Records the refresh tokens handed out, revokes them, and refuses what was revoked."""
+def pool_of(claims: Mapping[str, Any]) -> str:
+    """The pool id a token's issuer names (`https://cognito-idp.<region>.amazonaws.com/<pool id>`)."""
+    return str(claims.get("iss", "")).rsplit("/", 1)[-1]
 
-    def __init__(self, backend: Backend, store: Store, clock: Callable[[], float]) -> None:
+
+# ----------------------------------------------------------------------------------------------- signing keys
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """A private RSA key and the `kid` the pool's JWKS publishes it under."""
+
+    kid: str
+    private_key: Any
+
+    @property
+    def public_key(self) -> Any:
+        return self.private_key.public_key()
+
+
+class SigningKeys(Protocol):
+    """Where the keys for a pool's tokens come from (one per pool and token use, on AWS)."""
+
+    def signing_key(self, pool_id: str, token_use: str) -> SigningKey: ...
+
+    def verification_key(self, pool_id: str, kid: str) -> Any | None: ...
+
+
+class BackendSigningKeys:
+    """The key moto signs every pool's tokens with (shipped in the moto package, `kid` "dummy").
+
+    Signing with it keeps the tokens valid at the backend's JWKS URL, which bootstrap exports and the gateway's
+    authorizer reads. Loaded on first use.
+    """
+
+    _RESOURCE = ("cognitoidp", "resources", "jwks-private.json")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._key: SigningKey | None = None
+
+    def _load(self) -> SigningKey:
+        with self._lock:
+            if self._key is None:
+                folder = importlib.resources.files("moto").joinpath(*self._RESOURCE[:-1])
+                packed, plain = folder.joinpath(self._RESOURCE[-1] + ".gz"), folder.joinpath(self._RESOURCE[-1])
+                raw = gzip.decompress(packed.read_bytes()) if packed.is_file() else plain.read_bytes()
+                jwk = json.loads(raw)
+                self._key = SigningKey(kid=jwk["kid"], private_key=RSAAlgorithm.from_jwk(jwk))
+            return self._key
+
+    def signing_key(self, pool_id: str, token_use: str) -> SigningKey:
+        return self._load()
+
+    def verification_key(self, pool_id: str, kid: str) -> Any | None:
+        key = self._load()
+        return key.public_key if kid == key.kid else None
+
+
+# ----------------------------------------------------------------------------------------- what tokens carry
+
+
+@dataclass(frozen=True)
+class AuthEvent:
+    """One sign-in: what every token issued from it, refreshed or not, carries."""
+
+    event_id: str
+    auth_time: int
+    origin_jti: str
+
+
+@dataclass(frozen=True)
+class Lifetimes:
+    """Token lifetimes in seconds, from an app client's settings."""
+
+    access: int
+    id: int
+    refresh: int
+
+    @classmethod
+    def of(cls, client: Mapping[str, Any]) -> Lifetimes:
+        units = client.get("TokenValidityUnits") or {}
+
+        def seconds(name: str) -> int:
+            default_value, default_unit = DEFAULT_VALIDITY[name]
+            value = client.get(f"{name}Validity")
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                return default_value * UNIT_SECONDS[default_unit]
+            return value * UNIT_SECONDS.get(units.get(name) or default_unit, UNIT_SECONDS[default_unit])
+
+        return cls(access=seconds("AccessToken"), id=seconds("IdToken"), refresh=seconds("RefreshToken"))
+
+
+def readable_claims(client: Mapping[str, Any], attributes: Mapping[str, str]) -> dict[str, Any]:
+    """The user's attributes the app client may read, as ID token claims (the verified flags as booleans)."""
+    allowed = set(client.get("ReadAttributes") or STANDARD_ATTRIBUTES | VERIFIED_FLAGS.keys())
+    claims: dict[str, Any] = {}
+    for name, value in attributes.items():
+        if name == "sub" or name not in allowed:
+            continue
+        # for parity: "email_verified": true, a JSON boolean ("Understanding the ID token" payload sample).
+        claims[name] = value.lower() == "true" if name in VERIFIED_FLAGS else value
+    for flag, attribute in VERIFIED_FLAGS.items():
+        if attribute in claims and flag in allowed:
+            claims.setdefault(flag, False)
+    return claims
+
+
+# --------------------------------------------------------------------------------------------------- tokens
+
+
+class Tokens:
+    """Issues the layer's tokens for each sign-in and refresh, and refuses tokens that were revoked or expired."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        store: Store,
+        clock: Callable[[], float],
+        keys: SigningKeys | None = None,
+    ) -> None:
         self._backend = backend
         self._store = store
         self._clock = clock
+        self._keys = keys or BackendSigningKeys()
 
-    def record(self, result: Mapping[str, Any]) -> None:
-        """Remember which sign-in a refresh token belongs to, so RevokeToken can revoke its access tokens."""
-        tokens = result.get("AuthenticationResult") or {}
-        refresh, access = tokens.get("RefreshToken"), tokens.get("AccessToken")
-        if not refresh or not access:
-            return
-        claims = unverified_claims(access) or {}
-        record = RefreshRecord(
-            client_id=claims.get("client_id"), origin_jti=claims.get("origin_jti"), issued_at=self._clock()
+    # --- issuing
+
+    def issue(self, client_id: str, result: dict[str, Any]) -> dict[str, Any]:
+        """A sign-in answer of the backend, its tokens replaced by the layer's (one new authentication event)."""
+        auth = result.get("AuthenticationResult")
+        if not auth or not auth.get("AccessToken"):
+            return result  # a challenge, not tokens yet
+        pool_id, client = self._backend.pool_for_client(client_id)
+        backend_claims = unverified_claims(auth["AccessToken"]) or {}
+        now = self._clock()
+        event = AuthEvent(
+            event_id=str(uuid.uuid4()),
+            auth_time=int(now),
+            origin_jti=str(backend_claims.get("origin_jti") or uuid.uuid4()),
         )
-        with self._store.edit() as state:
-            state.refresh_tokens[token_key(refresh)] = record
+        lifetimes = Lifetimes.of(client)
+        username = str(backend_claims.get("username", ""))
+        minted = self._mint(pool_id, client, username, backend_claims, auth["AccessToken"], event, lifetimes)
+        refresh = auth.get("RefreshToken")
+        if refresh:
+            record = RefreshRecord(
+                client_id=client_id,
+                origin_jti=event.origin_jti,
+                issued_at=now,
+                pool_id=pool_id,
+                username=username,
+                event_id=event.event_id,
+                auth_time=event.auth_time,
+                expires_at=now + lifetimes.refresh,
+            )
+            with self._store.edit() as state:
+                state.refresh_tokens = {
+                    k: r for k, r in state.refresh_tokens.items() if r.expires_at is None or r.expires_at > now
+                }
+                state.refresh_tokens[token_key(refresh)] = record
         self._store.save()
+        return {**result, "AuthenticationResult": {**auth, **minted}}
 
-    def refuse_revoked_refresh_token(self, params: Mapping[str, str]) -> None:
+    def refresh(self, operation: str, payload: dict[str, Any], params: Mapping[str, str]) -> dict[str, Any]:
+        """REFRESH_TOKEN_AUTH of InitiateAuth or AdminInitiateAuth: new tokens for the same sign-in."""
+        client_id = wire.required_str(payload, "ClientId")
         token = params.get("REFRESH_TOKEN", "")
         if not token:
-            return
+            # for parity: the user pools API's words for a missing auth parameter.
+            raise errors.InvalidParameter("Missing required parameter REFRESH_TOKEN")
+        key = token_key(token)
         with self._store.edit() as state:
-            revoked = token_key(token) in state.revoked_refresh_tokens
+            revoked = key in state.revoked_refresh_tokens
+            record = state.refresh_tokens.get(key)
         if revoked:
-            # for parity: a refresh token revoked by RevokeToken can no longer be used.
-            raise errors.NotAuthorized("Refresh Token has been revoked")
+            raise errors.NotAuthorized(REVOKED_REFRESH)
+        if record is None or record.client_id not in (None, client_id):
+            raise errors.NotAuthorized(INVALID_REFRESH)
+        pool_id, client = self._backend.pool_for_client(client_id)
+        expires_at = record.expires_at or record.issued_at + Lifetimes.of(client).refresh
+        if self._clock() >= expires_at:
+            raise errors.NotAuthorized(EXPIRED_REFRESH)
+        result = self._backend.call(operation, **payload)
+        auth = result.get("AuthenticationResult") or {}
+        backend_claims = unverified_claims(auth.get("AccessToken", "")) or {}
+        username = record.username or str(backend_claims.get("username", ""))
+        # for parity: "On refreshes, [auth_time] represents the time when the original authentication occurred"
+        # ("Understanding the ID token"); event_id and origin_jti name that same sign-in (no new auth event).
+        event = AuthEvent(
+            event_id=record.event_id or str(uuid.uuid4()),
+            auth_time=int(record.auth_time if record.auth_time is not None else record.issued_at),
+            origin_jti=record.origin_jti or str(backend_claims.get("origin_jti") or uuid.uuid4()),
+        )
+        if record.event_id is None or record.username is None:
+            # A record from before the layer signed its own tokens: give it the sign-in its tokens now name.
+            upgraded = replace(
+                record, pool_id=pool_id, username=username, event_id=event.event_id, auth_time=event.auth_time
+            )
+            with self._store.edit() as state:
+                state.refresh_tokens[key] = upgraded
+        lifetimes = Lifetimes.of(client)
+        minted = self._mint(pool_id, client, username, backend_claims, auth["AccessToken"], event, lifetimes)
+        self._store.save()
+        # for parity: a refresh answers without a new refresh token.
+        renewed = {k: v for k, v in auth.items() if k != "RefreshToken"}
+        return {**result, "AuthenticationResult": {**renewed, **minted}}
 
-    def refuse_revoked_access_token(self, payload: Mapping[str, Any]) -> None:
+    def _mint(
+        self,
+        pool_id: str,
+        client: Mapping[str, Any],
+        username: str,
+        backend_claims: Mapping[str, Any],
+        backend_access_token: str,
+        event: AuthEvent,
+        lifetimes: Lifetimes,
+    ) -> dict[str, Any]:
+        """ID and access tokens for `username` (and the record mapping the access token to the backend's)."""
+        user = self._backend.get_user(pool_id, username)
+        if user is None:
+            raise errors.NotAuthorized()
+        attributes = wire.attributes(user.get("UserAttributes"), "UserAttributes")
+        client_id = str(client["ClientId"])
+        iss = str(
+            backend_claims.get("iss") or f"https://cognito-idp.{pool_id.split('_', 1)[0]}.amazonaws.com/{pool_id}"
+        )
+        sub = attributes.get("sub") or str(backend_claims.get("sub", ""))
+        groups = backend_claims.get("cognito:groups")
+        group_claim = {"cognito:groups": groups} if groups else {}
+        iat = int(self._clock())
+        # for parity: the claims of "Understanding the ID token" and "Understanding the access token" (Cognito
+        # developer guide), the header with only `kid` and `alg` (the "ID token header" of the same pages).
+        id_claims = {
+            "sub": sub,
+            **group_claim,
+            **readable_claims(client, attributes),
+            "iss": iss,
+            "cognito:username": username,
+            "origin_jti": event.origin_jti,
+            "aud": client_id,
+            "event_id": event.event_id,
+            "token_use": "id",
+            "auth_time": event.auth_time,
+            "exp": iat + lifetimes.id,
+            "iat": iat,
+            "jti": str(uuid.uuid4()),
+        }
+        access_jti = str(uuid.uuid4())
+        access_claims = {
+            "sub": sub,
+            **group_claim,
+            "iss": iss,
+            "version": ACCESS_TOKEN_VERSION,
+            "client_id": client_id,
+            "origin_jti": event.origin_jti,
+            "event_id": event.event_id,
+            "token_use": "access",
+            "scope": SCOPE,
+            "auth_time": event.auth_time,
+            "exp": iat + lifetimes.access,
+            "iat": iat,
+            "jti": access_jti,
+            "username": username,
+        }
+        record = AccessRecord(
+            backend_token=self._store.fernet.encrypt(backend_access_token.encode()).decode(),
+            pool_id=pool_id,
+            username=username,
+            origin_jti=event.origin_jti,
+            expires_at=float(access_claims["exp"]),
+        )
+        now = self._clock()
+        with self._store.edit() as state:
+            state.access_tokens = {j: r for j, r in state.access_tokens.items() if r.expires_at > now}
+            state.access_tokens[access_jti] = record
+        return {
+            "IdToken": self._sign(pool_id, "id", id_claims),
+            "AccessToken": self._sign(pool_id, "access", access_claims),
+            # for parity: ExpiresIn is the access token's lifetime in seconds (AuthenticationResultType).
+            "ExpiresIn": lifetimes.access,
+            "TokenType": "Bearer",
+        }
+
+    def _sign(self, pool_id: str, token_use: str, claims: Mapping[str, Any]) -> str:
+        key = self._keys.signing_key(pool_id, token_use)
+        # `typ: None` drops PyJWT's default "typ" header: Cognito's header holds only kid and alg.
+        return jwt.encode(dict(claims), key.private_key, algorithm="RS256", headers={"kid": key.kid, "typ": None})
+
+    # --- checking access tokens
+
+    def verified_access_claims(self, token: str) -> dict[str, Any]:
+        """The claims of a valid, unrevoked access token of one of the pools; NotAuthorized otherwise."""
+        claims = unverified_claims(token)
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as e:
+            raise errors.NotAuthorized(INVALID_ACCESS) from e
+        kid = header.get("kid")
+        key = self._keys.verification_key(pool_of(claims or {}), kid) if isinstance(kid, str) else None
+        if claims is None or key is None:
+            raise errors.NotAuthorized(INVALID_ACCESS)
+        try:
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=["RS256"],
+                options={"verify_exp": False, "verify_iat": False, "verify_aud": False, "verify_nbf": False},
+            )
+        except jwt.PyJWTError as e:
+            raise errors.NotAuthorized(INVALID_ACCESS) from e
+        if claims.get("token_use") != "access":
+            raise errors.NotAuthorized(INVALID_ACCESS)
+        with self._store.edit() as state:
+            revoked = claims.get("origin_jti") in state.revoked_origin_jtis
+        if revoked:
+            raise errors.NotAuthorized(REVOKED_ACCESS)
+        exp = claims.get("exp")
+        if not isinstance(exp, int | float) or self._clock() >= exp:
+            raise errors.NotAuthorized(EXPIRED_ACCESS)
+        return claims
+
+    def authorize(self, payload: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """A request whose AccessToken (if any) is checked and swapped for the backend's; and that token's claims."""
         token = payload.get("AccessToken")
         if not isinstance(token, str):
-            return
-        origin_jti = (unverified_claims(token) or {}).get("origin_jti")
+            return payload, None
+        claims = self.verified_access_claims(token)
         with self._store.edit() as state:
-            revoked = origin_jti in state.revoked_origin_jtis
-        if revoked:
-            # for parity: tokens issued from a revoked refresh token are refused by the user pool API.
-            raise errors.NotAuthorized("Access Token has been revoked")
+            record = state.access_tokens.get(str(claims.get("jti")))
+        if record is None:
+            return payload, claims  # a token the backend signed itself (issued before this layer signed its own)
+        try:
+            backend_token = self._store.fernet.decrypt(record.backend_token.encode()).decode()
+        except InvalidToken as e:
+            raise errors.NotAuthorized(INVALID_ACCESS) from e
+        return {**payload, "AccessToken": backend_token}, claims
+
+    # --- revoking
 
     def revoke_token(self, payload: dict[str, Any]) -> dict[str, Any]:
         token = wire.required_str(payload, "Token")
@@ -91,3 +433,25 @@ class Tokens:
                 state.revoked_origin_jtis[record.origin_jti] = now
         self._store.save()
         return {}
+
+    def global_sign_out(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """GlobalSignOut: the backend ends the user's sessions; the layer refuses their tokens from now on."""
+        backend_payload, claims = self.authorize(payload)
+        result = self._backend.call("GlobalSignOut", **backend_payload)
+        if claims is not None:
+            self.revoke_sessions(pool_of(claims), str(claims.get("username", "")))
+        return result
+
+    def revoke_sessions(self, pool_id: str, username: str) -> None:
+        """Every sign-in of the user is over: its refresh and access tokens are refused as revoked."""
+        now = self._clock()
+        with self._store.edit() as state:
+            for key, record in state.refresh_tokens.items():
+                if record.pool_id == pool_id and record.username == username:
+                    state.revoked_refresh_tokens[key] = now
+                    if record.origin_jti:
+                        state.revoked_origin_jtis[record.origin_jti] = now
+            for access in state.access_tokens.values():
+                if access.pool_id == pool_id and access.username == username and access.origin_jti:
+                    state.revoked_origin_jtis[access.origin_jti] = now
+        self._store.save()
