@@ -32,6 +32,7 @@ class Accounts:
     def change_password(self, payload: dict[str, Any]) -> dict[str, Any]:
         proposed = wire.required_str(payload, "ProposedPassword")
         backend_payload, pool_id, canonical = self._user_from_access_token(payload)
+        check_password_policy(self._backend.password_policy(pool_id), proposed)
         result = self._backend.call("ChangePassword", **backend_payload)
         self._users.set_password(pool_id, canonical, proposed)
         self._store.save()
@@ -48,6 +49,8 @@ class Accounts:
     def admin_create_user(self, payload: dict[str, Any]) -> dict[str, Any]:
         pool_id = wire.required_str(payload, "UserPoolId")
         username = wire.required_str(payload, "Username")
+        if isinstance(payload.get("TemporaryPassword"), str):
+            check_password_policy(self._backend.password_policy(pool_id), payload["TemporaryPassword"])
         with self._users.reserve(pool_id, username, errors.UsernameExists("User account already exists")):
             result = self._backend.call("AdminCreateUser", **payload)
             canonical = result["User"]["Username"]
@@ -61,6 +64,7 @@ class Accounts:
         pool_id = wire.required_str(payload, "UserPoolId")
         password = wire.required_str(payload, "Password")
         canonical = self._users.require(pool_id, wire.required_str(payload, "Username"))["Username"]
+        check_password_policy(self._backend.password_policy(pool_id), password)
         result = self._backend.call("AdminSetUserPassword", **{**payload, "Username": canonical})
         self._users.remember(pool_id, canonical, canonical)
         self._users.set_password(pool_id, canonical, password)
@@ -84,7 +88,7 @@ class Accounts:
 
     def create_confirmed_user(self, pool_id: str, username: str, password: str, email: str) -> str:
         """Create a confirmed user with a permanent password and a verified email; returns its `sub`."""
-        check_password_policy(self._backend.password_policy(pool_id), password)
+        check_password_policy(self._backend.password_policy(pool_id), password)  # before the user exists
         self.admin_create_user(
             {
                 "UserPoolId": pool_id,

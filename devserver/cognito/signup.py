@@ -7,6 +7,7 @@ from typing import Any
 from devserver.cognito import errors, wire
 from devserver.cognito.backend import Backend
 from devserver.cognito.codes import SIGN_UP, Codes
+from devserver.cognito.policy import check_password_policy
 from devserver.cognito.state import Store
 from devserver.cognito.users import Directory
 
@@ -34,6 +35,8 @@ class SignUpFlow:
                 raise errors.InvalidParameter(
                     f"Attributes did not conform to the schema: {name}: The attribute is required"
                 )
+        # for parity: the policy's own words for a weak password (moto's answer names no rule).
+        check_password_policy(pool.get("Policies", {}).get("PasswordPolicy", {}), password)
         # for parity: new pools are case-insensitive, so "Alice" and "alice" are one user.
         with self._users.reserve(pool_id, username, errors.UsernameExists("User already exists")):
             result = self._backend.call("SignUp", **payload)
