@@ -1,5 +1,8 @@
-"""Accounts changed by the user (ChangePassword, DeleteUser) or an admin (AdminCreateUser, …), kept in step with
-the layer's records (usernames, verifiers, codes)."""
+"""Accounts created, re-passworded or deleted (by the user or an admin), with the layer's records kept in step.
+
+User operations: ChangePassword, DeleteUser. Admin operations: AdminCreateUser, AdminSetUserPassword,
+AdminDeleteUser, AdminUserGlobalSignOut; and `create_confirmed_user` for `--demo` and tests.
+"""
 
 from __future__ import annotations
 

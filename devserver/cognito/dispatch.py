@@ -19,6 +19,7 @@ from devserver.cognito import errors, wire
 from devserver.cognito.accounts import Accounts
 from devserver.cognito.backend import Backend, backend_error
 from devserver.cognito.codes import Codes
+from devserver.cognito.keys import SigningKeys
 from devserver.cognito.mailbox import Mailbox
 from devserver.cognito.reset import PasswordReset
 from devserver.cognito.signin import SignIn
@@ -42,7 +43,8 @@ class LocalCognito:
     `handle(target, body)` takes the `X-Amz-Target` header and the JSON body of one request and returns the
     answer. The layer's own state (usernames, SRP verifiers, codes, issued and revoked tokens) is saved to
     `state_path` before any answer that depends on it is returned. Requests run concurrently: no lock is held
-    while the backend is called (the store locks only around in-memory reads and writes).
+    while the backend is called (the store locks only around in-memory reads and writes). Tokens are signed
+    with `signing_keys` (default: the backend's own key, see keys.py).
     """
 
     def __init__(
@@ -51,13 +53,14 @@ class LocalCognito:
         state_path: pathlib.Path | None,
         mailbox: Mailbox,
         clock: Callable[[], float] = time.time,
+        signing_keys: SigningKeys | None = None,
     ) -> None:
         self._mailbox = mailbox
         self._backend = Backend(idp_client)
         store = Store(state_path)
         users = Directory(self._backend, store)
         codes = Codes(store, mailbox, clock)
-        self._tokens = Tokens(self._backend, store, clock)
+        self._tokens = Tokens(self._backend, store, clock, signing_keys)
         srp_flow = SrpFlow(self._backend, users, store.fernet, clock)
         sign_up = SignUpFlow(self._backend, store, users, codes)
         reset = PasswordReset(self._backend, store, users, codes)

@@ -1,31 +1,25 @@
-"""Tokens: the ID and access tokens the local Cognito signs (with AWS's claims and the app client's lifetimes),
-refresh, and revocation (RevokeToken, GlobalSignOut).
+"""Tokens as AWS issues them: ID and access tokens with AWS's claims and lifetimes, refresh, and revocation.
 
 moto signs its own tokens with the wrong claims and a fixed hour. The backend still decides who may sign in and
 keeps the refresh tokens; this module replaces the ID and access tokens of every answer with its own, keeps the
 sign-in each refresh token belongs to, and maps each of its access tokens to the backend's for self-service calls.
-Signing keys come from a `SigningKeys` source: today the backend's key, so that tokens verify at the JWKS URL
-that bootstrap exports; a per-pool key source can replace it without touching the rest.
+Signing keys come from a `keys.SigningKeys` source (see keys.py).
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import importlib.resources
-import json
-import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
 import jwt
 from cryptography.fernet import InvalidToken
-from jwt.algorithms import RSAAlgorithm
 
 from devserver.cognito import errors, wire
 from devserver.cognito.backend import Backend
+from devserver.cognito.keys import BackendSigningKeys, SigningKeys
 from devserver.cognito.state import AccessRecord, RefreshRecord, Store
 
 # for parity: the scope of tokens from the user pools API ("Understanding the access token", Cognito developer
@@ -75,60 +69,6 @@ def unverified_claims(token: str) -> dict[str, Any] | None:
 def pool_of(claims: Mapping[str, Any]) -> str:
     """The pool id a token's issuer names (`https://cognito-idp.<region>.amazonaws.com/<pool id>`)."""
     return str(claims.get("iss", "")).rsplit("/", 1)[-1]
-
-
-# ----------------------------------------------------------------------------------------------- signing keys
-
-
-@dataclass(frozen=True)
-class SigningKey:
-    """A private RSA key and the `kid` the pool's JWKS publishes it under."""
-
-    kid: str
-    private_key: Any
-
-    @property
-    def public_key(self) -> Any:
-        return self.private_key.public_key()
-
-
-class SigningKeys(Protocol):
-    """Where the keys for a pool's tokens come from (one per pool and token use, on AWS)."""
-
-    def signing_key(self, pool_id: str, token_use: str) -> SigningKey: ...
-
-    def verification_key(self, pool_id: str, kid: str) -> Any | None: ...
-
-
-class BackendSigningKeys:
-    """The key moto signs every pool's tokens with (shipped in the moto package, `kid` "dummy").
-
-    Signing with it keeps the tokens valid at the backend's JWKS URL, which bootstrap exports and the gateway's
-    authorizer reads. Loaded on first use.
-    """
-
-    _RESOURCE = ("cognitoidp", "resources", "jwks-private.json")
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._key: SigningKey | None = None
-
-    def _load(self) -> SigningKey:
-        with self._lock:
-            if self._key is None:
-                folder = importlib.resources.files("moto").joinpath(*self._RESOURCE[:-1])
-                packed, plain = folder.joinpath(self._RESOURCE[-1] + ".gz"), folder.joinpath(self._RESOURCE[-1])
-                raw = gzip.decompress(packed.read_bytes()) if packed.is_file() else plain.read_bytes()
-                jwk = json.loads(raw)
-                self._key = SigningKey(kid=jwk["kid"], private_key=RSAAlgorithm.from_jwk(jwk))
-            return self._key
-
-    def signing_key(self, pool_id: str, token_use: str) -> SigningKey:
-        return self._load()
-
-    def verification_key(self, pool_id: str, kid: str) -> Any | None:
-        key = self._load()
-        return key.public_key if kid == key.kid else None
 
 
 # ----------------------------------------------------------------------------------------- what tokens carry

@@ -16,8 +16,11 @@ import jwt
 import pytest
 import requests
 from botocore.exceptions import ClientError
+from cryptography.hazmat.primitives.asymmetric import rsa
 
-from devserver.cognito import LocalCognito
+from devserver.cognito import LocalCognito, Mailbox
+from devserver.cognito.keys import SigningKey
+from devserver.cognito.tokens import Lifetimes, readable_claims
 from tests.cognito.support import PASSWORD, Clock, Pool, error_code, refresh, srp_sign_in, verified_claims
 
 
@@ -215,3 +218,79 @@ def test_a_refresh_token_from_before_the_layer_signed_its_own_tokens_still_works
     second = claims_of(refresh(idp, pool, refresh_token)["IdToken"])
     assert second["event_id"] == first["event_id"]
     assert second["auth_time"] == first["auth_time"]
+
+
+@pytest.mark.parametrize(
+    ("client", "expected"),
+    [
+        ({}, (3600, 3600, 30 * 86400)),
+        ({"AccessTokenValidity": 2, "IdTokenValidity": 3, "RefreshTokenValidity": 10}, (7200, 10800, 10 * 86400)),
+        (
+            {
+                "AccessTokenValidity": 900,
+                "IdTokenValidity": 30,
+                "RefreshTokenValidity": 1,
+                "TokenValidityUnits": {"AccessToken": "seconds", "IdToken": "minutes", "RefreshToken": "hours"},
+            },
+            (900, 1800, 3600),
+        ),
+    ],
+)
+def test_lifetimes_units_and_defaults(client: dict[str, Any], expected: tuple[int, int, int]) -> None:
+    # for parity: TokenValidityUnitsType: hours for ID and access tokens and days for refresh tokens by default.
+    lifetimes = Lifetimes.of(client)
+    assert (lifetimes.access, lifetimes.id, lifetimes.refresh) == expected
+
+
+def test_readable_claims_follow_the_clients_read_attributes() -> None:
+    attributes = {
+        "sub": "s",
+        "email": "e@example.com",
+        "email_verified": "true",
+        "phone_number": "+15550100",
+        "custom:team": "blue",
+        "name": "Ed",
+    }
+    # Without ReadAttributes: the standard attributes and the verified flags, no custom attributes.
+    assert readable_claims({}, attributes) == {
+        "email": "e@example.com",
+        "email_verified": True,
+        "phone_number": "+15550100",
+        "phone_number_verified": False,
+        "name": "Ed",
+    }
+    assert readable_claims({"ReadAttributes": ["email", "email_verified", "custom:team"]}, attributes) == {
+        "email": "e@example.com",
+        "email_verified": True,
+        "custom:team": "blue",
+    }
+
+
+class OwnKeys:
+    """A key source other than the backend's: what per-pool keys will plug in as."""
+
+    def __init__(self) -> None:
+        self.key = SigningKey(
+            kid="pool-key-1", private_key=rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        )
+
+    def signing_key(self, pool_id: str, token_use: str) -> SigningKey:
+        return self.key
+
+    def verification_key(self, pool_id: str, kid: str) -> Any | None:
+        return self.key.public_key if kid == self.key.kid else None
+
+
+def test_tokens_are_signed_by_the_key_source_given(
+    backend: Any, state_dir: Path, clock: Clock, serve: Callable[[LocalCognito], str], idp: Any, pool: Pool, alice: str
+) -> None:
+    keys = OwnKeys()
+    layer = LocalCognito(backend, state_dir / "own.json", Mailbox(None), clock=clock, signing_keys=keys)
+    serve(layer)
+    layer.create_confirmed_user(pool.pool_id, alice, PASSWORD, f"{alice}@example.com")
+    tokens = srp_sign_in(idp, pool, alice)
+    assert jwt.get_unverified_header(tokens["IdToken"])["kid"] == "pool-key-1"
+    claims = jwt.decode(tokens["IdToken"], keys.key.public_key, algorithms=["RS256"], audience=pool.client_id)
+    assert claims["cognito:username"] == alice
+    # The same source checks the access tokens it signed.
+    assert idp.get_user(AccessToken=tokens["AccessToken"])["Username"] == alice
