@@ -30,7 +30,8 @@ class SignUpFlow:
         pool = self._backend.describe_pool(pool_id)
         for schema in pool.get("SchemaAttributes", []):
             name = schema.get("Name", "")
-            if schema.get("Required") and not attributes.get(name):
+            # `sub` is listed as required in every pool's schema, but Cognito assigns it: nobody sends one.
+            if schema.get("Required") and name != "sub" and not attributes.get(name):
                 # for parity: the pool's required attributes are checked at sign-up.
                 raise errors.InvalidParameter(
                     f"Attributes did not conform to the schema: {name}: The attribute is required"

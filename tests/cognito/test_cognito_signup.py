@@ -205,3 +205,16 @@ def test_sign_up_names_the_password_rule_as_aws_does(
         )["UserConfirmed"]
         is False
     )
+
+
+def test_sign_up_does_not_ask_for_sub(idp: Any, backend: Any, alice: str) -> None:
+    # A pool created without a Schema lists `sub` as required (as every AWS pool does); Cognito assigns it.
+    pool_id = backend.create_user_pool(PoolName="schema-less")["UserPool"]["Id"]
+    try:
+        client_id = backend.create_user_pool_client(UserPoolId=pool_id, ClientName="web")["UserPoolClient"]["ClientId"]
+        schema = backend.describe_user_pool(UserPoolId=pool_id)["UserPool"]["SchemaAttributes"]
+        assert [a["Name"] for a in schema if a.get("Required")] == ["sub"]
+        answer = idp.sign_up(ClientId=client_id, Username=alice, Password=PASSWORD)
+        assert answer["UserConfirmed"] is False and answer["UserSub"]
+    finally:
+        backend.delete_user_pool(UserPoolId=pool_id)
