@@ -40,10 +40,12 @@ STANDARD_ATTRIBUTES = frozenset(
 )
 VERIFIED_FLAGS = {"email_verified": "email", "phone_number_verified": "phone_number"}
 
-# for parity: the user pools API's words for each refused token. "Invalid Refresh Token." and "Refresh Token has
-# been revoked" as AWS answers them (captures in aws/aws-sdk-cpp#1789 and aws/aws-sdk-net#1936); "Access Token has
-# been revoked" after RevokeToken or GlobalSignOut (aws-amplify/amplify-js#3435, #3540); "Access Token has expired"
-# and "Refresh Token has expired" once past `exp` or the client's refresh token validity.
+# for parity: the user pools API's words for each refused token, from captured AWS answers: "Invalid Refresh
+# Token." (aws/aws-sdk-cpp#1789; also for another app client's token: AWS knowledge center,
+# "cognito-invalid-refresh-token-error"), "Refresh Token has been revoked" (aws/aws-sdk-net#1936), "Refresh Token
+# has expired" (errornotes.dev, "fix-aws-cognito-refresh-token-has-expired"), "Access Token has been revoked" after
+# RevokeToken or GlobalSignOut (aws-amplify/amplify-js#3435, #3540), "Access Token has expired" from GetUser
+# (aws-amplify/aws-sdk-ios#1376).
 INVALID_REFRESH = "Invalid Refresh Token."
 REVOKED_REFRESH = "Refresh Token has been revoked"
 EXPIRED_REFRESH = "Refresh Token has expired"
