@@ -1,8 +1,8 @@
 """Local Cognito over moto: checked SRP sign-in, confirmation codes in a local mailbox, revocation."""
 
 from devserver.cognito.blueprints import cognito_blueprint, mailbox_blueprint
+from devserver.cognito.dispatch import LocalCognito
 from devserver.cognito.errors import CognitoError, StateCorrupted
-from devserver.cognito.layer import LocalCognito
 from devserver.cognito.mailbox import Mailbox
 from devserver.cognito.wire import CognitoResponse
 

@@ -6,8 +6,9 @@ import html
 
 from flask import Blueprint, Response, jsonify, request
 
-from devserver.cognito.layer import MAX_BODY_BYTES, LocalCognito
+from devserver.cognito.dispatch import LocalCognito
 from devserver.cognito.mailbox import Mailbox
+from devserver.cognito.wire import MAX_BODY_BYTES
 
 # for parity: what amazon-cognito-identity-js sends, and what AWS lets a page read back.
 CORS_ALLOW_HEADERS = "content-type, x-amz-target, x-amz-user-agent, cache-control, authorization, x-amz-date"

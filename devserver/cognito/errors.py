@@ -62,11 +62,6 @@ class UserNotFound(CognitoError):
     default_message = "User does not exist."
 
 
-class UserNotConfirmed(CognitoError):
-    code = "UserNotConfirmedException"
-    default_message = "User is not confirmed."
-
-
 class UsernameExists(CognitoError):
     code = "UsernameExistsException"
     default_message = "User already exists"

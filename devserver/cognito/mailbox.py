@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from devserver.cognito.errors import StateCorrupted
-from devserver.cognito.state import RECOVERY_HINT, load_json, save_json
+from devserver.cognito.files import RECOVERY_HINT, load_json, save_json
 
 logger = logging.getLogger(__name__)
 

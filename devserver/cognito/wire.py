@@ -13,6 +13,8 @@ from typing import Any
 from devserver.cognito import errors
 
 JSON_CONTENT_TYPE = "application/x-amz-json-1.1"
+# Cognito requests are small; anything larger is refused before parsing.
+MAX_BODY_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import jwt
+import pytest
+from botocore.exceptions import ClientError
+from pycognito.aws_srp import AWSSRP
 
 REGION = "us-east-1"
 PASSWORD = "Secr3t!pass"
@@ -37,13 +42,47 @@ class Pool:
 
 
 class Clock:
-    """An injectable clock that tests move forward."""
+    """An injectable clock that tests move forward; it starts at the real time, so that the tokens it dates
+    also verify with libraries that check `iat` against the real clock."""
 
     def __init__(self) -> None:
-        self.now = 1_800_000_000.0
+        self.now = float(int(time.time()))
 
     def __call__(self) -> float:
         return self.now
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+
+def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(excinfo.value.response["Error"]["Code"])
+
+
+def srp_sign_in(idp: Any, pool: Pool, username: str, password: str = PASSWORD) -> dict[str, Any]:
+    """What amazon-cognito-identity-js does, done by pycognito's SRP client against the layer."""
+    result: dict[str, Any] = AWSSRP(username, password, pool.pool_id, pool.client_id, client=idp).authenticate_user()
+    return result["AuthenticationResult"]
+
+
+def verified_claims(backend_url: str, pool: Pool, id_token: str, leeway: float = 0) -> dict[str, Any]:
+    """The ID token's claims, verified against the backend's JWKS, issuer and audience (`leeway`: for tokens
+    dated by a test clock that was moved forward)."""
+    jwks = jwt.PyJWKClient(f"{backend_url}/{pool.pool_id}/.well-known/jwks.json")
+    key = jwks.get_signing_key_from_jwt(id_token)
+    claims: dict[str, Any] = jwt.decode(
+        id_token,
+        key.key,
+        algorithms=["RS256"],
+        audience=pool.client_id,
+        issuer=f"https://cognito-idp.{REGION}.amazonaws.com/{pool.pool_id}",
+        leeway=leeway,
+    )
+    return claims
+
+
+def refresh(idp: Any, pool: Pool, refresh_token: str) -> dict[str, Any]:
+    answer: dict[str, Any] = idp.initiate_auth(
+        ClientId=pool.client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": refresh_token}
+    )
+    return answer["AuthenticationResult"]

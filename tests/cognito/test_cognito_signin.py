@@ -6,40 +6,16 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-import jwt
 import pytest
 from botocore.exceptions import ClientError
 from pycognito.aws_srp import AWSSRP
 
 from devserver.cognito import LocalCognito, Mailbox
-from devserver.cognito.layer import FORGOT_PASSWORD_CODE_TTL, SRP_CHALLENGE_TTL
-from tests.cognito.support import PASSWORD, REGION, Clock, Pool
+from devserver.cognito.codes import FORGOT_PASSWORD_CODE_TTL
+from devserver.cognito.srp_auth import SRP_CHALLENGE_TTL
+from tests.cognito.support import PASSWORD, Clock, Pool, error_code, refresh, srp_sign_in, verified_claims
 
 NEW_PASSWORD = "N3w!Password"
-
-
-def error_code(excinfo: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(excinfo.value.response["Error"]["Code"])
-
-
-def srp_sign_in(idp: Any, pool: Pool, username: str, password: str = PASSWORD) -> dict[str, Any]:
-    """What amazon-cognito-identity-js does, done by pycognito's SRP client against the layer."""
-    result: dict[str, Any] = AWSSRP(username, password, pool.pool_id, pool.client_id, client=idp).authenticate_user()
-    return result["AuthenticationResult"]
-
-
-def verified_claims(backend_url: str, pool: Pool, id_token: str) -> dict[str, Any]:
-    """The ID token's claims, verified against the backend's JWKS, issuer and audience."""
-    jwks = jwt.PyJWKClient(f"{backend_url}/{pool.pool_id}/.well-known/jwks.json")
-    key = jwks.get_signing_key_from_jwt(id_token)
-    claims: dict[str, Any] = jwt.decode(
-        id_token,
-        key.key,
-        algorithms=["RS256"],
-        audience=pool.client_id,
-        issuer=f"https://cognito-idp.{REGION}.amazonaws.com/{pool.pool_id}",
-    )
-    return claims
 
 
 def start_srp(idp: Any, pool: Pool, username: str) -> tuple[AWSSRP, dict[str, Any]]:
@@ -187,13 +163,6 @@ def test_user_password_auth_maps_the_letter_case(idp: Any, pool: Pool, backend_u
             AuthParameters={"USERNAME": confirmed_user, "PASSWORD": "Wr0ng!password"},
         )
     assert error_code(excinfo) == "NotAuthorizedException"
-
-
-def refresh(idp: Any, pool: Pool, refresh_token: str) -> dict[str, Any]:
-    answer: dict[str, Any] = idp.initiate_auth(
-        ClientId=pool.client_id, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": refresh_token}
-    )
-    return answer["AuthenticationResult"]
 
 
 def test_refresh_works_until_global_sign_out(idp: Any, pool: Pool, confirmed_user: str) -> None:

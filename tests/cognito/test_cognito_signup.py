@@ -9,7 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from devserver.cognito import Mailbox
-from devserver.cognito.layer import SIGN_UP_CODE_TTL
+from devserver.cognito.codes import SIGN_UP_CODE_TTL
 from tests.cognito.support import PASSWORD, Clock, Pool
 
 
@@ -169,3 +169,52 @@ def test_admin_confirm_retires_the_code_and_lets_the_user_sign_in(
         AuthParameters={"USERNAME": alice.swapcase(), "PASSWORD": PASSWORD},
     )
     assert tokens["AuthenticationResult"]["AccessToken"]
+
+
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        ("Sh0!", "Password not long enough"),
+        ("secr3t!pass", "Password must have uppercase characters"),
+        ("SECR3T!PASS", "Password must have lowercase characters"),
+        ("Secret!pass", "Password must have numeric characters"),
+        ("Secr3tpass", "Password must have symbol characters"),
+    ],
+)
+def test_sign_up_names_the_password_rule_as_aws_does(
+    idp: Any, pool: Pool, password: str, reason: str, alice: str
+) -> None:
+    # for parity: a captured AWS answer: "Password did not conform with policy: Password must have symbol
+    # characters" (github.com/maxgala/aspire#26); one rule per answer.
+    with pytest.raises(ClientError) as excinfo:
+        idp.sign_up(
+            ClientId=pool.client_id,
+            Username=f"carol-{alice}",
+            Password=password,
+            UserAttributes=[{"Name": "email", "Value": "carol@example.com"}],
+        )
+    assert error_code(excinfo) == "InvalidPasswordException"
+    assert excinfo.value.response["Error"]["Message"] == f"Password did not conform with policy: {reason}"
+    # Refused before the backend saw it: the name is still free.
+    assert (
+        idp.sign_up(
+            ClientId=pool.client_id,
+            Username=f"carol-{alice}",
+            Password=PASSWORD,
+            UserAttributes=[{"Name": "email", "Value": "carol@example.com"}],
+        )["UserConfirmed"]
+        is False
+    )
+
+
+def test_sign_up_does_not_ask_for_sub(idp: Any, backend: Any, alice: str) -> None:
+    # A pool created without a Schema lists `sub` as required (as every AWS pool does); Cognito assigns it.
+    pool_id = backend.create_user_pool(PoolName="schema-less")["UserPool"]["Id"]
+    try:
+        client_id = backend.create_user_pool_client(UserPoolId=pool_id, ClientName="web")["UserPoolClient"]["ClientId"]
+        schema = backend.describe_user_pool(UserPoolId=pool_id)["UserPool"]["SchemaAttributes"]
+        assert [a["Name"] for a in schema if a.get("Required")] == ["sub"]
+        answer = idp.sign_up(ClientId=client_id, Username=alice, Password=PASSWORD)
+        assert answer["UserConfirmed"] is False and answer["UserSub"]
+    finally:
+        backend.delete_user_pool(UserPoolId=pool_id)

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from pycognito.aws_srp import AWSSRP
 
 from devserver.cognito import LocalCognito, Mailbox, StateCorrupted
+from devserver.cognito.state import Store
 from tests.cognito.support import PASSWORD, Pool
 
 
@@ -72,6 +73,9 @@ def test_everything_survives_a_restart(
         b"[]",
         b'{"version": 99}',
         b'{"version": 1, "pools": {}}',  # missing keys
+        # a record of the wrong shape deep inside (a code that is a number)
+        b'{"version": 1, "secretKey": "k", "pools": {"p": {"users": {"u": {"codes": {"SignUp": {"code": 1}}}}}},'
+        b' "refreshTokens": {}, "revokedRefreshTokens": {}, "revokedOriginJtis": {}}',
     ],
 )
 def test_a_damaged_state_file_is_a_clear_error(backend: Any, tmp_path: Path, content: bytes) -> None:
@@ -112,3 +116,25 @@ def test_concurrent_sign_ups_all_reach_the_state_file(
     assert {name: users[name]["codes"]["SignUp"]["code"] for name in names} == codes
     saved_mail = json.loads((state_dir / "mailbox.json").read_text())["messages"]
     assert {m["username"] for m in saved_mail} >= set(names)
+
+
+# A state file written by the layer before it was split into typed records (main at d44fdeb: sign-ups, a
+# confirmation, a resent code, two sign-ins and a revocation). Its secret key is a throwaway test value.
+BEFORE_SPLIT = Path(__file__).with_name("data") / "state_v1_before_split.json"
+
+
+def test_state_written_before_the_split_loads_unchanged(backend: Any, tmp_path: Path) -> None:
+    path = tmp_path / "cognito.json"
+    path.write_bytes(BEFORE_SPLIT.read_bytes())
+    original = json.loads(BEFORE_SPLIT.read_text())
+    store = Store(path)
+    with store.edit() as state:
+        [pool] = state.pools.values()
+        assert pool.usernames == {"alice": "Alice", "bob": "Bob"}
+        [saved_pool] = original["pools"].values()
+        assert pool.users["Bob"].codes["SignUp"].code == saved_pool["users"]["Bob"]["codes"]["SignUp"]["code"]
+        assert pool.users["Alice"].srp_verifier is not None
+        assert len(state.refresh_tokens) == 2 and len(state.revoked_origin_jtis) == 1
+        assert state.document() == original
+    # The layer itself starts on it.
+    LocalCognito(backend, path, Mailbox(None))
