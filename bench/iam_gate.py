@@ -14,7 +14,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 
 from bench.common import percentiles, time_calls, write
 from devserver.backend.iam.credentials import CredentialStore
-from devserver.backend.iam.gate import IamGate, moto_role_policies, signed_request_from_environ
+from devserver.backend.iam.gate import IamGate, signed_request_from_environ
 from devserver.backend.iam.policy import Policy
 
 ACCOUNT = "123456789012"
