@@ -13,9 +13,9 @@ from botocore.credentials import Credentials
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from bench.common import percentiles, time_calls, write
-from devserver.backend.iam.credentials import CredentialStore
-from devserver.backend.iam.gate import IamGate, signed_request_from_environ
-from devserver.backend.iam.policy import Policy
+from localaws.iam.credentials import CredentialStore
+from localaws.iam.gate import IamGate, signed_request_from_environ
+from localaws.iam.policy import Policy
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

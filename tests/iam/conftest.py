@@ -14,8 +14,8 @@ from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
-from devserver.backend.iam.credentials import CredentialStore, IssuedCredentials
-from devserver.backend.iam.gate import IamGate, IamMiddleware, moto_role_policies
+from localaws.iam.credentials import CredentialStore, IssuedCredentials
+from localaws.iam.gate import IamGate, IamMiddleware, moto_role_policies
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

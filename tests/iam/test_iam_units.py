@@ -10,8 +10,8 @@ from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from devserver.backend.iam.policy import AuthorizationRequest, Decision, Policy, PolicyError, evaluate
-from devserver.backend.iam.sigv4 import SignatureProblem, SignedRequest, verify
+from localaws.iam.policy import AuthorizationRequest, Decision, Policy, PolicyError, evaluate
+from localaws.iam.sigv4 import SignatureProblem, SignedRequest, verify
 
 SECRET = "s3cr3t/KEY+with=odd"
 CREDS = Credentials("AKIDEXAMPLE", SECRET)

@@ -23,7 +23,7 @@ from .policy import AuthorizationRequest, Decision, Policy, evaluate
 from .refusals import Refusal
 from .sigv4 import SignatureProblem, SignedRequest, body_matches_declared_hash, verify
 
-log = logging.getLogger("devserver.iam")
+log = logging.getLogger("localaws.iam")
 
 PolicySource = Callable[[str], Iterable[Policy]]  # role name -> its identity-based policies
 
