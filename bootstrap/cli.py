@@ -1,4 +1,4 @@
-"""`python -m bootstrap up|down|status|plan`: the command line over the provisioning engine."""
+"""`python -m bootstrap up|down|status|plan|template`: the command line over the provisioning engine."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import TextIO
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
 
+from bootstrap.cfn.errors import DeployAborted, DeployError, TemplateError
 from bootstrap.contract import ContractError
 from bootstrap.engine import run_down, run_status, run_up
 from bootstrap.packaging import PackagingError
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Provision the whole expense tracker stack (Cognito, DynamoDB, S3, IAM, Lambda, API Gateway, "
         "CloudFront) from one definition, on a local endpoint or on AWS.",
     )
-    parser.add_argument("command", choices=["up", "down", "status", "plan"])
+    parser.add_argument("command", choices=["up", "down", "status", "plan", "template"])
     parser.add_argument(
         "--target",
         choices=["embedded", "endpoint", "aws"],
@@ -71,6 +72,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="where outputs.json and config.json are written (under <state-dir>/<stack>/)",
     )
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask before changing AWS")
+    cfn = parser.add_argument_group("CloudFormation (template, and up/down --target aws --deploy cfn)")
+    cfn.add_argument(
+        "--deploy",
+        choices=["direct", "cfn"],
+        default="direct",
+        help="direct: boto3 calls, resource by resource (default, every target); cfn: one CloudFormation stack "
+        "through a change set (AWS only)",
+    )
+    cfn.add_argument("--format", choices=["yaml", "json"], default="yaml", help="template: output format")
+    cfn.add_argument("--out", type=Path, help="template: write to this file instead of standard output")
+    cfn.add_argument("--domain", default="", help="cfn: custom domain of the site (CloudFront alias)")
+    cfn.add_argument("--certificate-arn", default="", help="cfn: ACM certificate (us-east-1) for --domain")
+    cfn.add_argument(
+        "--quicksight",
+        choices=["auto", "enabled", "disabled"],
+        default="auto",
+        help="cfn: QuickSight's read access to the lake; auto: enabled when QuickSight is set up in the account",
+    )
     return parser
 
 
@@ -119,6 +138,12 @@ def _embedded(state_root: Path, stack: str, region: str) -> Iterator[Target]:
 
 
 def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, stdout: TextIO) -> int:
+    if args.command == "template" or args.deploy == "cfn":
+        from bootstrap.cfn import command  # lazy: the CloudFormation path
+
+        if args.command == "template":
+            return command.write_template(args, stdout)
+        return command.run(args, out, stdin, stdout)
     if args.target == "endpoint":
         if not args.endpoint_url:
             raise CliExit(EXIT_MISSING_SETTINGS, "--target endpoint needs --endpoint-url (e.g. http://127.0.0.1:5000)")
@@ -178,6 +203,12 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
         sys.stderr.write(f"bootstrap: {e}\n")
         return EXIT_MISSING_SETTINGS
     except (ProvisionError, PolicyValidationError, PackagingError) as e:
+        sys.stderr.write(f"bootstrap: {e}\n")
+        return EXIT_FAILED
+    except DeployAborted as e:
+        sys.stderr.write(f"bootstrap: {e}\n")
+        return EXIT_ABORTED
+    except (DeployError, TemplateError) as e:
         sys.stderr.write(f"bootstrap: {e}\n")
         return EXIT_FAILED
     except ClientError as e:

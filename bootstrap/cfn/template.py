@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from bootstrap.apidoc import build_import_document, fingerprint, gateway_responses, options_operation
+from bootstrap.cfn.errors import TemplateError
 from bootstrap.cfn.symbols import STACK_PARAMETER, intrinsic, ref, symbolic_spec
 from bootstrap.engine import stack_resources
 from bootstrap.packaging import Package, build_zip
@@ -64,10 +65,6 @@ CUSTOM_CERTIFICATE = {"SslSupportMethod": "sni-only", "MinimumProtocolVersion": 
 HAS_CUSTOM_DOMAIN = "HasCustomDomain"
 QUICKSIGHT_ENABLED = "QuickSightEnabled"
 NO_VALUE = {"Ref": "AWS::NoValue"}
-
-
-class TemplateError(ValueError):
-    """The definition cannot be expressed as a template (e.g. a resource kind with no CloudFormation mapping)."""
 
 
 @dataclass(frozen=True)
@@ -456,23 +453,40 @@ def _parameters(stack: str) -> dict[str, Any]:
     }
 
 
+# The stack outputs the deploy turns back into the direct path's outputs (through each resource's export()).
+OUTPUT_USER_POOL_ID = "UserPoolId"
+OUTPUT_USER_POOL_ARN = "UserPoolArn"
+OUTPUT_CLIENT_ID = "ClientId"
+OUTPUT_TABLE_ARN = "TableArn"
+OUTPUT_API_ID = "ApiId"
+OUTPUT_OAC_ID = "OriginAccessControlId"
+OUTPUT_DISTRIBUTION_ID = "DistributionId"
+OUTPUT_DISTRIBUTION_DOMAIN = "DistributionDomain"
+
+
+def role_arn_output(spec: StackSpec, key: str) -> str:
+    return f"{role_id(spec, key)}Arn"
+
+
 def _outputs(spec: StackSpec) -> dict[str, Any]:
     outputs: dict[str, Any] = {
-        "UserPoolId": {"Value": {"Ref": USER_POOL_ID}},
-        "UserPoolArn": {"Value": {"Fn::GetAtt": [USER_POOL_ID, "Arn"]}},
-        "ClientId": {"Value": {"Ref": APP_CLIENT_ID}},
-        "TableArn": {"Value": {"Fn::GetAtt": [TABLE_ID, "Arn"]}},
-        "ApiId": {"Value": {"Ref": REST_API_ID}},
-        "OriginAccessControlId": {"Value": {"Ref": OAC_ID}},
-        "DistributionId": {"Value": {"Ref": DISTRIBUTION_ID}},
-        "DistributionDomain": {"Value": {"Fn::GetAtt": [DISTRIBUTION_ID, "DomainName"]}},
+        OUTPUT_USER_POOL_ID: {"Value": {"Ref": USER_POOL_ID}},
+        OUTPUT_USER_POOL_ARN: {"Value": {"Fn::GetAtt": [USER_POOL_ID, "Arn"]}},
+        OUTPUT_CLIENT_ID: {"Value": {"Ref": APP_CLIENT_ID}},
+        OUTPUT_TABLE_ARN: {"Value": {"Fn::GetAtt": [TABLE_ID, "Arn"]}},
+        OUTPUT_API_ID: {"Value": {"Ref": REST_API_ID}},
+        OUTPUT_OAC_ID: {"Value": {"Ref": OAC_ID}},
+        OUTPUT_DISTRIBUTION_ID: {"Value": {"Ref": DISTRIBUTION_ID}},
+        OUTPUT_DISTRIBUTION_DOMAIN: {"Value": {"Fn::GetAtt": [DISTRIBUTION_ID, "DomainName"]}},
     }
     for key in spec.contract.functions:
-        outputs[f"{role_id(spec, key)}Arn"] = {"Value": {"Fn::GetAtt": [role_id(spec, key), "Arn"]}}
+        outputs[role_arn_output(spec, key)] = {"Value": {"Fn::GetAtt": [role_id(spec, key), "Arn"]}}
     return outputs
 
 
-def build_template(stack: str, project_root: Path | None = None) -> dict[str, Any]:
+def build_template(
+    stack: str, project_root: Path | None = None, artifacts: dict[str, CodeArtifact] | None = None
+) -> dict[str, Any]:
     """The CloudFormation template of the whole stack; `stack` is the StackName parameter's default."""
     check_stack_name(stack)
     spec = symbolic_spec() if project_root is None else _with_root(symbolic_spec(), project_root)
@@ -487,7 +501,8 @@ def build_template(stack: str, project_root: Path | None = None) -> dict[str, An
             "_roleArns": {key: ref(role_id(spec, key), "Arn") for key in spec.contract.functions},
         }
     )
-    builder = _Builder(spec=spec, ctx=ctx, artifacts=code_artifacts(spec), resources={}, bucket_ids={})
+    code = artifacts if artifacts is not None else code_artifacts(spec)
+    builder = _Builder(spec=spec, ctx=ctx, artifacts=code, resources={}, bucket_ids={})
     for resource in stack_resources(spec):
         if isinstance(resource, UPLOADED_AFTER_STACK):
             continue
