@@ -378,7 +378,7 @@ def _distribution(b: _Builder, r: Resource) -> None:
         "Type": "AWS::CloudFront::Distribution",
         # The origin is the bucket's regional name, spelt as the direct path spells it: wait for the bucket.
         "DependsOn": [frontend],
-        "Properties": {"DistributionConfig": converted, "Tags": intrinsic(tag_list(stack_tags(b.spec.stack)))},
+        "Properties": {"DistributionConfig": converted},
     }
 
 
