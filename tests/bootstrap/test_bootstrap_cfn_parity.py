@@ -15,16 +15,26 @@ from urllib.parse import unquote
 import pytest
 
 from bootstrap.apidoc import HTTP_METHODS
+from bootstrap.cfn.deploy import DeployOptions, export_outputs
 from bootstrap.cfn.resolve import Resolver, pseudo_parameters
 from bootstrap.cfn.template import (
+    OUTPUT_API_ID,
+    OUTPUT_CLIENT_ID,
+    OUTPUT_DISTRIBUTION_DOMAIN,
+    OUTPUT_DISTRIBUTION_ID,
+    OUTPUT_OAC_ID,
+    OUTPUT_TABLE_ARN,
+    OUTPUT_USER_POOL_ARN,
+    OUTPUT_USER_POOL_ID,
     QUICKSIGHT_ENABLED,
     UPLOADED_AFTER_STACK,
     build_template,
     function_id,
     permission_id,
+    role_arn_output,
     role_id,
 )
-from bootstrap.engine import stack_resources
+from bootstrap.engine import CONFIG_FILE, context_for, public_outputs, stack_resources
 from bootstrap.policies import quicksight_role_policy
 from bootstrap.resources.apigateway import GatewayResponses, RestApi, Stage
 from bootstrap.resources.cloudfront import Distribution, OriginAccessControl
@@ -33,7 +43,7 @@ from bootstrap.resources.dynamodb import Table, table_protection
 from bootstrap.resources.iam import FunctionRole
 from bootstrap.resources.lambdas import INVOKE_SID, Function, InvokePermission
 from bootstrap.resources.quicksight_access import QUICKSIGHT_ROLE, QuickSightLakeAccess
-from bootstrap.resources.s3 import Bucket, BucketPolicy
+from bootstrap.resources.s3 import Bucket, BucketPolicy, frontend_config
 from bootstrap.spec import API_STAGE, StackSpec
 
 ACCOUNT = "123456789012"  # moto's default account
@@ -116,6 +126,8 @@ def pair(shared_stack: dict[str, Any], moto_endpoint: str) -> dict[str, Any]:
         "template": template,
         "resources": resolver.resources(),
         "client": client,
+        "physical": physical,
+        "secret": secret,
     }
 
 
@@ -427,3 +439,25 @@ def test_quicksight_access_is_the_aws_definition(pair):
     access = QuickSightLakeAccess(pair["spec"].stack)
     assert (props["RoleName"], props["PolicyName"]) == (QUICKSIGHT_ROLE, access.policy_name)
     assert props["PolicyDocument"] == quicksight_role_policy(pair["aws_spec"])
+
+
+def test_the_cloudformation_path_writes_the_direct_paths_outputs(pair, shared_stack, tmp_path):
+    """Given a stack whose outputs carry these physical ids, the CloudFormation path's outputs are the direct ones."""
+    physical, spec = pair["physical"], pair["spec"]
+    stack_outputs = {
+        OUTPUT_USER_POOL_ID: physical["UserPool"][None],
+        OUTPUT_USER_POOL_ARN: physical["UserPool"]["Arn"],
+        OUTPUT_CLIENT_ID: physical["UserPoolClient"][None],
+        OUTPUT_TABLE_ARN: physical["Table"]["Arn"],
+        OUTPUT_API_ID: physical["RestApi"][None],
+        OUTPUT_OAC_ID: physical["OriginAccessControl"][None],
+        OUTPUT_DISTRIBUTION_ID: physical["Distribution"][None],
+        OUTPUT_DISTRIBUTION_DOMAIN: physical["Distribution"]["DomainName"],
+        **{role_arn_output(spec, key): physical[role_id(spec, key)]["Arn"] for key in spec.contract.functions},
+    }
+    ctx = context_for(shared_stack["target"], spec.stack, REGION, tmp_path)
+    ctx.page_token_secret = pair["secret"]
+    export_outputs(ctx, stack_outputs, DeployOptions())
+    assert public_outputs(ctx.outputs) == pair["outputs"]
+    direct_config = json.loads((shared_stack["state_root"] / spec.stack / CONFIG_FILE).read_text())
+    assert frontend_config(ctx.outputs) == direct_config
