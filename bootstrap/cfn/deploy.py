@@ -8,6 +8,7 @@ invalidation as the direct path, by the direct path's own resources.
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from botocore.exceptions import ClientError
 
 from bootstrap.cfn.errors import DeployAborted, DeployError
 from bootstrap.cfn.template import (
+    CERTIFICATE_PATTERN,
+    DOMAIN_PATTERN,
     OUTPUT_API_ID,
     OUTPUT_CLIENT_ID,
     OUTPUT_DISTRIBUTION_DOMAIN,
@@ -55,7 +58,7 @@ from bootstrap.resources.iam import FunctionRole
 from bootstrap.resources.lambdas import Function
 from bootstrap.resources.quicksight_access import QuickSightLakeAccess
 from bootstrap.resources.s3 import Bucket, LakeManifest, empty_bucket
-from bootstrap.spec import StackSpec
+from bootstrap.spec import SpecError, StackSpec
 
 POLL_SECONDS = 5.0
 # CloudFront alone can take 15-30 minutes to deploy or delete a distribution.
@@ -95,6 +98,22 @@ class DeployOptions:
     max_wait_seconds: float = MAX_WAIT_SECONDS
     sleep: Callable[[float], None] = field(default=time.sleep)
     token: Callable[[], str] = field(default=lambda: f"bootstrap-{uuid.uuid4().hex}")
+
+
+def check_options(options: DeployOptions) -> None:
+    """SpecError for settings the template's parameters and rules would refuse (checked before any call)."""
+    if not re.fullmatch(DOMAIN_PATTERN, options.domain):
+        raise SpecError(f"--domain {options.domain!r} is not a lower-case domain name (e.g. expenses.example.com)")
+    if not re.fullmatch(CERTIFICATE_PATTERN, options.certificate_arn):
+        raise SpecError(
+            f"--certificate-arn {options.certificate_arn!r}: CloudFront needs an ACM certificate ARN from us-east-1"
+        )
+    if bool(options.domain) != bool(options.certificate_arn):
+        raise SpecError(
+            "--domain and --certificate-arn go together (CloudFront serves an alias only with its certificate)"
+        )
+    if options.quicksight not in QUICKSIGHT_CHOICES:
+        raise SpecError(f"--quicksight {options.quicksight!r}: one of {', '.join(QUICKSIGHT_CHOICES)}")
 
 
 def artifact_bucket(spec: StackSpec) -> str:
@@ -235,7 +254,11 @@ def _print_change_set(changes: list[dict[str, Any]], reporter: Reporter) -> None
 
 @dataclass
 class _Events:
-    """Follows one operation's stack events (those carrying its ClientRequestToken), oldest first."""
+    """Follows one operation's stack events (those carrying its ClientRequestToken), oldest first.
+
+    For parity: "All events triggered by a given stack operation are assigned the same client request token"
+    (CloudFormation API reference, StackEvent.ClientRequestToken), so no clock is compared.
+    """
 
     cfn: Any
     stack_id: str
@@ -335,6 +358,7 @@ def deploy(ctx: Context, options: DeployOptions, reporter: Reporter, ask: Ask) -
     """Creates or updates the stack through one change set (asking first unless options.yes), then uploads."""
     spec = ctx.spec
     check_stack_name(spec.stack)
+    check_options(options)
     cfn = ctx.client("cloudformation")
     name = cloudformation_stack_name(spec.stack)
     reporter(f"cloudformation: stack {name} in {spec.region}, account {spec.account_id}")
@@ -352,16 +376,21 @@ def deploy(ctx: Context, options: DeployOptions, reporter: Reporter, ask: Ask) -
     url = _package(ctx, artifacts, compact(template), reporter)
 
     change_set = f"bootstrap-{time.strftime('%Y%m%d-%H%M%S')}"
-    created = cfn.create_change_set(
-        StackName=name,
-        ChangeSetName=change_set,
-        ChangeSetType="CREATE" if creating else "UPDATE",
-        TemplateURL=url,
-        Parameters=_parameters(spec, options, quicksight, secret),
-        Capabilities=CAPABILITIES,
-        Tags=tag_list(stack_tags(spec.stack)),
-        Description=f"python -m bootstrap up --deploy cfn, stack {spec.stack}",
-    )
+    try:
+        created = cfn.create_change_set(
+            StackName=name,
+            ChangeSetName=change_set,
+            ChangeSetType="CREATE" if creating else "UPDATE",
+            TemplateURL=url,
+            Parameters=_parameters(spec, options, quicksight, secret),
+            Capabilities=CAPABILITIES,
+            Tags=tag_list(stack_tags(spec.stack)),
+            Description=f"python -m bootstrap up --deploy cfn, stack {spec.stack}",
+        )
+    except ClientError as e:
+        # CloudFormation's own words (template, parameter or rule errors) are what the user needs to fix it.
+        message = e.response.get("Error", {}).get("Message", "")
+        raise DeployError(f"CloudFormation refused the change set ({error_code(e)}): {message}") from e
     stack_id = str(created["StackId"])
     described, changes = _wait_change_set(cfn, name, change_set, options)
     reporter(f"change set {change_set} ({'create' if creating else 'update'} of {name}):")
@@ -369,7 +398,9 @@ def deploy(ctx: Context, options: DeployOptions, reporter: Reporter, ask: Ask) -
         cfn.delete_change_set(StackName=name, ChangeSetName=change_set)
         if creating or changes:
             raise DeployError(f"change set {change_set} failed: {described.get('StatusReason')}")
-        # An update whose change set lists no change: CloudFormation marks it FAILED with its reason.
+        # For parity: CloudFormation marks an update's change set FAILED when it contains no change, with a reason
+        # worded "The submitted information didn't contain changes..." or "No updates are to be performed."
+        # (public captures: ansible-collections/amazon.aws#507); the decision rests on FAILED + no Changes.
         reporter(f"  nothing to change in the stack (CloudFormation: {described.get('StatusReason')})")
     else:
         _print_change_set(changes, reporter)

@@ -52,8 +52,8 @@ CODE_PREFIX = "lambda/"
 # Objects, not resources: CloudFormation has no S3 object type, so the deploy uploads them after the stack with
 # the direct path's own code (bootstrap.cfn.deploy).
 UPLOADED_AFTER_STACK: tuple[type[Resource], ...] = (LakeManifest, SiteFiles)
-# For parity: CloudFront accepts only ACM certificates from us-east-1 (CloudFront developer guide, "Requirements for
-# using SSL/TLS certificates with CloudFront").
+# For parity: "CloudFront only supports ACM certificates in the US East (N. Virginia) Region" (CloudFront API
+# reference, ViewerCertificate.ACMCertificateArn; ACM user guide, "Supported Regions").
 CERTIFICATE_PATTERN = r"^$|^arn:aws[a-z-]*:acm:us-east-1:[0-9]{12}:certificate/[0-9a-f-]{36}$"
 DOMAIN_PATTERN = r"^$|^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 BUCKET_PATTERN = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"

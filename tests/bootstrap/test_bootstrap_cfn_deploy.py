@@ -523,6 +523,47 @@ def test_a_rollback_names_the_failing_resource_and_cloudformations_reason(aws):
     assert not (ctx.state_dir / "outputs.json").exists()
 
 
+def test_cloudformations_refusal_of_the_change_set_is_reported_in_its_words(aws):
+    ctx, stubs, _ = aws
+    stubs["cloudformation"].add_client_error("describe_stacks", "ValidationError", http_status_code=400)
+    _stub_quicksight(stubs, set_up=False)
+    stubs["lambda"].add_client_error("get_function", "ResourceNotFoundException", http_status_code=404)
+    _stub_packaging(stubs, ctx)
+    message = "Template error: a custom domain needs CertificateArn (ACM, us-east-1)"
+    stubs["cloudformation"].add_client_error(
+        "create_change_set", "ValidationError", service_message=message, http_status_code=400
+    )
+    with pytest.raises(
+        DeployError, match=r"refused the change set \(ValidationError\): Template error: a custom domain"
+    ):
+        deploy(ctx, _options(), lambda line: None, ask=lambda q: True)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"domain": "expenses.example.com"}, "go together"),
+        (
+            {"domain": "Bad_Domain", "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/x"},
+            "domain name",
+        ),
+        (
+            {
+                "domain": "expenses.example.com",
+                "certificate_arn": f"arn:aws:acm:eu-west-1:{ACCOUNT}:certificate/0a1b2c3d-1111-2222-3333-444455556666",
+            },
+            "us-east-1",
+        ),
+        ({"quicksight": "maybe"}, "--quicksight"),
+    ],
+)
+def test_settings_the_template_would_refuse_are_refused_before_any_call(aws, options, message):
+    ctx, _, sent = aws
+    with pytest.raises(ValueError, match=message):
+        deploy(ctx, _options(**options), lambda line: None, ask=lambda q: True)
+    assert sent == {}
+
+
 def test_a_stack_left_by_a_failed_create_must_be_destroyed_first(aws):
     ctx, stubs, _ = aws
     stubs["cloudformation"].add_response(
