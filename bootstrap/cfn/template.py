@@ -101,14 +101,6 @@ def check_stack_name(stack: str) -> None:
         )
 
 
-def _lid(name: str) -> str:
-    """A logical id from a name: its letters and digits, capitalised."""
-    cleaned = "".join(ch for ch in name.title() if ch.isalnum())
-    if not cleaned:
-        raise TemplateError(f"no logical id for {name!r}")
-    return cleaned
-
-
 @dataclass
 class _Builder:
     spec: StackSpec
@@ -118,6 +110,7 @@ class _Builder:
     bucket_ids: dict[str, str]
 
     def add(self, logical_id: str, kind: str, properties: dict[str, Any], **extra: Any) -> None:
+        """One resource; marker strings in `properties` become intrinsics (already converted ones stay as they are)."""
         if logical_id in self.resources:
             raise TemplateError(f"two resources map to the logical id {logical_id}")
         self.resources[logical_id] = {"Type": kind, **extra, "Properties": intrinsic(properties)}
@@ -215,10 +208,7 @@ def _bucket_policy(b: _Builder, r: Resource) -> None:
         for original, converted_st in zip(document["Statement"], converted["Statement"], strict=True)
     ]
     bucket = b.bucket_ids[r.name]
-    b.resources[f"{bucket}Policy"] = {
-        "Type": "AWS::S3::BucketPolicy",
-        "Properties": {"Bucket": {"Ref": bucket}, "PolicyDocument": converted},
-    }
+    b.add(f"{bucket}Policy", "AWS::S3::BucketPolicy", {"Bucket": {"Ref": bucket}, "PolicyDocument": converted})
 
 
 def _role(b: _Builder, r: Resource) -> None:
@@ -373,13 +363,9 @@ def _distribution(b: _Builder, r: Resource) -> None:
             converted["ViewerCertificate"],
         ]
     }
+    # The origin is the bucket's regional name, spelt as the direct path spells it: wait for the bucket.
     frontend = b.bucket_ids[b.spec.frontend_bucket]
-    b.resources[DISTRIBUTION_ID] = {
-        "Type": "AWS::CloudFront::Distribution",
-        # The origin is the bucket's regional name, spelt as the direct path spells it: wait for the bucket.
-        "DependsOn": [frontend],
-        "Properties": {"DistributionConfig": converted},
-    }
+    b.add(DISTRIBUTION_ID, "AWS::CloudFront::Distribution", {"DistributionConfig": converted}, DependsOn=[frontend])
 
 
 def _quicksight_access(b: _Builder, r: Resource) -> None:
