@@ -216,3 +216,21 @@ def test_template_command_prints_yaml_and_writes_json(tmp_path, template):
 def test_template_command_refuses_an_upper_case_stack(capsys):
     assert cli.main(["template", "--stack", "Dev"], stdout=io.StringIO()) == cli.EXIT_MISSING_SETTINGS
     assert "lower case" in capsys.readouterr().err
+
+
+def test_markers_become_intrinsics_and_literal_dollar_braces_survive():
+    from bootstrap.cfn.resolve import ResolveError
+    from bootstrap.cfn.symbols import ACCOUNT_MARK, REGION_MARK, STACK_MARK, intrinsic, ref
+
+    assert intrinsic(f"{STACK_MARK}-Expenses") == {"Fn::Sub": "${StackName}-Expenses"}
+    assert intrinsic(ref("UserPool", "Arn")) == {"Fn::GetAtt": ["UserPool", "Arn"]}
+    assert intrinsic(ref("RestApi")) == {"Ref": "RestApi"}
+    assert intrinsic(ACCOUNT_MARK) == {"Ref": "AWS::AccountId"}
+    assert intrinsic("plain ${text}") == "plain ${text}"  # no marker: left alone, not an Fn::Sub
+    arn = f"arn:aws:logs:{REGION_MARK}:{ACCOUNT_MARK}:log-group:${{x}}"
+    converted = intrinsic(arn)
+    assert converted == {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:${!x}"}
+    resolver = Resolver({"Resources": {}}, pseudo_parameters("eu-west-1", "123456789012"), lambda *_: "")
+    assert resolver.value(converted) == "arn:aws:logs:eu-west-1:123456789012:log-group:${x}"
+    with pytest.raises(ResolveError, match="Fn::ImportValue"):
+        resolver.value({"Fn::ImportValue": "x"})
