@@ -11,9 +11,17 @@ BACKEND ?= moto
 REGION ?= us-east-1
 PYTEST_ARGS ?=
 DEV_ARGS ?=
+# deploy-aws / destroy-aws: direct (boto3 calls, resource by resource) or cfn (one CloudFormation stack, change sets)
+DEPLOY ?= direct
+FORMAT ?= yaml
+# Optional, DEPLOY=cfn only: a custom domain for CloudFront with its ACM certificate (us-east-1); QUICKSIGHT=auto|enabled|disabled
+DOMAIN ?=
+CERTIFICATE_ARN ?=
+QUICKSIGHT ?=
+CFN_ARGS = $(if $(DOMAIN),--domain $(DOMAIN)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN)) $(if $(QUICKSIGHT),--quicksight $(QUICKSIGHT))
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev dev-reset test unit e2e integration-test lint format bench screenshots deploy-aws destroy-aws reconcile clean
+.PHONY: help install dev dev-reset test unit e2e integration-test lint format bench screenshots deploy-aws destroy-aws template reconcile clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -51,11 +59,15 @@ e2e: install ## Browser tests: Playwright driving Debian's Chromium against the 
 integration-test: install ## Integration tests on BACKEND=moto|localstack (Docker if available, else a moto process)
 	$(PY) scripts/integration_test.py --backend $(BACKEND)
 
-lint: install ## ruff (lint + format check), mypy and the import layers (import-linter contracts in pyproject.toml)
+lint: install ## ruff (lint + format check), mypy, import layers (import-linter), cfn-lint and parliament on the generated CloudFormation template
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  $(PY) -m bootstrap template --stack lint --out $$tmp/template.yaml && \
+	  echo "cfn-lint --regions $(REGION) template.yaml" && $(VENV)/bin/cfn-lint --regions $(REGION) -- $$tmp/template.yaml && \
+	  $(PY) -m bootstrap.cfn.lint $$tmp/template.yaml --region $(REGION)
 
 format: install ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -67,11 +79,14 @@ bench: install ## Run every benchmark; figures in bench/results/ and bench/resul
 screenshots: install ## Screenshots of both pages (desktop and phone) into docs/screenshots/
 	$(PY) scripts/screenshots.py
 
-deploy-aws: install ## Provision the whole stack on AWS (asks first; needs credentials)
-	$(PY) -m bootstrap up --target aws --stack $(STACK) --region $(REGION) $(if $(YES),--yes)
+deploy-aws: install ## Provision the whole stack on AWS (asks first; needs credentials; DEPLOY=cfn: CloudFormation change set)
+	$(PY) -m bootstrap up --target aws --stack $(STACK) --region $(REGION) --deploy $(DEPLOY) $(CFN_ARGS) $(if $(YES),--yes)
 
-destroy-aws: install ## Remove the stack from AWS (asks first)
-	$(PY) -m bootstrap down --target aws --stack $(STACK) --region $(REGION) $(if $(YES),--yes)
+destroy-aws: install ## Remove the stack from AWS (asks first; DEPLOY=cfn: delete the CloudFormation stack)
+	$(PY) -m bootstrap down --target aws --stack $(STACK) --region $(REGION) --deploy $(DEPLOY) $(if $(YES),--yes)
+
+template: install ## Print the stack's CloudFormation template (FORMAT=yaml|json, OUT=file)
+	@$(PY) -m bootstrap template --stack $(STACK) --format $(FORMAT) $(if $(OUT),--out $(OUT))
 
 reconcile: install ## Compare table and data lake of the running dev stack and repair drift
 	$(PY) -m devserver.reconcile --stack $(STACK)

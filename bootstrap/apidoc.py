@@ -53,6 +53,36 @@ def options_mock(cors: CorsSpec) -> dict[str, Any]:
     }
 
 
+def options_operation(cors: CorsSpec, path_parameters: list[dict[str, Any]]) -> dict[str, Any]:
+    """The same OPTIONS mock as an OpenAPI operation, for importers that build MOCK integrations (AWS's).
+
+    For parity: API Gateway's OpenAPI extensions document a `mock` integration with `requestTemplates` and
+    `responses.default.responseParameters`; `security: []` leaves the preflight unauthenticated, as the console's
+    "Enable CORS" does.
+    """
+    mock = options_mock(cors)
+    headers = {
+        name.removeprefix("method.response.header."): {"schema": {"type": "string"}}
+        for name in mock["method_response_parameters"]
+    }
+    operation: dict[str, Any] = {
+        "summary": "CORS preflight",
+        "security": [],
+        "responses": {"200": {"description": "CORS preflight", "headers": headers}},
+        "x-amazon-apigateway-integration": {
+            "type": "mock",
+            "requestTemplates": mock["request_templates"],
+            "passthroughBehavior": "when_no_match",
+            "responses": {
+                "default": {"statusCode": "200", "responseParameters": mock["integration_response_parameters"]}
+            },
+        },
+    }
+    if path_parameters:
+        operation["parameters"] = path_parameters
+    return operation
+
+
 def _substitute(value: Any, placeholder: str, replacement: str) -> Any:
     if isinstance(value, str):
         return value.replace(placeholder, replacement)

@@ -1,4 +1,4 @@
-"""`python -m bootstrap up|down|status|plan`: the command line over the provisioning engine."""
+"""`python -m bootstrap up|down|status|plan|template`: the command line over the provisioning engine."""
 
 from __future__ import annotations
 
@@ -9,9 +9,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, ProfileNotFound
+from botocore.exceptions import ClientError, NoCredentialsError
 
+from bootstrap.cfn.errors import DeployAborted, DeployError, TemplateError
 from bootstrap.engine import run_down, run_status, run_up
+from bootstrap.interaction import (
+    EXIT_ABORTED,
+    EXIT_FAILED,
+    EXIT_MISSING_SETTINGS,
+    EXIT_NO_CREDENTIALS,
+    EXIT_OK,
+    CliExit,
+    aws_identity,
+    confirm,
+)
 from bootstrap.packaging import PackagingError
 from bootstrap.policies import PolicyValidationError
 from bootstrap.resources.base import ProvisionError
@@ -21,32 +32,6 @@ from kit.aws_errors import error_code
 from kit.contract import ContractError
 from kit.state import DEFAULT_STATE_ROOT, StateLayout
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-EXIT_NO_CREDENTIALS = 3
-EXIT_MISSING_SETTINGS = 4
-EXIT_ABORTED = 5
-# STS answers these when the credentials exist but are not valid.
-_CREDENTIAL_ERRORS = {
-    "InvalidClientTokenId",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "SignatureDoesNotMatch",
-    "UnrecognizedClientException",
-    "AccessDenied",
-    "InvalidAccessKeyId",
-}
-
-
-class CliExit(Exception):
-    """Ends the command with a message and a distinct exit code."""
-
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -54,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Provision the whole expense tracker stack (Cognito, DynamoDB, S3, IAM, Lambda, API Gateway, "
         "CloudFront) from one definition, on a local endpoint or on AWS.",
     )
-    parser.add_argument("command", choices=["up", "down", "status", "plan"])
+    parser.add_argument("command", choices=["up", "down", "status", "plan", "template"])
     parser.add_argument(
         "--target",
         choices=["embedded", "endpoint", "aws"],
@@ -73,39 +58,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="where outputs.json and config.json are written (under <state-dir>/<stack>/)",
     )
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask before changing AWS")
+    cfn = parser.add_argument_group("CloudFormation (template, and up/down --target aws --deploy cfn)")
+    cfn.add_argument(
+        "--deploy",
+        choices=["direct", "cfn"],
+        default="direct",
+        help="direct: boto3 calls, resource by resource (default, every target); cfn: one CloudFormation stack "
+        "through a change set (AWS only)",
+    )
+    cfn.add_argument("--format", choices=["yaml", "json"], default="yaml", help="template: output format")
+    cfn.add_argument("--out", type=Path, help="template: write to this file instead of standard output")
+    cfn.add_argument("--domain", default="", help="cfn: custom domain of the site (CloudFront alias)")
+    cfn.add_argument("--certificate-arn", default="", help="cfn: ACM certificate (us-east-1) for --domain")
+    cfn.add_argument(
+        "--quicksight",
+        choices=["auto", "enabled", "disabled"],
+        default="auto",
+        help="cfn: QuickSight's read access to the lake; auto: enabled when QuickSight is set up in the account",
+    )
     return parser
-
-
-def aws_identity(target: Target, region: str) -> tuple[str, str]:
-    """(account id, caller ARN) from STS; a clear CliExit when there are no usable credentials."""
-    try:
-        identity = target.client("sts", region).get_caller_identity()
-    except ProfileNotFound as e:
-        raise CliExit(EXIT_NO_CREDENTIALS, f"AWS profile not found: {e}") from e
-    except NoCredentialsError as e:
-        raise CliExit(
-            EXIT_NO_CREDENTIALS,
-            "no AWS credentials found: set AWS_PROFILE (or run `aws sso login --profile NAME`), or export "
-            "AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY; nothing was done",
-        ) from e
-    except ClientError as e:
-        if error_code(e) in _CREDENTIAL_ERRORS:
-            raise CliExit(
-                EXIT_NO_CREDENTIALS, f"AWS refused the credentials ({error_code(e)}); nothing was done"
-            ) from e
-        raise
-    except BotoCoreError as e:
-        # Token/SSO loading errors and unreachable endpoints: nothing can be done without an identity.
-        raise CliExit(EXIT_NO_CREDENTIALS, f"cannot get an AWS identity ({type(e).__name__}); nothing was done") from e
-    return str(identity["Account"]), str(identity["Arn"])
-
-
-def confirm(question: str, stdin: TextIO, stdout: TextIO) -> bool:
-    if not stdin.isatty():
-        raise CliExit(EXIT_ABORTED, "not asking on a non-interactive input: pass --yes to proceed; nothing was done")
-    stdout.write(f"{question} [y/N] ")
-    stdout.flush()
-    return stdin.readline().strip().lower() in ("y", "yes")
 
 
 @contextmanager
@@ -124,6 +95,12 @@ def _embedded(state_root: Path, stack: str, region: str, out: Callable[[str], No
 
 
 def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, stdout: TextIO) -> int:
+    if args.command == "template" or args.deploy == "cfn":
+        from bootstrap.cfn import command  # lazy: the CloudFormation path
+
+        if args.command == "template":
+            return command.write_template(args, stdout)
+        return command.run(args, out, stdin, stdout)
     if args.target == "endpoint":
         if not args.endpoint_url:
             raise CliExit(EXIT_MISSING_SETTINGS, "--target endpoint needs --endpoint-url (e.g. http://127.0.0.1:5000)")
@@ -183,6 +160,12 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None, stdout: Tex
         sys.stderr.write(f"bootstrap: {e}\n")
         return EXIT_MISSING_SETTINGS
     except (ProvisionError, PolicyValidationError, PackagingError) as e:
+        sys.stderr.write(f"bootstrap: {e}\n")
+        return EXIT_FAILED
+    except DeployAborted as e:
+        sys.stderr.write(f"bootstrap: {e}\n")
+        return EXIT_ABORTED
+    except (DeployError, TemplateError) as e:
         sys.stderr.write(f"bootstrap: {e}\n")
         return EXIT_FAILED
     except ClientError as e:

@@ -282,4 +282,36 @@ def _lake_check(ctx: Context, reporter: Reporter) -> None:
         reporter(f"  lake check    {problem}")
 
 
-__all__ = ["PENDING", "Change", "RunResult", "run_down", "run_status", "run_up", "stack_resources"]
+# The pieces of a run other deploy paths reuse (bootstrap.cfn: the same outputs, uploads and report).
+def context_for(target: Target, stack: str, region: str, state_root: Path, dry_run: bool = False) -> Context:
+    """A run's context: the spec with the caller's account (from STS), clients, the base outputs."""
+    return _context(target, stack, region, state_root, dry_run)
+
+
+def apply_resources(ctx: Context, resources: list[Resource], reporter: Reporter) -> list[Change]:
+    """Creates or updates `resources` exactly as `up` does, one report line each."""
+    return [_apply(ctx, r, current, reporter) for r, current in _each_with_state(ctx, resources)]
+
+
+def write_state(ctx: Context) -> None:
+    """outputs.json (0600) and the frontend's config.json under the stack's state directory."""
+    _write_state(ctx)
+
+
+def report_outputs(ctx: Context, reporter: Reporter) -> None:
+    _report_outputs(public_outputs(ctx.outputs), reporter, ctx.layout)
+
+
+__all__ = [
+    "PENDING",
+    "Change",
+    "RunResult",
+    "apply_resources",
+    "context_for",
+    "report_outputs",
+    "run_down",
+    "run_status",
+    "run_up",
+    "stack_resources",
+    "write_state",
+]

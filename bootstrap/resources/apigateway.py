@@ -17,10 +17,22 @@ from bootstrap.apidoc import (
     options_mock,
 )
 from bootstrap.resources.base import Context, Resource
-from bootstrap.spec import API_STAGE, THROTTLE_BURST_LIMIT, THROTTLE_RATE_LIMIT
+from bootstrap.spec import API_STAGE, THROTTLE_BURST_LIMIT, THROTTLE_RATE_LIMIT, StackSpec
 from kit.aws_errors import error_code
 
 _MARK = re.compile(r"\[spec ([0-9a-f]{16})\]")
+# Warnings (e.g. an unsupported OpenAPI keyword) are reported as notes, not a failed import.
+FAIL_ON_WARNINGS = False
+
+
+def stage_settings(spec: StackSpec) -> dict[str, Any]:
+    """The `prod` stage's description, tags and stage-wide (`*/*`) throttling."""
+    return {
+        "description": "The guide's stage",
+        "tags": {"stack": spec.stack},
+        "throttlingRateLimit": THROTTLE_RATE_LIMIT,
+        "throttlingBurstLimit": THROTTLE_BURST_LIMIT,
+    }
 
 
 def _document(ctx: Context) -> tuple[dict[str, Any], str]:
@@ -117,7 +129,7 @@ class RestApi(Resource):
     def create(self, ctx: Context) -> dict[str, Any]:
         doc, _ = _document(ctx)
         apigw = ctx.client("apigateway")
-        created = apigw.import_rest_api(body=json.dumps(doc).encode("utf-8"), failOnWarnings=False)
+        created = apigw.import_rest_api(body=json.dumps(doc).encode("utf-8"), failOnWarnings=FAIL_ON_WARNINGS)
         self._warn(ctx, created)
         return self._reconcile_auth(ctx, created["id"])
 
@@ -125,7 +137,10 @@ class RestApi(Resource):
         if "definition" in changes:
             doc, _ = _document(ctx)
             result = ctx.client("apigateway").put_rest_api(
-                restApiId=current["id"], mode="overwrite", failOnWarnings=False, body=json.dumps(doc).encode("utf-8")
+                restApiId=current["id"],
+                mode="overwrite",
+                failOnWarnings=FAIL_ON_WARNINGS,
+                body=json.dumps(doc).encode("utf-8"),
             )
             self._warn(ctx, result)
             if _marker(result.get("description")) != _marker(doc["info"]["description"]):
@@ -263,9 +278,10 @@ class Stage(Resource):
     def diff(self, ctx: Context, current: dict[str, Any]) -> list[str]:
         changes = [] if current["_deployed"] == self._mark(ctx) else ["deployment"]
         settings = (current.get("methodSettings") or {}).get("*/*", {})
+        wanted = stage_settings(ctx.spec)
         if (
-            settings.get("throttlingRateLimit") != THROTTLE_RATE_LIMIT
-            or settings.get("throttlingBurstLimit") != THROTTLE_BURST_LIMIT
+            settings.get("throttlingRateLimit") != wanted["throttlingRateLimit"]
+            or settings.get("throttlingBurstLimit") != wanted["throttlingBurstLimit"]
         ):
             changes.append("throttling")
         return changes
@@ -287,20 +303,23 @@ class Stage(Resource):
                     patchOperations=[{"op": "replace", "path": "/deploymentId", "value": deployment["id"]}],
                 )
             else:
+                settings = stage_settings(ctx.spec)
                 apigw.create_stage(
                     restApiId=api_id,
                     stageName=self.name,
                     deploymentId=deployment["id"],
-                    description="The guide's stage",
-                    tags={"stack": ctx.spec.stack},
+                    description=settings["description"],
+                    tags=settings["tags"],
                 )
         if "throttling" in changes:
+            settings = stage_settings(ctx.spec)
+            rate, burst = str(settings["throttlingRateLimit"]), str(settings["throttlingBurstLimit"])
             apigw.update_stage(
                 restApiId=api_id,
                 stageName=self.name,
                 patchOperations=[
-                    {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": str(THROTTLE_RATE_LIMIT)},
-                    {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": str(THROTTLE_BURST_LIMIT)},
+                    {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": rate},
+                    {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": burst},
                 ],
             )
         stage = self.read(ctx)

@@ -21,6 +21,16 @@ class ProvisionError(RuntimeError):
     """A resource cannot be brought to its definition (e.g. an immutable setting differs)."""
 
 
+def stack_tags(stack: str) -> dict[str, str]:
+    """The tags every tagged resource of a stack carries (direct path and CloudFormation template)."""
+    return {"stack": stack, "app": "expense-tracker"}
+
+
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    """Tags in the Key/Value list form most services (and CloudFormation) take."""
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
 def canonical(value: Any) -> str:
     """A stable text form for comparing documents."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

@@ -8,6 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bootstrap.resources.base import Context, Resource
+from bootstrap.spec import StackSpec
 from kit.aws_errors import error_code
 
 ORIGIN_ID = "frontend-s3"
@@ -16,19 +17,58 @@ DEFAULT_ROOT_OBJECT = "login.html"
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 
 
+def oac_config(spec: StackSpec, name: str) -> dict[str, Any]:
+    """The origin access control: CloudFront signs every request to the bucket (sigv4)."""
+    return {
+        "Name": name,
+        "Description": f"Expense tracker frontend, stack {spec.stack}",
+        "SigningProtocol": "sigv4",
+        "SigningBehavior": "always",
+        "OriginAccessControlOriginType": "s3",
+    }
+
+
+def distribution_config(spec: StackSpec, comment: str, oac_id: str) -> dict[str, Any]:
+    """create_distribution's DistributionConfig (the CloudFront API shape, Quantity/Items lists)."""
+    origin = {
+        "Id": ORIGIN_ID,
+        "DomainName": f"{spec.frontend_bucket}.s3.{spec.region}.amazonaws.com",
+        "OriginPath": "",
+        "CustomHeaders": {"Quantity": 0},
+        "S3OriginConfig": {"OriginAccessIdentity": ""},
+        "OriginAccessControlId": oac_id,
+    }
+    return {
+        "CallerReference": f"{spec.stack}-expense-tracker-frontend",
+        "Comment": comment,
+        "Enabled": True,
+        "DefaultRootObject": DEFAULT_ROOT_OBJECT,
+        "PriceClass": "PriceClass_100",
+        "HttpVersion": "http2",
+        "IsIPV6Enabled": True,
+        "Origins": {"Quantity": 1, "Items": [origin]},
+        "DefaultCacheBehavior": {
+            "TargetOriginId": ORIGIN_ID,
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "AllowedMethods": {
+                "Quantity": 2,
+                "Items": ["GET", "HEAD"],
+                "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
+            },
+            "Compress": True,
+            "CachePolicyId": CACHING_OPTIMIZED,
+        },
+        "ViewerCertificate": {"CloudFrontDefaultCertificate": True},
+    }
+
+
 class OriginAccessControl(Resource):
     """Signs CloudFront's requests to S3 (sigv4), so the bucket stays private."""
 
     kind = "cloudfront origin access control"
 
     def _config(self, ctx: Context) -> dict[str, Any]:
-        return {
-            "Name": self.name,
-            "Description": f"Expense tracker frontend, stack {ctx.spec.stack}",
-            "SigningProtocol": "sigv4",
-            "SigningBehavior": "always",
-            "OriginAccessControlOriginType": "s3",
-        }
+        return oac_config(ctx.spec, self.name)
 
     def read(self, ctx: Context) -> dict[str, Any] | None:
         cloudfront = ctx.client("cloudfront")
@@ -75,39 +115,12 @@ class Distribution(Resource):
 
     kind = "cloudfront distribution"
 
-    def _origin(self, ctx: Context) -> dict[str, Any]:
-        return {
-            "Id": ORIGIN_ID,
-            "DomainName": f"{ctx.spec.frontend_bucket}.s3.{ctx.spec.region}.amazonaws.com",
-            "OriginPath": "",
-            "CustomHeaders": {"Quantity": 0},
-            "S3OriginConfig": {"OriginAccessIdentity": ""},
-            "OriginAccessControlId": ctx.output("originAccessControlId"),
-        }
-
     def _config(self, ctx: Context) -> dict[str, Any]:
-        return {
-            "CallerReference": f"{ctx.spec.stack}-expense-tracker-frontend",
-            "Comment": self.name,
-            "Enabled": True,
-            "DefaultRootObject": DEFAULT_ROOT_OBJECT,
-            "PriceClass": "PriceClass_100",
-            "HttpVersion": "http2",
-            "IsIPV6Enabled": True,
-            "Origins": {"Quantity": 1, "Items": [self._origin(ctx)]},
-            "DefaultCacheBehavior": {
-                "TargetOriginId": ORIGIN_ID,
-                "ViewerProtocolPolicy": "redirect-to-https",
-                "AllowedMethods": {
-                    "Quantity": 2,
-                    "Items": ["GET", "HEAD"],
-                    "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
-                },
-                "Compress": True,
-                "CachePolicyId": CACHING_OPTIMIZED,
-            },
-            "ViewerCertificate": {"CloudFrontDefaultCertificate": True},
-        }
+        return distribution_config(ctx.spec, self.name, ctx.output("originAccessControlId"))
+
+    def _origin(self, ctx: Context) -> dict[str, Any]:
+        origin: dict[str, Any] = self._config(ctx)["Origins"]["Items"][0]
+        return origin
 
     def read(self, ctx: Context) -> dict[str, Any] | None:
         cloudfront = ctx.client("cloudfront")

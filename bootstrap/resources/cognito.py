@@ -6,8 +6,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bootstrap.resources.base import Context, ProvisionError, Resource, field_diffs
-from bootstrap.spec import APP_CLIENT_NAME, PASSWORD_POLICY
+from bootstrap.resources.base import Context, ProvisionError, Resource, field_diffs, stack_tags
+from bootstrap.spec import APP_CLIENT_NAME, PASSWORD_POLICY, StackSpec
 from kit.aws_errors import error_code
 
 TOKEN_VALIDITY = {
@@ -26,6 +26,33 @@ def _mutable_pool_settings() -> dict[str, Any]:
         "VerificationMessageTemplate": {"DefaultEmailOption": "CONFIRM_WITH_CODE"},
         "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": False},
         "AccountRecoverySetting": {"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"}]},
+    }
+
+
+def user_pool_settings(spec: StackSpec) -> dict[str, Any]:
+    """create_user_pool's arguments besides the pool name (also the CloudFormation template's properties)."""
+    return {
+        "UsernameConfiguration": {"CaseSensitive": False},
+        "Schema": [{"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True}],
+        "UserAttributeUpdateSettings": {"AttributesRequireVerificationBeforeUpdate": ["email"]},
+        "UserPoolTags": stack_tags(spec.stack),
+        **_mutable_pool_settings(),
+    }
+
+
+def app_client_settings(on_aws: bool) -> dict[str, Any]:
+    """The app client's settings; the password flow exists only off AWS (tests and scripts sign in without SRP)."""
+    flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    if not on_aws:
+        # Local only: lets tests and scripts sign in without SRP; never enabled on AWS.
+        flows.append("ALLOW_USER_PASSWORD_AUTH")
+    return {
+        "ExplicitAuthFlows": sorted(flows),
+        "PreventUserExistenceErrors": "ENABLED",
+        "ReadAttributes": ["email", "email_verified"],
+        "WriteAttributes": ["email"],
+        "EnableTokenRevocation": True,
+        **TOKEN_VALIDITY,
     }
 
 
@@ -81,14 +108,7 @@ class UserPool(Resource):
 
     def create(self, ctx: Context) -> dict[str, Any]:
         client = ctx.client("cognito-idp")
-        pool_id = client.create_user_pool(
-            PoolName=self.name,
-            UsernameConfiguration={"CaseSensitive": False},
-            Schema=[{"Name": "email", "AttributeDataType": "String", "Required": True, "Mutable": True}],
-            UserAttributeUpdateSettings={"AttributesRequireVerificationBeforeUpdate": ["email"]},
-            UserPoolTags={"stack": ctx.spec.stack, "app": "expense-tracker"},
-            **_mutable_pool_settings(),
-        )["UserPool"]["Id"]
+        pool_id = client.create_user_pool(PoolName=self.name, **user_pool_settings(ctx.spec))["UserPool"]["Id"]
         pool: dict[str, Any] = client.describe_user_pool(UserPoolId=pool_id)["UserPool"]
         return pool
 
@@ -136,18 +156,7 @@ class AppClient(Resource):
         super().__init__(APP_CLIENT_NAME)
 
     def _settings(self, ctx: Context) -> dict[str, Any]:
-        flows = ["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
-        if not ctx.target.is_aws:
-            # Local only: lets tests and scripts sign in without SRP; never enabled on AWS.
-            flows.append("ALLOW_USER_PASSWORD_AUTH")
-        return {
-            "ExplicitAuthFlows": sorted(flows),
-            "PreventUserExistenceErrors": "ENABLED",
-            "ReadAttributes": ["email", "email_verified"],
-            "WriteAttributes": ["email"],
-            "EnableTokenRevocation": True,
-            **TOKEN_VALIDITY,
-        }
+        return app_client_settings(ctx.target.is_aws)
 
     def read(self, ctx: Context) -> dict[str, Any] | None:
         pool_id = ctx.outputs.get("userPoolId")

@@ -6,7 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bootstrap.resources.base import Context, ProvisionError, Resource
+from bootstrap.resources.base import Context, ProvisionError, Resource, stack_tags, tag_list
 from kit.aws_errors import error_code
 
 
@@ -21,6 +21,11 @@ def _ttl_attribute() -> str:
     from expense_core.schema import ttl_specification
 
     return str(ttl_specification()["AttributeName"])
+
+
+def table_protection(on_aws: bool) -> dict[str, bool]:
+    """Deletion protection and point-in-time recovery: on AWS only (a local table is disposable)."""
+    return {"DeletionProtectionEnabled": on_aws, "PointInTimeRecoveryEnabled": on_aws}
 
 
 class Table(Resource):
@@ -63,19 +68,19 @@ class Table(Resource):
         ttl = current["_ttl"]
         if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING") or ttl.get("AttributeName") != _ttl_attribute():
             changes.append("ttl")
-        if ctx.target.is_aws:
-            if current.get("_pitr") != "ENABLED":
-                changes.append("point-in-time recovery")
-            if not current.get("DeletionProtectionEnabled"):
-                changes.append("deletion protection")
+        protection = table_protection(ctx.target.is_aws)
+        if protection["PointInTimeRecoveryEnabled"] and current.get("_pitr") != "ENABLED":
+            changes.append("point-in-time recovery")
+        if protection["DeletionProtectionEnabled"] and not current.get("DeletionProtectionEnabled"):
+            changes.append("deletion protection")
         return changes
 
     def create(self, ctx: Context) -> dict[str, Any]:
         client = ctx.client("dynamodb")
         client.create_table(
             **_definition(self.name),
-            DeletionProtectionEnabled=ctx.target.is_aws,
-            Tags=[{"Key": "stack", "Value": ctx.spec.stack}, {"Key": "app", "Value": "expense-tracker"}],
+            DeletionProtectionEnabled=table_protection(ctx.target.is_aws)["DeletionProtectionEnabled"],
+            Tags=tag_list(stack_tags(ctx.spec.stack)),
         )
         client.get_waiter("table_exists").wait(TableName=self.name, WaiterConfig={"Delay": 1, "MaxAttempts": 120})
         current = self.read(ctx)

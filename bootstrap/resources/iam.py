@@ -9,7 +9,8 @@ from urllib.parse import unquote
 from botocore.exceptions import ClientError
 
 from bootstrap.policies import function_policy, lambda_trust_policy, validate_policy
-from bootstrap.resources.base import Context, Resource, canonical
+from bootstrap.resources.base import Context, Resource, canonical, stack_tags, tag_list
+from bootstrap.spec import StackSpec
 from kit.aws_errors import error_code
 
 INLINE_POLICY = "least-privilege"
@@ -20,6 +21,10 @@ def _document(value: Any) -> Any:
     if isinstance(value, str):
         return json.loads(unquote(value))
     return value
+
+
+def role_description(spec: StackSpec, key: str) -> str:
+    return f"Execution role of {spec.function_name(key)} (stack {spec.stack})"
 
 
 class FunctionRole(Resource):
@@ -65,8 +70,8 @@ class FunctionRole(Resource):
         role = iam.create_role(
             RoleName=self.name,
             AssumeRolePolicyDocument=json.dumps(lambda_trust_policy(ctx.spec)),
-            Description=f"Execution role of {ctx.spec.function_name(self.key)} (stack {ctx.spec.stack})",
-            Tags=[{"Key": "stack", "Value": ctx.spec.stack}, {"Key": "app", "Value": "expense-tracker"}],
+            Description=role_description(ctx.spec, self.key),
+            Tags=tag_list(stack_tags(ctx.spec.stack)),
         )["Role"]
         iam.put_role_policy(RoleName=self.name, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(self._policy(ctx)))
         ctx.outputs.setdefault("_newRoles", set()).add(self.name)

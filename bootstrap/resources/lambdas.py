@@ -9,8 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bootstrap.resources.base import Context, Resource
-from bootstrap.spec import DEFAULT_CURRENCY
+from bootstrap.resources.base import Context, Resource, stack_tags
+from bootstrap.spec import DEFAULT_CURRENCY, StackSpec
 from kit.aws_errors import error_code
 from kit.cors import to_env as cors_env
 
@@ -35,6 +35,39 @@ def _previous_secret(ctx: Context) -> str | None:
     return None
 
 
+def function_settings(spec: StackSpec, key: str) -> dict[str, Any]:
+    """Runtime, handler, timeout and memory of one function, from the contract."""
+    fn = spec.contract.functions[key]
+    return {"Runtime": RUNTIME, "Handler": HANDLER, "Timeout": fn.timeout_seconds, "MemorySize": fn.memory_mb}
+
+
+def function_environment(spec: StackSpec, page_token_secret: str) -> dict[str, str]:
+    """Every function's environment (the same for all five)."""
+    return {
+        "EXPENSES_TABLE": spec.table_name,
+        "DATA_BUCKET": spec.data_bucket,
+        "DEFAULT_CURRENCY": DEFAULT_CURRENCY,
+        "PAGE_TOKEN_SECRET": page_token_secret,
+        "IDEMPOTENCY_TTL_SECONDS": IDEMPOTENCY_TTL_SECONDS,
+        # The contract's one CORS policy, so handler responses carry the gateway's header set.
+        **cors_env(spec.contract.cors),
+    }
+
+
+def function_description(spec: StackSpec, key: str) -> str:
+    return f"Expense tracker {key} (stack {spec.stack})"
+
+
+def invoke_permission(spec: StackSpec, api_id: str) -> dict[str, str]:
+    """add_permission's grant: this stack's REST API (any stage, method, path) may invoke the function."""
+    return {
+        "Action": "lambda:InvokeFunction",
+        "Principal": "apigateway.amazonaws.com",
+        "SourceArn": spec.execute_api_arn(api_id),
+        "SourceAccount": spec.account_id,
+    }
+
+
 class Function(Resource):
     """One function: runtime, handler, memory and timeout of the contract, its role, its environment."""
 
@@ -51,25 +84,16 @@ class Function(Resource):
         return ctx.page_token_secret
 
     def environment(self, ctx: Context, current: dict[str, Any] | None) -> dict[str, str]:
-        spec = ctx.spec
-        return {
-            "EXPENSES_TABLE": spec.table_name,
-            "DATA_BUCKET": spec.data_bucket,
-            "DEFAULT_CURRENCY": DEFAULT_CURRENCY,
-            "PAGE_TOKEN_SECRET": self._secret(ctx, current),
-            "IDEMPOTENCY_TTL_SECONDS": IDEMPOTENCY_TTL_SECONDS,
-            # The contract's one CORS policy, so handler responses carry the gateway's header set.
-            **cors_env(spec.contract.cors),
-        }
+        return function_environment(ctx.spec, self._secret(ctx, current))
 
     def _configuration(self, ctx: Context, current: dict[str, Any] | None) -> dict[str, Any]:
-        fn = ctx.spec.contract.functions[self.key]
+        settings = function_settings(ctx.spec, self.key)
         return {
-            "Runtime": RUNTIME,
-            "Handler": HANDLER,
+            "Runtime": settings["Runtime"],
+            "Handler": settings["Handler"],
             "Role": ctx.outputs["_roleArns"][self.key],
-            "Timeout": fn.timeout_seconds,
-            "MemorySize": fn.memory_mb,
+            "Timeout": settings["Timeout"],
+            "MemorySize": settings["MemorySize"],
             "Environment": {"Variables": self.environment(ctx, current)},
         }
 
@@ -99,8 +123,8 @@ class Function(Resource):
                 client.create_function(
                     FunctionName=self.name,
                     Code={"ZipFile": ctx.package(self.key).data},
-                    Description=f"Expense tracker {self.key} (stack {ctx.spec.stack})",
-                    Tags={"stack": ctx.spec.stack, "app": "expense-tracker"},
+                    Description=function_description(ctx.spec, self.key),
+                    Tags=stack_tags(ctx.spec.stack),
                     **self._configuration(ctx, None),
                 )
                 break
@@ -147,7 +171,7 @@ class InvokePermission(Resource):
         self.function_name = function_name
 
     def _source_arn(self, ctx: Context) -> str:
-        return ctx.spec.execute_api_arn(ctx.output("apiId"))
+        return invoke_permission(ctx.spec, ctx.output("apiId"))["SourceArn"]
 
     def read(self, ctx: Context) -> dict[str, Any] | None:
         try:
@@ -168,12 +192,7 @@ class InvokePermission(Resource):
 
     def create(self, ctx: Context) -> dict[str, Any]:
         ctx.client("lambda").add_permission(
-            FunctionName=self.function_name,
-            StatementId=INVOKE_SID,
-            Action="lambda:InvokeFunction",
-            Principal="apigateway.amazonaws.com",
-            SourceArn=self._source_arn(ctx),
-            SourceAccount=ctx.spec.account_id,
+            FunctionName=self.function_name, StatementId=INVOKE_SID, **invoke_permission(ctx.spec, ctx.output("apiId"))
         )
         created = self.read(ctx)
         return created or {}

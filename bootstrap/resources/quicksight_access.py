@@ -15,14 +15,19 @@ from kit.aws_errors import error_code
 QUICKSIGHT_ROLE = "aws-quicksight-service-role-v0"
 
 
+def lake_read_policy_name(stack: str) -> str:
+    """The inline policy's name on QuickSight's service role, one per stack."""
+    return f"{stack}-ExpenseTrackerLakeRead"
+
+
 class QuickSightLakeAccess(Resource):
     """An inline policy on QuickSight's service role, named after the stack."""
 
     kind = "quicksight s3 access"
 
     def __init__(self, stack: str) -> None:
-        super().__init__(f"{QUICKSIGHT_ROLE}/{stack}-ExpenseTrackerLakeRead")
-        self.policy_name = f"{stack}-ExpenseTrackerLakeRead"
+        self.policy_name = lake_read_policy_name(stack)
+        super().__init__(f"{QUICKSIGHT_ROLE}/{self.policy_name}")
 
     def applies(self, ctx: Context) -> bool:
         return ctx.target.is_aws

@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bootstrap.policies import validate_policy
-from bootstrap.resources.base import Context, ProvisionError, Resource, canonical
+from bootstrap.resources.base import Context, ProvisionError, Resource, canonical, stack_tags, tag_list
 from kit.aws_errors import error_code
 
 PUBLIC_ACCESS_BLOCK = {
@@ -98,7 +98,7 @@ class Bucket(Resource):
         s3.create_bucket(**kwargs)
         s3.put_bucket_tagging(
             Bucket=self.name,
-            Tagging={"TagSet": [{"Key": "stack", "Value": ctx.spec.stack}, {"Key": "app", "Value": "expense-tracker"}]},
+            Tagging={"TagSet": tag_list(stack_tags(ctx.spec.stack))},
         )
         current = {"pab": None, "encryption": None, "versioning": None}
         return self.update(ctx, current, self.diff(ctx, current))
