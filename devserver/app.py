@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import mimetypes
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from flask import Flask, Response, abort, jsonify, redirect, send_file
 from devserver.cognito import LocalCognito, Mailbox, cognito_blueprint, mailbox_blueprint
 from devserver.config import FRONTEND_ROOT
 from devserver.gateway import Gateway, register_gateway
+from devserver.hosts import HostGuard, HostPolicy
 
 # Files of frontend/ a browser may fetch; everything else there (package.json, node_modules) stays private.
 _PUBLIC_DIRS = ("js", "css", "img")
@@ -32,6 +33,7 @@ class DevParts:
     stage: str = "prod"
     frontend_root: Path = FRONTEND_ROOT
     health: Callable[[], dict[str, Any]] | None = None
+    hosts: HostPolicy = field(default_factory=HostPolicy)  # the Host names served (DNS rebinding)
 
 
 def vendor_files(frontend_root: Path) -> dict[str, Path]:
@@ -100,4 +102,6 @@ def create_app(parts: DevParts, test_config: dict[str, Any] | None = None) -> Fl
         app.register_blueprint(parts.dashboard)
     if parts.gateway is not None:
         register_gateway(app, parts.gateway, parts.stage)
+    # Outermost: an unexpected Host, or a remote client on /_dev/, never reaches a route.
+    app.wsgi_app = HostGuard(app.wsgi_app, parts.hosts)  # type: ignore[method-assign]
     return app

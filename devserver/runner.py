@@ -19,6 +19,7 @@ from devserver.app import DevParts, create_app
 from devserver.cognito import LocalCognito, Mailbox
 from devserver.config import CONTRACT_PATH, FUNCTIONS_ROOT, LOCAL_CREDENTIALS, SPLIT_SERVICES, STAGE, DevOptions
 from devserver.gateway import Gateway, GatewayConfig
+from devserver.hosts import HostPolicy
 from devserver.httpserver import make_dev_server
 from expense_core import aws
 
@@ -70,6 +71,7 @@ class DevServer:
             mailbox=mailbox,
             dashboard=self._dashboard(),
             stage=STAGE,
+            hosts=HostPolicy(opts.host, opts.allowed_hosts),
             health=lambda: {
                 "backend": self.endpoint_url,
                 "serviceEndpoints": self.service_endpoints,
