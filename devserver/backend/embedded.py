@@ -49,6 +49,7 @@ from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from . import motostate
+from .guard import BackendGuard, require_loopback
 from .mutations import is_mutating
 from .persistence import (
     SNAPSHOT_NAME,
@@ -245,6 +246,7 @@ class EmbeddedBackend:
         *,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
     ) -> None:
+        require_loopback(host)
         self.state_dir = pathlib.Path(state_dir) if state_dir is not None else None
         self.host = host
         self.port = port
@@ -288,7 +290,7 @@ class EmbeddedBackend:
                 self._lock_state_dir()
                 self._recover()
             self._accepting = True
-            self._server, self._server_thread = serve_in_thread(self.host, self.port, self._wsgi)
+            self._server, self._server_thread = serve_in_thread(self.host, self.port, BackendGuard(self._wsgi))
             if self._journal is not None:
                 self._stopping.clear()
                 self._snapshot_thread = threading.Thread(
