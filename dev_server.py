@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
@@ -92,6 +93,8 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
+    # Whatever this process writes (state files of every part, DynamoDB Local's too) is readable by its owner only.
+    os.umask(0o077)
     warning = exposure_warning(options.host, options.port, options.allowed_hosts)
     if warning:
         print(warning, file=sys.stderr, flush=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +22,7 @@ from bootstrap.resources.quicksight_access import QuickSightLakeAccess
 from bootstrap.resources.s3 import Bucket, BucketPolicy, LakeManifest, SiteFiles, frontend_config
 from bootstrap.spec import API_STAGE, StackSpec
 from bootstrap.target import Target
+from kit.state import ensure_private_dir, write_private
 
 OUTPUT_FILE = "outputs.json"
 CONFIG_FILE = "config.json"
@@ -108,17 +108,13 @@ def public_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write_state(ctx: Context) -> None:
-    ctx.state_dir.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(ctx.state_dir)
     for name, content in (
         (OUTPUT_FILE, public_outputs(ctx.outputs)),
         (CONFIG_FILE, frontend_config(ctx.outputs)),
     ):
-        path = ctx.state_dir / name
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(content, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-        if name == OUTPUT_FILE:
-            os.chmod(tmp, 0o600)  # it holds the pagination-token secret
-        tmp.replace(path)
+        # 0600 like every state file (outputs.json holds the pagination-token secret).
+        write_private(ctx.state_dir / name, json.dumps(content, indent=2, sort_keys=True) + "\n")
 
 
 def _groups(resources: list[Resource]) -> list[list[Resource]]:

@@ -22,6 +22,7 @@ from devserver.gateway import Gateway, GatewayConfig
 from devserver.hosts import HostPolicy
 from devserver.httpserver import make_dev_server
 from expense_core import aws
+from kit.state import StateLayout, write_private
 
 log = logging.getLogger("devserver")
 
@@ -48,6 +49,8 @@ class DevServer:
             self.options = opts = _with_port(opts, self._http.server_port)
         if opts.reset:
             wipe_state(opts)
+        # Users' data, tokens' secrets and the page-token secret live here: owner-only (0700 folders, 0600 files).
+        StateLayout(opts.state_dir, opts.stack).secure()
         # The dev server only ever talks to local endpoints: real credentials are never sent there.
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
             os.environ.pop(name, None)
@@ -192,10 +195,9 @@ class DevServer:
         }
 
     def _write_runtime_file(self) -> None:
-        path = self.options.runtime_file
-        path.parent.mkdir(parents=True, exist_ok=True)
         info = {"endpointUrl": self.endpoint_url, "baseUrl": self.options.base_url, "pid": os.getpid()}
-        path.write_text(json.dumps({**info, "outputs": self.outputs}, indent=2, default=str))
+        # 0600: the outputs hold PAGE_TOKEN_SECRET.
+        write_private(self.options.runtime_file, json.dumps({**info, "outputs": self.outputs}, indent=2, default=str))
 
 
 def is_localstack(url: str) -> bool:
