@@ -13,7 +13,7 @@ from typing import Any
 from bootstrap.policies import data_bucket_policy, frontend_bucket_policy
 from bootstrap.resources.apigateway import GatewayResponses, RestApi, Stage
 from bootstrap.resources.base import PENDING, Context, Reporter, Resource
-from bootstrap.resources.cloudfront import Distribution, OriginAccessControl
+from bootstrap.resources.cloudfront import Distribution, OriginAccessControl, ResponseHeadersPolicy
 from bootstrap.resources.cognito import AppClient, UserPool
 from bootstrap.resources.dynamodb import Table
 from bootstrap.resources.iam import FunctionRole
@@ -59,6 +59,7 @@ def stack_resources(spec: StackSpec) -> list[Resource]:
     resources += [
         Bucket(spec.frontend_bucket, versioned=True, output="frontendBucket"),
         OriginAccessControl(spec.oac_name),
+        ResponseHeadersPolicy(spec.headers_policy_name),
         Distribution(spec.distribution_comment),
         BucketPolicy(spec.frontend_bucket, lambda ctx: frontend_bucket_policy(ctx.spec, ctx.output("distributionId"))),
         SiteFiles(spec.frontend_bucket),

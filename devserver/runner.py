@@ -22,6 +22,8 @@ from devserver.gateway import Gateway, GatewayConfig
 from devserver.hosts import HostPolicy
 from devserver.httpserver import make_dev_server
 from expense_core import aws
+from kit.contract import load_contract
+from kit.cors import to_env
 from kit.state import StateLayout, write_private
 
 log = logging.getLogger("devserver")
@@ -141,6 +143,8 @@ class DevServer:
             "AWS_DEFAULT_REGION": self.options.region,
             **LOCAL_CREDENTIALS,
         }
+        # One CORS source: handler responses carry the gateway's policy, --cors-origin included.
+        local.update(to_env(load_contract(CONTRACT_PATH).cors, self.options.cors_origins))
         return {
             name: {**{k: str(v) for k, v in env.items()}, **local}
             for name, env in self.outputs.get("functionEnvironment", {}).items()

@@ -30,6 +30,26 @@ def _json_default(value: object) -> object:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+def allow_origin(allowed: str, request_origin: str | None) -> str | None:
+    """The Access-Control-Allow-Origin for this request: `*`, the request's Origin when listed, else none.
+
+    `allowed` is CORS_ALLOW_ORIGIN (a comma-separated list, from the contract's x-cors or --cors-origin), the same
+    rule the gateway applies to its own answers (kit.cors.CorsPolicy.allow_origin).
+    """
+    origins = [origin.strip() for origin in allowed.split(",") if origin.strip()] or ["*"]
+    if "*" in origins:
+        return "*"
+    return request_origin if request_origin in origins else None
+
+
+def request_origin(event: dict[str, Any]) -> str | None:
+    """The Origin header of a proxy event (header names arrive in the caller's spelling)."""
+    for name, value in (event.get("headers") or {}).items():
+        if isinstance(name, str) and name.lower() == "origin" and isinstance(value, str):
+            return value
+    return None
+
+
 @dataclass
 class Response:
     """A Lambda proxy result before the CORS headers are added."""
@@ -39,11 +59,15 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
 
-    def to_proxy(self, settings: Settings) -> dict[str, Any]:
+    def to_proxy(self, settings: Settings, origin: str | None = None) -> dict[str, Any]:
         text = self.body if isinstance(self.body, str) else json.dumps(self.body, default=_json_default)
+        allowed = allow_origin(settings.cors_allow_origin, origin)
+        cors_origin = {"Access-Control-Allow-Origin": allowed} if allowed else {}
+        if allowed and allowed != "*":
+            cors_origin["Vary"] = "Origin"
         headers = {
             "Content-Type": self.content_type,
-            "Access-Control-Allow-Origin": settings.cors_allow_origin,
+            **cors_origin,
             "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
             "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
             "Access-Control-Expose-Headers": "Retry-After,Content-Disposition",
@@ -107,6 +131,7 @@ class Resolver:
         method = str(event.get("httpMethod", "")).upper()
         resource = str(event.get("resource", ""))
         log = {"requestId": request_id, "method": method, "resource": resource}
+        origin = request_origin(event)
         try:
             route = self._routes.get((method, resource))
             if route is None:
@@ -119,9 +144,9 @@ class Resolver:
             response = Response(e.status, {"error": e.message}, e.headers())
             level = logging.ERROR if e.status >= 500 else logging.INFO
             logger.log(level, "request failed", extra={**log, "status": e.status, "error": e.message})
-            return response.to_proxy(settings)
+            return response.to_proxy(settings, origin)
         except Exception:  # the one place that turns a bug into a detail-free 500; the log keeps the trace
             logger.exception("unhandled error", extra=log)
-            return Response(500, {"error": "Internal server error"}).to_proxy(settings)
+            return Response(500, {"error": "Internal server error"}).to_proxy(settings, origin)
         logger.info("request handled", extra={**log, "status": response.status})
-        return response.to_proxy(settings)
+        return response.to_proxy(settings, origin)

@@ -7,7 +7,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bootstrap.resources.base import Context, Resource, error_code
+from bootstrap.resources.base import PENDING, Context, Resource, canonical, error_code
+from kit.page_headers import app_headers, aws_connect_src, cloudfront_security_headers
 
 ORIGIN_ID = "frontend-s3"
 DEFAULT_ROOT_OBJECT = "login.html"
@@ -69,6 +70,60 @@ class OriginAccessControl(Resource):
             ctx.outputs["originAccessControlId"] = current["Id"]
 
 
+class ResponseHeadersPolicy(Resource):
+    """The frontend's security headers (CSP, framing, nosniff, referrer), the same values the dev server sends.
+
+    AWS only: moto has no response headers policy API (the dev server adds the headers itself, kit.page_headers).
+    """
+
+    kind = "cloudfront response headers policy"
+
+    def applies(self, ctx: Context) -> bool:
+        return ctx.target.is_aws
+
+    def _config(self, ctx: Context) -> dict[str, Any]:
+        headers = app_headers(aws_connect_src(ctx.spec.region))
+        return {
+            "Name": self.name,
+            "Comment": f"Expense tracker frontend security headers, stack {ctx.spec.stack}",
+            "SecurityHeadersConfig": cloudfront_security_headers(headers),
+        }
+
+    def read(self, ctx: Context) -> dict[str, Any] | None:
+        listed = ctx.client("cloudfront").list_response_headers_policies(Type="custom")
+        for item in listed.get("ResponseHeadersPolicyList", {}).get("Items", []) or []:
+            policy = item.get("ResponseHeadersPolicy", {})
+            config = policy.get("ResponseHeadersPolicyConfig", {})
+            if config.get("Name") == self.name:
+                return {"Id": policy["Id"], "Config": config}
+        return None
+
+    def diff(self, ctx: Context, current: dict[str, Any]) -> list[str]:
+        wanted = self._config(ctx)["SecurityHeadersConfig"]
+        return [] if canonical(current["Config"].get("SecurityHeadersConfig")) == canonical(wanted) else ["headers"]
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        config = self._config(ctx)
+        created = ctx.client("cloudfront").create_response_headers_policy(ResponseHeadersPolicyConfig=config)
+        return {"Id": created["ResponseHeadersPolicy"]["Id"], "Config": config}
+
+    def update(self, ctx: Context, current: dict[str, Any], changes: list[str]) -> dict[str, Any]:
+        cloudfront = ctx.client("cloudfront")
+        etag = cloudfront.get_response_headers_policy(Id=current["Id"])["ETag"]
+        config = self._config(ctx)
+        cloudfront.update_response_headers_policy(Id=current["Id"], IfMatch=etag, ResponseHeadersPolicyConfig=config)
+        return {"Id": current["Id"], "Config": config}
+
+    def delete(self, ctx: Context, current: dict[str, Any]) -> None:
+        cloudfront = ctx.client("cloudfront")
+        etag = cloudfront.get_response_headers_policy(Id=current["Id"])["ETag"]
+        cloudfront.delete_response_headers_policy(Id=current["Id"], IfMatch=etag)
+
+    def export(self, ctx: Context, current: dict[str, Any] | None) -> None:
+        if current is not None:
+            ctx.outputs["responseHeadersPolicyId"] = current["Id"]
+
+
 class Distribution(Resource):
     """The site's distribution, found again by its comment."""
 
@@ -84,6 +139,23 @@ class Distribution(Resource):
             "OriginAccessControlId": ctx.output("originAccessControlId"),
         }
 
+    def _behaviour(self, ctx: Context) -> dict[str, Any]:
+        behaviour: dict[str, Any] = {
+            "TargetOriginId": ORIGIN_ID,
+            "ViewerProtocolPolicy": "redirect-to-https",
+            "AllowedMethods": {
+                "Quantity": 2,
+                "Items": ["GET", "HEAD"],
+                "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
+            },
+            "Compress": True,
+            "CachePolicyId": CACHING_OPTIMIZED,
+        }
+        policy = ctx.output("responseHeadersPolicyId") if ctx.target.is_aws else PENDING
+        if policy != PENDING:
+            behaviour["ResponseHeadersPolicyId"] = policy
+        return behaviour
+
     def _config(self, ctx: Context) -> dict[str, Any]:
         return {
             "CallerReference": f"{ctx.spec.stack}-expense-tracker-frontend",
@@ -94,17 +166,7 @@ class Distribution(Resource):
             "HttpVersion": "http2",
             "IsIPV6Enabled": True,
             "Origins": {"Quantity": 1, "Items": [self._origin(ctx)]},
-            "DefaultCacheBehavior": {
-                "TargetOriginId": ORIGIN_ID,
-                "ViewerProtocolPolicy": "redirect-to-https",
-                "AllowedMethods": {
-                    "Quantity": 2,
-                    "Items": ["GET", "HEAD"],
-                    "CachedMethods": {"Quantity": 2, "Items": ["GET", "HEAD"]},
-                },
-                "Compress": True,
-                "CachePolicyId": CACHING_OPTIMIZED,
-            },
+            "DefaultCacheBehavior": self._behaviour(ctx),
             "ViewerCertificate": {"CloudFrontDefaultCertificate": True},
         }
 
@@ -139,6 +201,11 @@ class Distribution(Resource):
             changes.append("origin")
         if config.get("DefaultCacheBehavior", {}).get("ViewerProtocolPolicy") != "redirect-to-https":
             changes.append("viewer protocol policy")
+        wanted_policy = self._behaviour(ctx).get("ResponseHeadersPolicyId")
+        if wanted_policy is not None and config.get("DefaultCacheBehavior", {}).get("ResponseHeadersPolicyId") != (
+            wanted_policy
+        ):
+            changes.append("response headers policy")
         return changes
 
     def create(self, ctx: Context) -> dict[str, Any]:
@@ -154,6 +221,10 @@ class Distribution(Resource):
         config["DefaultRootObject"] = DEFAULT_ROOT_OBJECT
         config["Origins"] = wanted["Origins"]
         config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] = "redirect-to-https"
+        if "ResponseHeadersPolicyId" in wanted["DefaultCacheBehavior"]:
+            config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] = wanted["DefaultCacheBehavior"][
+                "ResponseHeadersPolicyId"
+            ]
         ctx.client("cloudfront").update_distribution(
             Id=current["Id"], IfMatch=current["ETag"], DistributionConfig=config
         )

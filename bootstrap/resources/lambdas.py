@@ -56,7 +56,8 @@ class Function(Resource):
             "DEFAULT_CURRENCY": DEFAULT_CURRENCY,
             "PAGE_TOKEN_SECRET": self._secret(ctx, current),
             "IDEMPOTENCY_TTL_SECONDS": IDEMPOTENCY_TTL_SECONDS,
-            "CORS_ALLOW_ORIGIN": spec.contract.cors.allow_origins[0],
+            # Every allowed origin: the handler answers the request's Origin when listed (as the gateway does).
+            "CORS_ALLOW_ORIGIN": ", ".join(spec.contract.cors.allow_origins),
         }
 
     def _configuration(self, ctx: Context, current: dict[str, Any] | None) -> dict[str, Any]:
