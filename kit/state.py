@@ -56,7 +56,8 @@ class RuntimeInfo:
 
 def write_private(path: Path, text: str) -> None:
     """Write `text` to `path` atomically, readable by its owner only (state files may hold secrets)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    if not path.parent.is_dir():
+        ensure_private_dir(path.parent)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -71,7 +72,10 @@ PRIVATE_FILE_MODE = 0o600
 
 def ensure_private_dir(path: Path) -> Path:
     """Create `path` (and missing parents) readable by its owner only, and tighten it if it already exists."""
-    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    # mkdir(parents=True) would give the parents it creates the default mode: create each one here instead.
+    for folder in reversed([path, *path.parents]):
+        if not folder.exists():
+            folder.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
     os.chmod(path, PRIVATE_DIR_MODE)
     return path
 

@@ -18,7 +18,7 @@ from devserver.backend import EmbeddedBackend, motostate
 from devserver.backend.passwords import SEALED_MARKER, PasswordSealer
 from devserver.backend.persistence import read_snapshot, write_snapshot
 from devserver.demo import DEMO_PASSWORD
-from kit.state import secure_tree, write_private
+from kit.state import ensure_private_dir, secure_tree, write_private
 from tests.devserver_support import DevServerProcess, User
 
 # Distinctive passwords, so that finding one in a file cannot be a coincidence.
@@ -199,6 +199,8 @@ def test_other_local_user_cannot_read_state_left_by_older_versions(tmp_path: Pat
     secure_tree(root)
     assert _loose_modes(root) == []
     write_private(root / "cognito" / "x.json", "{}")
+    assert _loose_modes(root) == []
+    ensure_private_dir(root / "new" / "deeper" / "stack")  # every folder it creates is private, not just the last
     assert _loose_modes(root) == []
 
 
