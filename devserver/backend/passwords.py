@@ -27,6 +27,8 @@ import secrets
 from collections.abc import Iterator
 from typing import Any
 
+from .persistence import StateCorruptedError
+
 log = logging.getLogger(__name__)
 
 KEY_NAME = "password.key"
@@ -75,7 +77,10 @@ class PasswordSealer:
             return cls(secrets.token_bytes(32))
         path = state_dir / KEY_NAME
         try:
-            return cls(path.read_bytes())
+            key = path.read_bytes()
+            if len(key) < 32:
+                raise StateCorruptedError(path, f"the password-sealing key has {len(key)} bytes, not 32")
+            return cls(key)
         except FileNotFoundError:
             key = secrets.token_bytes(32)
             state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 
 from devserver.backend import EmbeddedBackend, motostate
 from devserver.backend.passwords import SEALED_MARKER, PasswordSealer
-from devserver.backend.persistence import read_snapshot, write_snapshot
+from devserver.backend.persistence import StateCorruptedError, read_snapshot, write_snapshot
 from devserver.demo import DEMO_PASSWORD
 from kit.state import ensure_private_dir, secure_tree, write_private
 from tests.devserver_support import DevServerProcess, User
@@ -214,3 +214,14 @@ def test_health_endpoint_reveals_no_secret(tmp_path: Path) -> None:
         assert secrets and not any(secret in health for secret in secrets)
     finally:
         server.stop()
+
+
+def test_damaged_sealing_key_stops_the_start_with_a_clear_message(tmp_path: Path) -> None:
+    state = tmp_path / "backend"
+    state.mkdir()
+    (state / "password.key").write_bytes(b"short")
+    with pytest.raises(StateCorruptedError, match="password-sealing key has 5 bytes"):
+        PasswordSealer.for_state_dir(state)
+    fresh = PasswordSealer.for_state_dir(tmp_path / "fresh")
+    assert stat.S_IMODE(os.stat(tmp_path / "fresh" / "password.key").st_mode) == 0o600
+    assert PasswordSealer.for_state_dir(tmp_path / "fresh").seal("Passw0rd!") == fresh.seal("Passw0rd!")
