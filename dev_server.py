@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 from types import FrameType
 
 from devserver.config import EMBEDDED, SPLIT_SERVICES, DevOptions
+from devserver.hosts import exposure_warning
 from devserver.httpserver import PortInUseError
 
 
@@ -21,6 +23,15 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         "and DynamoDB/S3 on moto. Prints the URLs when ready; Ctrl-C stops it.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--allowed-host",
+        action="append",
+        dest="allowed_hosts",
+        default=[],
+        metavar="NAME",
+        help="also answer requests whose Host is NAME (repeatable; loopback names and --host always are; "
+        "others get 403, against DNS rebinding)",
+    )
     parser.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000; 0 = any free)")
     parser.add_argument(
         "--backend",
@@ -73,6 +84,7 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         reset=args.reset,
         demo=args.demo,
         cors_origins=tuple(args.cors_origins) if args.cors_origins else None,
+        allowed_hosts=tuple(args.allowed_hosts),
         hot_reload=not args.no_reload,
         local_services=SPLIT_SERVICES if args.local_cognito else (),
         split_endpoint=args.cognito_endpoint,
@@ -81,6 +93,11 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
+    # Whatever this process writes (state files of every part, DynamoDB Local's too) is readable by its owner only.
+    os.umask(0o077)
+    warning = exposure_warning(options.host, options.port, options.allowed_hosts)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     from devserver.cognito import StateCorrupted
     from devserver.runner import DevServer
     from localaws import StateCorruptedError

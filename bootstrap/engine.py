@@ -13,7 +13,7 @@ from typing import Any
 from bootstrap.policies import data_bucket_policy, frontend_bucket_policy
 from bootstrap.resources.apigateway import GatewayResponses, RestApi, Stage
 from bootstrap.resources.base import PENDING, Context, Reporter, Resource
-from bootstrap.resources.cloudfront import Distribution, OriginAccessControl
+from bootstrap.resources.cloudfront import Distribution, OriginAccessControl, ResponseHeadersPolicy
 from bootstrap.resources.cognito import AppClient, UserPool
 from bootstrap.resources.dynamodb import Table
 from bootstrap.resources.iam import FunctionRole
@@ -22,7 +22,7 @@ from bootstrap.resources.quicksight_access import QuickSightLakeAccess
 from bootstrap.resources.s3 import Bucket, BucketPolicy, LakeManifest, SiteFiles, frontend_config
 from bootstrap.spec import API_STAGE, StackSpec
 from bootstrap.target import Target
-from kit.state import StateLayout, write_private
+from kit.state import StateLayout, ensure_private_dir, write_private
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ def stack_resources(spec: StackSpec) -> list[Resource]:
     resources += [
         Bucket(spec.frontend_bucket, versioned=True, output="frontendBucket"),
         OriginAccessControl(spec.oac_name),
+        ResponseHeadersPolicy(spec.headers_policy_name),
         Distribution(spec.distribution_comment),
         BucketPolicy(spec.frontend_bucket, lambda ctx: frontend_bucket_policy(ctx.spec, ctx.output("distributionId"))),
         SiteFiles(spec.frontend_bucket),
@@ -105,13 +106,10 @@ def public_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
 
 def _write_state(ctx: Context) -> None:
     layout = ctx.layout
-    # outputs.json holds the pagination-token secret: owner-only, like every state file that may hold one.
+    ensure_private_dir(layout.stack_dir)
+    # 0600 like every state file (outputs.json holds the pagination-token secret).
     write_private(layout.outputs_file, json.dumps(public_outputs(ctx.outputs), indent=2, sort_keys=True) + "\n")
-    config = json.dumps(frontend_config(ctx.outputs), indent=2, sort_keys=True) + "\n"
-    layout.config_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = layout.config_file.with_suffix(".tmp")
-    tmp.write_text(config, encoding="utf-8")
-    tmp.replace(layout.config_file)
+    write_private(layout.config_file, json.dumps(frontend_config(ctx.outputs), indent=2, sort_keys=True) + "\n")
 
 
 def _groups(resources: list[Resource]) -> list[list[Resource]]:

@@ -79,6 +79,10 @@ class StackSpec:
         return f"{self.stack}-ExpenseTrackerFrontend"
 
     @property
+    def headers_policy_name(self) -> str:
+        return f"{self.stack}-ExpenseTrackerSecurityHeaders"
+
+    @property
     def oac_name(self) -> str:
         return f"{self.stack}-expense-tracker-frontend-oac"
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import mimetypes
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, abort, jsonify, redirect, send_file
+from flask import Flask, Response, abort, jsonify, redirect, request, send_file
 
 from devserver.cognito import LocalCognito, Mailbox, cognito_blueprint, mailbox_blueprint
 from devserver.config import FRONTEND_ROOT
 from devserver.gateway import Gateway, register_gateway
+from devserver.hosts import HostGuard, HostPolicy
 from kit.constants import STAGE
+from kit.page_headers import app_headers, dashboard_headers, dev_page_headers
 
 # Files of frontend/ a browser may fetch; everything else there (package.json, node_modules) stays private.
 _PUBLIC_DIRS = ("js", "css", "img")
@@ -33,6 +35,7 @@ class DevParts:
     stage: str = STAGE
     frontend_root: Path = FRONTEND_ROOT
     health: Callable[[], dict[str, Any]] | None = None
+    hosts: HostPolicy = field(default_factory=HostPolicy)  # the Host names served (DNS rebinding)
 
 
 def vendor_files(frontend_root: Path) -> dict[str, Path]:
@@ -53,6 +56,24 @@ def create_app(parts: DevParts) -> Flask:
         response = send_file(path, mimetype=mimetype, max_age=0)
         # for parity with the deployed site: HTML is uploaded with Cache-Control: no-cache.
         response.headers["Cache-Control"] = "no-cache"
+        return response
+
+    api_prefix = f"/{parts.stage}"
+
+    @app.after_request
+    def page_headers(response: Response) -> Response:
+        # CSP, framing, sniffing, referrer: the frontend's are those CloudFront adds on AWS (kit.page_headers).
+        path = request.path
+        if path == api_prefix or path.startswith(api_prefix + "/") or path.startswith("/cognito"):
+            return response  # API Gateway and Cognito answers: as AWS sends them
+        if path.startswith("/_dev/dashboard"):
+            headers = dashboard_headers()
+        elif path.startswith("/_dev/"):
+            headers = dev_page_headers()
+        else:
+            headers = app_headers()
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
         return response
 
     @app.get("/")
@@ -99,4 +120,6 @@ def create_app(parts: DevParts) -> Flask:
         app.register_blueprint(parts.dashboard)
     if parts.gateway is not None:
         register_gateway(app, parts.gateway, parts.stage)
+    # Outermost: an unexpected Host, or a remote client on /_dev/, never reaches a route.
+    app.wsgi_app = HostGuard(app.wsgi_app, parts.hosts)  # type: ignore[method-assign]
     return app

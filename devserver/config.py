@@ -37,6 +37,7 @@ class DevOptions:
     reset: bool = False
     demo: bool = False
     cors_origins: tuple[str, ...] | None = None
+    allowed_hosts: tuple[str, ...] = ()  # Host names served besides loopback and --host
     hot_reload: bool = True
     # With an external backend: serve these services from an embedded moto instead (automatic for LocalStack,
     # whose free tier has no Cognito or CloudFront).

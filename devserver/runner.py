@@ -16,6 +16,7 @@ from devserver.app import DevParts, create_app
 from devserver.cognito import LocalCognito, Mailbox
 from devserver.config import CONTRACT_PATH, FUNCTIONS_ROOT, LOCAL_CREDENTIALS, SPLIT_SERVICES, STAGE, DevOptions
 from devserver.gateway import Gateway, GatewayConfig
+from devserver.hosts import HostPolicy
 from devserver.httpserver import make_dev_server
 from kit.clients import Endpoints, Role, client
 from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
@@ -48,6 +49,8 @@ class DevServer:
         if opts.reset:
             opts.layout.wipe()
         opts.layout.migrate(announce=lambda line: print(line, flush=True))
+        # Users' data, tokens' secrets and the page-token secret live here: owner-only (0700 folders, 0600 files).
+        opts.layout.secure()
         # The dev server only ever talks to local endpoints: real credentials are never sent there.
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
             os.environ.pop(name, None)
@@ -71,6 +74,7 @@ class DevServer:
             mailbox=mailbox,
             dashboard=self._dashboard(),
             stage=STAGE,
+            hosts=HostPolicy(opts.host, opts.allowed_hosts),
             health=lambda: {
                 "backend": self.endpoint_url,
                 "serviceEndpoints": self.service_endpoints,

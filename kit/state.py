@@ -56,13 +56,44 @@ class RuntimeInfo:
 
 def write_private(path: Path, text: str) -> None:
     """Write `text` to `path` atomically, readable by its owner only (state files may hold secrets)."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.parent.is_dir():
+        ensure_private_dir(path.parent)
     tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
-    os.chmod(tmp, 0o600)
+    os.chmod(tmp, PRIVATE_FILE_MODE)
     tmp.replace(path)
+
+
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` (and missing parents) readable by its owner only, and tighten it if it already exists."""
+    # mkdir(parents=True) would give the parents it creates the default mode: create each one here instead.
+    for folder in reversed([path, *path.parents]):
+        if not folder.exists():
+            folder.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+    os.chmod(path, PRIVATE_DIR_MODE)
+    return path
+
+
+def secure_tree(root: Path) -> None:
+    """Make an existing state directory private: every folder 0700, every file 0600 (state saved by older versions)."""
+    if not root.is_dir():
+        return
+    ensure_private_dir(root)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                os.chmod(path, PRIVATE_DIR_MODE)
+        for name in files:
+            path = Path(folder) / name
+            if not path.is_symlink():
+                os.chmod(path, PRIVATE_FILE_MODE)
 
 
 @dataclass(frozen=True)
@@ -127,6 +158,12 @@ class StateLayout:
             self.root.mkdir(parents=True, exist_ok=True)
             legacy.replace(self.backend_dir)
             announce(f"moved the embedded backend's state from {legacy} to {self.backend_dir} (one location now)")
+
+    def secure(self) -> None:
+        """The state root and the folders the kit writes into: 0700, every file already there 0600."""
+        secure_tree(self.root)
+        for folder in (self.root, self.backend_dir, self.cognito_dir, self.stack_dir):
+            ensure_private_dir(folder)
 
     def wipe(self) -> None:
         """Forget everything local: users, expenses, lake objects, mailbox (what `make dev-reset` does too)."""

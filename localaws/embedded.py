@@ -49,7 +49,9 @@ from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from . import motostate
+from .guard import BackendGuard, require_loopback
 from .mutations import is_mutating
+from .passwords import SNAPSHOT_META_KEY, SNAPSHOT_META_VALUE, PasswordSealer, mark_sealed, state_is_sealed
 from .persistence import (
     SNAPSHOT_NAME,
     Journal,
@@ -245,6 +247,7 @@ class EmbeddedBackend:
         *,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
     ) -> None:
+        require_loopback(host)
         self.state_dir = pathlib.Path(state_dir) if state_dir is not None else None
         self.host = host
         self.port = port
@@ -257,6 +260,7 @@ class EmbeddedBackend:
         self._server: KeepAliveServer | None = None
         self._server_thread: threading.Thread | None = None
         self._journal: Journal | None = None
+        self._passwords: PasswordSealer | None = None
         self._lock_fd: int | None = None
         self._accepting = False
         self._snapshot_wanted = threading.Event()
@@ -286,9 +290,11 @@ class EmbeddedBackend:
             motostate.reset_state()
             if self.state_dir is not None:
                 self._lock_state_dir()
+            self._passwords = PasswordSealer.for_state_dir(self.state_dir)
+            if self.state_dir is not None:
                 self._recover()
             self._accepting = True
-            self._server, self._server_thread = serve_in_thread(self.host, self.port, self._wsgi)
+            self._server, self._server_thread = serve_in_thread(self.host, self.port, BackendGuard(self._wsgi))
             if self._journal is not None:
                 self._stopping.clear()
                 self._snapshot_thread = threading.Thread(
@@ -362,7 +368,8 @@ class EmbeddedBackend:
 
     def _lock_state_dir(self) -> None:
         assert self.state_dir is not None
-        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        os.chmod(self.state_dir, 0o700)
         fd = os.open(self.state_dir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -396,6 +403,7 @@ class EmbeddedBackend:
         with contextlib.suppress(FileNotFoundError):
             (state_dir / (SNAPSHOT_NAME + ".tmp")).unlink()  # a snapshot that never got renamed into place
         snapshot = read_snapshot(state_dir)
+        sealed = state_is_sealed(state_dir, snapshot.meta if snapshot is not None else None)
         first = 1
         if snapshot is not None:
             self._restore_snapshot(state_dir / SNAPSHOT_NAME, snapshot.payload, snapshot.meta)
@@ -433,10 +441,18 @@ class EmbeddedBackend:
             self._journal = Journal(state_dir, first)
             for number in pending[1:]:
                 segment_path(state_dir, number).unlink()
-            return
-        self._journal = Journal(state_dir, pending[-1] + 1)
-        log.info("embedded backend: replayed %d journaled requests from %s", replayed, state_dir)
-        self._snapshot()
+        else:
+            self._journal = Journal(state_dir, pending[-1] + 1)
+            log.info("embedded backend: replayed %d journaled requests from %s", replayed, state_dir)
+        if not sealed and (snapshot is not None or replayed or torn):
+            # Saved before passwords were sealed: seal moto's copies, and a snapshot replaces the clear files.
+            assert self._passwords is not None
+            count = self._passwords.seal_moto_users()
+            log.info("embedded backend: sealed %d saved Cognito passwords (no clear password at rest)", count)
+            self._snapshot()
+        elif replayed or torn:
+            self._snapshot()
+        mark_sealed(state_dir)
 
     def _restore_snapshot(self, path: pathlib.Path, payload: bytes, meta: dict[str, Any]) -> None:
         try:
@@ -496,7 +512,8 @@ class EmbeddedBackend:
                     return
                 next_segment = journal.rotate()
                 self._snapshot_threshold = self.snapshot_every
-            write_snapshot(state_dir, payload, next_segment, {"moto_version": moto.__version__})
+            meta = {"moto_version": moto.__version__, SNAPSHOT_META_KEY: SNAPSHOT_META_VALUE}
+            write_snapshot(state_dir, payload, next_segment, meta)
             remove_segments_before(state_dir, next_segment)
 
     def _snapshot_loop(self) -> None:
@@ -519,8 +536,8 @@ class EmbeddedBackend:
         return [body]
 
     def _handle(self, environ: dict[str, Any]) -> Response:
-        assert self._dispatcher is not None
-        body = _read_body(environ)
+        assert self._dispatcher is not None and self._passwords is not None
+        body = self._passwords.protect(environ, _read_body(environ))  # moto and the journal get seals only
         if not is_mutating(environ, body):
             with self._lock.shared():
                 if not self._accepting:

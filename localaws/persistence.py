@@ -114,7 +114,9 @@ def write_snapshot(state_dir: pathlib.Path, payload: bytes, next_segment: int, m
     ).encode()
     final = state_dir / SNAPSHOT_NAME
     tmp = state_dir / (SNAPSHOT_NAME + ".tmp")
-    with open(tmp, "wb") as fh:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds every user's data
+    os.fchmod(fd, 0o600)  # a .tmp left by an older version keeps its mode through O_TRUNC
+    with os.fdopen(fd, "wb") as fh:
         fh.write(SNAPSHOT_MAGIC + struct.pack(">I", len(header)) + header)
         fh.write(payload)
         fh.flush()

@@ -7,9 +7,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bootstrap.resources.base import Context, Resource
+from bootstrap.resources.base import PENDING, Context, Resource, canonical
 from bootstrap.spec import StackSpec
 from kit.aws_errors import error_code
+from kit.page_headers import app_headers, aws_connect_src, cloudfront_security_headers
 
 ORIGIN_ID = "frontend-s3"
 DEFAULT_ROOT_OBJECT = "login.html"
@@ -28,8 +29,11 @@ def oac_config(spec: StackSpec, name: str) -> dict[str, Any]:
     }
 
 
-def distribution_config(spec: StackSpec, comment: str, oac_id: str) -> dict[str, Any]:
-    """create_distribution's DistributionConfig (the CloudFront API shape, Quantity/Items lists)."""
+def distribution_config(
+    spec: StackSpec, comment: str, oac_id: str, response_headers_policy_id: str | None = None
+) -> dict[str, Any]:
+    """create_distribution's DistributionConfig (the CloudFront API shape, Quantity/Items lists); the response
+    headers policy (the page headers the dev server sends) is attached where it exists (on AWS)."""
     origin = {
         "Id": ORIGIN_ID,
         "DomainName": f"{spec.frontend_bucket}.s3.{spec.region}.amazonaws.com",
@@ -57,6 +61,7 @@ def distribution_config(spec: StackSpec, comment: str, oac_id: str) -> dict[str,
             },
             "Compress": True,
             "CachePolicyId": CACHING_OPTIMIZED,
+            **({"ResponseHeadersPolicyId": response_headers_policy_id} if response_headers_policy_id else {}),
         },
         "ViewerCertificate": {"CloudFrontDefaultCertificate": True},
     }
@@ -110,13 +115,70 @@ class OriginAccessControl(Resource):
             ctx.outputs["originAccessControlId"] = current["Id"]
 
 
+class ResponseHeadersPolicy(Resource):
+    """The frontend's security headers (CSP, framing, nosniff, referrer), the same values the dev server sends.
+
+    AWS only: moto has no response headers policy API (the dev server adds the headers itself, kit.page_headers).
+    """
+
+    kind = "cloudfront response headers policy"
+
+    def applies(self, ctx: Context) -> bool:
+        return ctx.target.is_aws
+
+    def _config(self, ctx: Context) -> dict[str, Any]:
+        headers = app_headers(aws_connect_src(ctx.spec.region))
+        return {
+            "Name": self.name,
+            "Comment": f"Expense tracker frontend security headers, stack {ctx.spec.stack}",
+            "SecurityHeadersConfig": cloudfront_security_headers(headers),
+        }
+
+    def read(self, ctx: Context) -> dict[str, Any] | None:
+        listed = ctx.client("cloudfront").list_response_headers_policies(Type="custom")
+        for item in listed.get("ResponseHeadersPolicyList", {}).get("Items", []) or []:
+            policy = item.get("ResponseHeadersPolicy", {})
+            config = policy.get("ResponseHeadersPolicyConfig", {})
+            if config.get("Name") == self.name:
+                return {"Id": policy["Id"], "Config": config}
+        return None
+
+    def diff(self, ctx: Context, current: dict[str, Any]) -> list[str]:
+        wanted = self._config(ctx)["SecurityHeadersConfig"]
+        return [] if canonical(current["Config"].get("SecurityHeadersConfig")) == canonical(wanted) else ["headers"]
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        config = self._config(ctx)
+        created = ctx.client("cloudfront").create_response_headers_policy(ResponseHeadersPolicyConfig=config)
+        return {"Id": created["ResponseHeadersPolicy"]["Id"], "Config": config}
+
+    def update(self, ctx: Context, current: dict[str, Any], changes: list[str]) -> dict[str, Any]:
+        cloudfront = ctx.client("cloudfront")
+        etag = cloudfront.get_response_headers_policy(Id=current["Id"])["ETag"]
+        config = self._config(ctx)
+        cloudfront.update_response_headers_policy(Id=current["Id"], IfMatch=etag, ResponseHeadersPolicyConfig=config)
+        return {"Id": current["Id"], "Config": config}
+
+    def delete(self, ctx: Context, current: dict[str, Any]) -> None:
+        cloudfront = ctx.client("cloudfront")
+        etag = cloudfront.get_response_headers_policy(Id=current["Id"])["ETag"]
+        cloudfront.delete_response_headers_policy(Id=current["Id"], IfMatch=etag)
+
+    def export(self, ctx: Context, current: dict[str, Any] | None) -> None:
+        if current is not None:
+            ctx.outputs["responseHeadersPolicyId"] = current["Id"]
+
+
 class Distribution(Resource):
     """The site's distribution, found again by its comment."""
 
     kind = "cloudfront distribution"
 
     def _config(self, ctx: Context) -> dict[str, Any]:
-        return distribution_config(ctx.spec, self.name, ctx.output("originAccessControlId"))
+        policy = ctx.output("responseHeadersPolicyId") if ctx.target.is_aws else PENDING
+        return distribution_config(
+            ctx.spec, self.name, ctx.output("originAccessControlId"), None if policy == PENDING else policy
+        )
 
     def _origin(self, ctx: Context) -> dict[str, Any]:
         origin: dict[str, Any] = self._config(ctx)["Origins"]["Items"][0]
@@ -153,6 +215,11 @@ class Distribution(Resource):
             changes.append("origin")
         if config.get("DefaultCacheBehavior", {}).get("ViewerProtocolPolicy") != "redirect-to-https":
             changes.append("viewer protocol policy")
+        wanted_policy = self._config(ctx)["DefaultCacheBehavior"].get("ResponseHeadersPolicyId")
+        if wanted_policy is not None and config.get("DefaultCacheBehavior", {}).get("ResponseHeadersPolicyId") != (
+            wanted_policy
+        ):
+            changes.append("response headers policy")
         return changes
 
     def create(self, ctx: Context) -> dict[str, Any]:
@@ -168,6 +235,10 @@ class Distribution(Resource):
         config["DefaultRootObject"] = DEFAULT_ROOT_OBJECT
         config["Origins"] = wanted["Origins"]
         config["DefaultCacheBehavior"]["ViewerProtocolPolicy"] = "redirect-to-https"
+        if "ResponseHeadersPolicyId" in wanted["DefaultCacheBehavior"]:
+            config["DefaultCacheBehavior"]["ResponseHeadersPolicyId"] = wanted["DefaultCacheBehavior"][
+                "ResponseHeadersPolicyId"
+            ]
         ctx.client("cloudfront").update_distribution(
             Id=current["Id"], IfMatch=current["ETag"], DistributionConfig=config
         )
