@@ -30,7 +30,14 @@ from bootstrap.policies import (
 )
 from bootstrap.resources.apigateway import FAIL_ON_WARNINGS, GatewayResponses, RestApi, Stage, stage_settings
 from bootstrap.resources.base import Context, Resource, stack_tags, tag_list
-from bootstrap.resources.cloudfront import Distribution, OriginAccessControl, distribution_config, oac_config
+from bootstrap.resources.cloudfront import (
+    Distribution,
+    OriginAccessControl,
+    ResponseHeadersPolicy,
+    distribution_config,
+    headers_policy_config,
+    oac_config,
+)
 from bootstrap.resources.cognito import AppClient, UserPool, app_client_settings, user_pool_settings
 from bootstrap.resources.dynamodb import Table, table_protection
 from bootstrap.resources.iam import INLINE_POLICY, FunctionRole, role_description
@@ -142,6 +149,7 @@ REST_API_ID = "RestApi"
 STAGE_ID = "Stage"
 OAC_ID = "OriginAccessControl"
 DISTRIBUTION_ID = "Distribution"
+HEADERS_POLICY_ID = "ResponseHeadersPolicy"
 QUICKSIGHT_ACCESS_ID = "QuickSightLakeAccess"
 
 
@@ -313,6 +321,11 @@ def _oac(b: _Builder, r: Resource) -> None:
     b.add(OAC_ID, "AWS::CloudFront::OriginAccessControl", {"OriginAccessControlConfig": oac_config(b.spec, r.name)})
 
 
+def _headers_policy(b: _Builder, r: Resource) -> None:
+    config = intrinsic(_cloudfront_lists(headers_policy_config(b.spec, r.name)))
+    b.add(HEADERS_POLICY_ID, "AWS::CloudFront::ResponseHeadersPolicy", {"ResponseHeadersPolicyConfig": config})
+
+
 def _cloudfront_lists(value: Any) -> Any:
     """CloudFront's API wraps lists as {Quantity, Items}; CloudFormation takes the plain list."""
     if isinstance(value, list):
@@ -355,7 +368,7 @@ def cloudformation_distribution(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _distribution(b: _Builder, r: Resource) -> None:
-    config = cloudformation_distribution(distribution_config(b.spec, r.name, ref(OAC_ID)))
+    config = cloudformation_distribution(distribution_config(b.spec, r.name, ref(OAC_ID), ref(HEADERS_POLICY_ID)))
     converted = intrinsic(config)
     converted["Aliases"] = {"Fn::If": [HAS_CUSTOM_DOMAIN, [{"Ref": "DomainName"}], NO_VALUE]}
     converted["ViewerCertificate"] = {
@@ -394,6 +407,7 @@ _CONVERTERS: dict[type[Resource], Callable[[_Builder, Resource], None]] = {
     Stage: _stage,
     InvokePermission: _permission,
     OriginAccessControl: _oac,
+    ResponseHeadersPolicy: _headers_policy,
     Distribution: _distribution,
     QuickSightLakeAccess: _quicksight_access,
 }

@@ -115,6 +115,16 @@ class OriginAccessControl(Resource):
             ctx.outputs["originAccessControlId"] = current["Id"]
 
 
+def headers_policy_config(spec: StackSpec, name: str) -> dict[str, Any]:
+    """create_response_headers_policy's config: the page headers of kit.page_headers, as the dev server sends them."""
+    headers = app_headers(aws_connect_src(spec.region))
+    return {
+        "Name": name,
+        "Comment": f"Expense tracker frontend security headers, stack {spec.stack}",
+        "SecurityHeadersConfig": cloudfront_security_headers(headers),
+    }
+
+
 class ResponseHeadersPolicy(Resource):
     """The frontend's security headers (CSP, framing, nosniff, referrer), the same values the dev server sends.
 
@@ -127,12 +137,7 @@ class ResponseHeadersPolicy(Resource):
         return ctx.target.is_aws
 
     def _config(self, ctx: Context) -> dict[str, Any]:
-        headers = app_headers(aws_connect_src(ctx.spec.region))
-        return {
-            "Name": self.name,
-            "Comment": f"Expense tracker frontend security headers, stack {ctx.spec.stack}",
-            "SecurityHeadersConfig": cloudfront_security_headers(headers),
-        }
+        return headers_policy_config(ctx.spec, self.name)
 
     def read(self, ctx: Context) -> dict[str, Any] | None:
         listed = ctx.client("cloudfront").list_response_headers_policies(Type="custom")
