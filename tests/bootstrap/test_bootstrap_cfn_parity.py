@@ -37,7 +37,12 @@ from bootstrap.cfn.template import (
 from bootstrap.engine import context_for, public_outputs, stack_resources
 from bootstrap.policies import quicksight_role_policy
 from bootstrap.resources.apigateway import GatewayResponses, RestApi, Stage
-from bootstrap.resources.cloudfront import Distribution, OriginAccessControl
+from bootstrap.resources.cloudfront import (
+    Distribution,
+    OriginAccessControl,
+    ResponseHeadersPolicy,
+    headers_policy_config,
+)
 from bootstrap.resources.cognito import AppClient, UserPool, app_client_settings
 from bootstrap.resources.dynamodb import Table, table_protection
 from bootstrap.resources.iam import FunctionRole
@@ -64,6 +69,7 @@ COMPARED = {
     InvokePermission,
     OriginAccessControl,
     Distribution,
+    ResponseHeadersPolicy,
     QuickSightLakeAccess,
 }
 
@@ -102,6 +108,8 @@ def pair(shared_stack: dict[str, Any], moto_endpoint: str) -> dict[str, Any]:
         "RestApi": {None: outputs["apiId"]},
         "OriginAccessControl": {None: outputs["originAccessControlId"]},
         "Distribution": {None: outputs["distributionId"], "DomainName": outputs["distributionDomain"]},
+        # AWS only (moto has no response headers policy API): the direct path attaches it on AWS alone.
+        "ResponseHeadersPolicy": {None: "aws-only-response-headers-policy"},
     }
     for key in spec.contract.functions:
         role = iam.get_role(RoleName=spec.role_name(key))["Role"]
@@ -161,6 +169,7 @@ def test_the_template_has_no_resource_the_direct_path_lacks(pair):
         "AWS::Lambda::Permission": functions,
         "AWS::CloudFront::OriginAccessControl": 1,
         "AWS::CloudFront::Distribution": 1,
+        "AWS::CloudFront::ResponseHeadersPolicy": 1,  # AWS only, compared below with its definition
         "AWS::IAM::RolePolicy": 1,  # QuickSight's access: AWS only, compared below with its definition
     }
 
@@ -440,6 +449,18 @@ def test_quicksight_access_is_the_aws_definition(pair):
     access = QuickSightLakeAccess(pair["spec"].stack)
     assert (props["RoleName"], props["PolicyName"]) == (QUICKSIGHT_ROLE, access.policy_name)
     assert props["PolicyDocument"] == quicksight_role_policy(pair["aws_spec"])
+
+
+def test_response_headers_policy_is_the_aws_definition_and_the_distribution_uses_it(pair):
+    """AWS only (moto has no such API): the template holds the direct path's AWS config, and the distribution's
+    default behaviour points at it, as the direct path's does on AWS."""
+    props = _props(pair, "ResponseHeadersPolicy")["ResponseHeadersPolicyConfig"]
+    spec = pair["aws_spec"]
+    wanted = headers_policy_config(spec, spec.headers_policy_name)
+    assert props["Name"] == wanted["Name"]
+    assert props["SecurityHeadersConfig"] == wanted["SecurityHeadersConfig"]
+    behaviour = _props(pair, "Distribution")["DistributionConfig"]["DefaultCacheBehavior"]
+    assert behaviour["ResponseHeadersPolicyId"] == "aws-only-response-headers-policy"
 
 
 def test_the_cloudformation_path_writes_the_direct_paths_outputs(pair, shared_stack, tmp_path):
