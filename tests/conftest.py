@@ -9,7 +9,6 @@ from typing import Any
 import boto3
 import pytest
 
-from kit.clients import reset_clients
 from tests.support import BUCKET, TABLE
 
 
@@ -23,8 +22,6 @@ def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    # kit.clients caches sessions (and the credentials they resolved): a test that changes them starts afresh.
-    reset_clients()
 
 
 @pytest.fixture(scope="session")

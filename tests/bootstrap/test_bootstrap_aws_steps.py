@@ -18,6 +18,7 @@ from bootstrap.resources.dynamodb import Table
 from bootstrap.resources.quicksight_access import QUICKSIGHT_ROLE, QuickSightLakeAccess
 from bootstrap.spec import StackSpec
 from bootstrap.target import Target
+from kit.clients import reset_clients
 from kit.state import StateLayout
 
 ACCOUNT = "123456789012"
@@ -233,6 +234,7 @@ def no_credentials(monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none-config"))
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none-credentials"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    reset_clients()  # kit.clients caches sessions with the credentials they resolved
 
 
 @pytest.mark.parametrize("command", ["up", "down"])

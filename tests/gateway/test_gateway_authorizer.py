@@ -86,7 +86,7 @@ def access_token(keys: Keys) -> str:
 
 
 def now() -> int:
-    """The clock when the token is made, not when the module was imported (a slow suite outlives ten minutes)."""
+    """Read when a token is made, not at import: a long suite must not age the 'future' tokens into the present."""
     return int(time.time())
 
 

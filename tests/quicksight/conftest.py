@@ -16,6 +16,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from kit.clients import reset_clients
 from quicksight.manifest import MANIFEST_KEY, upload_manifest
 from tests.quicksight.lake_support import quicksight_read_policy
 
@@ -40,6 +41,7 @@ def fake_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_REGION"):
         monkeypatch.delenv(name, raising=False)
+    reset_clients()  # kit.clients caches sessions with the credentials they resolved: a test may change them
 
 
 @pytest.fixture(autouse=True)

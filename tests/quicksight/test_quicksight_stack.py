@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from kit.clients import reset_clients
 from kit.constants import PLACEHOLDER_ACCESS_KEY_ID
 from quicksight import cli
 from quicksight.stack import dev_server_endpoint, resolve_endpoint, s3_client
@@ -101,6 +102,7 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    reset_clients()  # kit.clients caches sessions with the credentials they resolved
 
 
 def test_an_emulator_client_signs_with_placeholders_when_nothing_is_configured(
@@ -115,6 +117,7 @@ def test_an_emulator_client_signs_with_placeholders_when_nothing_is_configured(
 def test_configured_credentials_are_kept_for_an_emulator(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "mine")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    reset_clients()
     assert signing_credentials(s3_client("http://127.0.0.1:9", emulator=True)).access_key == "mine"
 
 
