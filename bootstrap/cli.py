@@ -57,8 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--target",
         choices=["embedded", "endpoint", "aws"],
         default="embedded",
-        help="embedded: the dev server's in-process moto backend (default); endpoint: a moto "
-        "server or LocalStack at --endpoint-url; aws: real AWS (standard credential chain)",
+        help="embedded: the dev server's backend (default: in-process moto, DynamoDB on DynamoDB Local); "
+        "endpoint: a moto server or LocalStack at --endpoint-url; aws: real AWS (standard credential chain)",
     )
     parser.add_argument("--endpoint-url", help="for --target endpoint, e.g. http://127.0.0.1:5000")
     parser.add_argument("--region", default="us-east-1")
@@ -108,12 +108,13 @@ def confirm(question: str, stdin: TextIO, stdout: TextIO) -> bool:
 
 @contextmanager
 def _embedded(state_root: Path, stack: str, region: str) -> Iterator[Target]:
-    from devserver.backend import EmbeddedBackend  # lazy: only this target needs the dev server's backend
+    from devserver.backend import EmbeddedServices  # lazy: only this target needs the dev server's backend
 
-    backend = EmbeddedBackend(state_dir=state_root / stack / "backend", region=region)
+    # DynamoDB on DynamoDB Local (moto when Java is missing, said in one line), the rest on the embedded moto.
+    backend = EmbeddedServices(state_dir=state_root / stack / "backend", region=region)
     backend.start()
     try:
-        yield Target.endpoint(backend.endpoint_url)
+        yield Target.endpoint(backend.endpoint_url, backend.service_endpoints)
     finally:
         backend.stop()
 

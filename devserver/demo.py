@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from devserver.cognito import LocalCognito
 from devserver.cognito.errors import UsernameExists
-from expense_core import aws
 from expense_core.identity import Caller
 from expense_core.lake import ExpenseLake
 from expense_core.pagination import PageTokenCodec
@@ -63,19 +63,22 @@ def demo_expenses(today: dt.date, seed: int = 7) -> list[ExpenseInput]:
     return out
 
 
-def seed_demo(cognito: LocalCognito, outputs: dict[str, Any], endpoint_url: str, region: str) -> None:
-    """Create the demo user (once) and its expenses (only when it has none), through the real service."""
+def seed_demo(cognito: LocalCognito, outputs: dict[str, Any], client: Callable[[str], Any]) -> None:
+    """Create the demo user (once) and its expenses (only when it has none), through the real service.
+
+    ``client(service)`` gives a client on the endpoint serving that service (DynamoDB Local for DynamoDB).
+    """
     pool_id = str(outputs["userPoolId"])
     try:
         sub = cognito.create_confirmed_user(pool_id, DEMO_USERNAME, DEMO_PASSWORD, DEMO_EMAIL)
     except UsernameExists:
-        idp = aws.client("cognito-idp", endpoint_url, region)
+        idp = client("cognito-idp")
         user = idp.admin_get_user(UserPoolId=pool_id, Username=DEMO_USERNAME)
         sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
     env = next(iter(outputs["functionEnvironment"].values()))
     service = ExpenseService(
-        ExpenseRepository(aws.client("dynamodb", endpoint_url, region), env["EXPENSES_TABLE"]),
-        ExpenseLake(aws.client("s3", endpoint_url, region), env["DATA_BUCKET"]),
+        ExpenseRepository(client("dynamodb"), env["EXPENSES_TABLE"]),
+        ExpenseLake(client("s3"), env["DATA_BUCKET"]),
         PageTokenCodec(env["PAGE_TOKEN_SECRET"]),
     )
     caller = Caller(sub=sub, username=DEMO_USERNAME)

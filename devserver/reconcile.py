@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     outputs = runtime["outputs"]
     forwarded = ["--table", outputs["tableName"], "--bucket", outputs["dataBucket"]]
     forwarded += ["--endpoint-url", runtime["endpointUrl"]] + (["--dry-run"] if args.dry_run else [])
+    if dynamodb := runtime.get("serviceEndpoints", {}).get("dynamodb"):
+        forwarded += ["--dynamodb-endpoint-url", dynamodb]
     return reconcile.main(forwarded)
 
 

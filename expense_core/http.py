@@ -82,8 +82,8 @@ def service_for(settings: Settings) -> ExpenseService:
         if settings.page_token_secret == "dev-only-page-token-secret":  # noqa: S105
             logger.warning("PAGE_TOKEN_SECRET is not set: using the dev-only secret")
         found = ExpenseService(
-            ExpenseRepository(aws.client("dynamodb", settings.endpoint_url), settings.table_name),
-            ExpenseLake(aws.client("s3", settings.endpoint_url), settings.bucket_name),
+            ExpenseRepository(aws.client("dynamodb", settings.dynamodb_endpoint_url), settings.table_name),
+            ExpenseLake(aws.client("s3", settings.s3_endpoint_url), settings.bucket_name),
             PageTokenCodec(settings.page_token_secret),
             default_currency=settings.default_currency,
             idempotency_ttl=settings.idempotency_ttl,

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from expense_core import aws, keys
-from expense_core.config import ENV_BUCKET, ENV_TABLE
+from expense_core.config import ENV_BUCKET, ENV_DYNAMODB_ENDPOINT_URL, ENV_TABLE
 from expense_core.lake import ExpenseLake, lake_document
 from expense_core.repository import ExpenseRepository
 
@@ -66,12 +66,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", default=os.environ.get(ENV_TABLE), help=f"table name (default ${ENV_TABLE})")
     parser.add_argument("--bucket", default=os.environ.get(ENV_BUCKET), help=f"data bucket (default ${ENV_BUCKET})")
     parser.add_argument("--endpoint-url", default=None, help="moto / LocalStack endpoint (default: AWS_ENDPOINT_URL)")
+    parser.add_argument(
+        "--dynamodb-endpoint-url",
+        default=os.environ.get(ENV_DYNAMODB_ENDPOINT_URL),
+        help=f"DynamoDB's endpoint, e.g. DynamoDB Local (default: ${ENV_DYNAMODB_ENDPOINT_URL}, else --endpoint-url)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="report drift without repairing it")
     args = parser.parse_args(argv)
     if not args.table or not args.bucket:
         parser.error(f"--table and --bucket are required (or set {ENV_TABLE} and {ENV_BUCKET})")
     report = reconcile(
-        ExpenseRepository(aws.client("dynamodb", args.endpoint_url), args.table),
+        ExpenseRepository(aws.client("dynamodb", args.dynamodb_endpoint_url or args.endpoint_url), args.table),
         ExpenseLake(aws.client("s3", args.endpoint_url), args.bucket),
         dry_run=args.dry_run,
     )

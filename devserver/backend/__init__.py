@@ -1,6 +1,17 @@
-"""The dev server's embedded AWS backend: moto served in-process on loopback, with crash-safe persistence."""
+"""The dev server's embedded AWS backend: moto in-process and DynamoDB Local as a child, on loopback, persisted."""
 
+from .dynamodb_local import DynamoDBLocal, DynamoDBLocalError
+from .dynamodb_runtime import DynamoDBLocalUnavailable
 from .embedded import BackendUnavailableError, EmbeddedBackend
 from .persistence import StateCorruptedError
+from .services import EmbeddedServices
 
-__all__ = ["BackendUnavailableError", "EmbeddedBackend", "StateCorruptedError"]
+__all__ = [
+    "BackendUnavailableError",
+    "DynamoDBLocal",
+    "DynamoDBLocalError",
+    "DynamoDBLocalUnavailable",
+    "EmbeddedBackend",
+    "EmbeddedServices",
+    "StateCorruptedError",
+]
