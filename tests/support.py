@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import uuid
 from pathlib import Path
 from types import ModuleType
@@ -12,6 +13,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = "Expenses-test"
 BUCKET = "expense-tracker-data-test"
+# Set by .ci/run: tests that need DynamoDB Local (Java 17+) fail instead of skipping when it cannot run.
+REQUIRE_DYNAMODB_LOCAL = "REQUIRE_DYNAMODB_LOCAL"
+
+
+def dynamodb_local_unavailable(problem: Exception) -> None:
+    """Skip (with the reason and the fix) when DynamoDB Local cannot run here; fail in CI."""
+    import pytest
+
+    reason = f"DynamoDB Local cannot run here: {problem}"
+    if os.environ.get(REQUIRE_DYNAMODB_LOCAL) == "1":
+        pytest.fail(f"{REQUIRE_DYNAMODB_LOCAL}=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def load_handler(function_dir: str) -> ModuleType:
