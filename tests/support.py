@@ -155,3 +155,36 @@ def lake_objects(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
             body = stack["s3"].get_object(Bucket=stack["bucket"], Key=obj["Key"])["Body"].read()
             out[obj["Key"]] = json.loads(body)
     return out
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process still runs: its /proc state, since a killed orphan may linger as a zombie ("Z")."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of the TCP sockets listening on `port` (from /proc/net/tcp and tcp6)."""
+    import ipaddress
+
+    found: set[str] = set()
+    for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, hex_port = fields[1].split(":")
+            if int(hex_port, 16) != port or fields[3] != "0A":  # 0A = LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            packed = b"".join(raw[i : i + 4][::-1] for i in range(0, size, 4))  # 32-bit words, host order
+            ip = ipaddress.ip_address(packed)
+            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+                ip = ip.ipv4_mapped
+            found.add(str(ip))
+    return found
