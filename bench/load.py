@@ -462,13 +462,14 @@ class Stores:
     def of_dev_server(cls, server: DevServerProcess, stack: str = "dev") -> Stores:
         import boto3
 
-        endpoint = server.aws_endpoint()
+        endpoint, dynamodb = server.aws_endpoint(), server.endpoint_for("dynamodb")
         require_loopback(endpoint)
+        require_loopback(dynamodb)
         outputs = json.loads((server.state_dir / stack / "outputs.json").read_text())
         region = server.config()["region"]
         creds = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": region}
         return cls(
-            boto3.client("dynamodb", endpoint_url=endpoint, **creds),
+            boto3.client("dynamodb", endpoint_url=dynamodb, **creds),
             boto3.client("s3", endpoint_url=endpoint, **creds),
             str(outputs["tableName"]),
             str(outputs["dataBucket"]),

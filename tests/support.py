@@ -188,3 +188,20 @@ def listening_addresses(port: int) -> set[str]:
                 ip = ip.ipv4_mapped
             found.add(str(ip))
     return found
+
+
+def children_running(parent: int, marker: str) -> list[int]:
+    """Pids of live child processes of `parent` whose command line contains `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and marker in cmdline and process_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
