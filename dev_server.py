@@ -94,11 +94,26 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
 
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
+    early = None
+    if options.embedded and options.dynamodb in (None, DYNAMODB_LOCAL) and not options.reset:
+        # DynamoDB Local's JVM starts now and gets ready while the imports below run (about a second).
+        from devserver.backend.dynamodb_local import launch_early
+
+        early = launch_early(options.backend_dir)
+    try:
+        return _run(options, early)
+    finally:
+        if early is not None:
+            early.stop()  # already stopped with the backend, unless the start failed before it
+
+
+def _run(options: DevOptions, early: object) -> int:
     from devserver.backend import BackendUnavailableError, DynamoDBLocalError, StateCorruptedError
     from devserver.cognito import StateCorrupted
     from devserver.runner import DevServer
 
     server = DevServer(options)
+    server.dynamodb_local = early
     try:
         server.start()
     except PortInUseError as e:

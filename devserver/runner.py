@@ -43,6 +43,8 @@ class DevServer:
     endpoint_url: str = ""
     service_endpoints: dict[str, str] = field(default_factory=dict)
     _backend: Any = None
+    # A DynamoDB Local that dev_server.py launched before its imports (its JVM starts meanwhile), adopted here.
+    dynamodb_local: Any = None
     _gateway: Gateway | None = None
     _http: Any = None
     _thread: threading.Thread | None = None
@@ -138,7 +140,10 @@ class DevServer:
                 self.service_endpoints["dynamodb"] = self.options.dynamodb.rstrip("/")
             return url
         self._backend = EmbeddedServices(
-            self.options.backend_dir, region=self.options.region, dynamodb=self.options.dynamodb or DYNAMODB_LOCAL
+            self.options.backend_dir,
+            region=self.options.region,
+            dynamodb=self.options.dynamodb or DYNAMODB_LOCAL,
+            launched=self.dynamodb_local,
         )
         self._backend.start()
         self.service_endpoints = dict(self._backend.service_endpoints)

@@ -58,6 +58,7 @@ from . import motostate
 from .mutations import is_mutating
 from .persistence import (
     SNAPSHOT_NAME,
+    BackendUnavailableError,
     Journal,
     StateCorruptedError,
     list_segments,
@@ -137,10 +138,6 @@ class _ProcessSlot:
 
 
 _slot = _ProcessSlot()
-
-
-class BackendUnavailableError(RuntimeError):
-    """The backend cannot start here (another one runs in this process, or another process holds the state)."""
 
 
 class _RWLock:
@@ -368,6 +365,10 @@ class EmbeddedBackend:
                 self._journal.close()
                 self._remove_state_files()
                 self._journal = Journal(self.state_dir, 1)
+
+    def holds(self, service: str) -> bool:
+        """Whether moto has state of ``service`` (a botocore name in :data:`MOTO_SERVICES`), e.g. restored."""
+        return motostate.has_state(MOTO_SERVICES[service])
 
     def hand_over(self, service: str, where: str) -> bool:
         """From now on ``service`` (a botocore name in :data:`MOTO_SERVICES`) is served by ``where``, not moto.

@@ -106,6 +106,12 @@ def reset_state() -> None:
     BackendDict.reset()
 
 
+def has_state(names: frozenset[str]) -> bool:
+    """Whether moto holds any state of these services (a backend was created for some account)."""
+    with backend_lock:
+        return any(bool(bd) for bd in _instances() if bd.service_name in names)
+
+
 def drop_services(names: frozenset[str]) -> bool:
     """Wipe the state of these moto services only (e.g. once DynamoDB Local serves DynamoDB); True if any."""
     dropped = False

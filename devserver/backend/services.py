@@ -8,7 +8,8 @@ botocore's own per-service setting; bootstrap's ``Target.endpoint(url, overrides
 Starting (``dynamodb="local"``, the default):
 
 1. DynamoDB Local is launched first (it checks Java, the package and its saved database, then the JVM starts in
-   the background), so its start-up overlaps moto's.
+   the background), so its start-up overlaps moto's; the dev server even launches it before its own imports
+   (``launch_early``) and hands it over here.
 2. The embedded moto starts and restores its saved state.
 3. Once DynamoDB Local serves, DynamoDB tables moto still holds from before (state saved by an older kit, or by
    a run on moto's DynamoDB because Java was missing) are copied into DynamoDB Local - tables created when
@@ -31,7 +32,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from .dynamodb_local import DynamoDBLocal
+from .dynamodb_local import DynamoDBLocal, dynamodb_state_dir
 from .dynamodb_runtime import DynamoDBLocalUnavailable
 from .embedded import EmbeddedBackend
 
@@ -39,13 +40,7 @@ log = logging.getLogger(__name__)
 
 LOCAL = "local"
 MOTO = "moto"
-DYNAMODB_DIR = "dynamodb"  # under the backend's state directory
 _CLIENT_CONFIG = Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=5, read_timeout=60)
-
-
-def dynamodb_state_dir(backend_dir: Path) -> Path:
-    """Where DynamoDB Local keeps its database for a backend state directory (wiped with it)."""
-    return backend_dir / DYNAMODB_DIR
 
 
 def unavailable_notice(problem: DynamoDBLocalUnavailable, saved: Path | None) -> str:
@@ -60,9 +55,17 @@ class EmbeddedServices:
     """moto in this process for every service, DynamoDB from a DynamoDB Local child (or moto, or a given URL)."""
 
     def __init__(
-        self, state_dir: Path | None, region: str = "us-east-1", host: str = "127.0.0.1", *, dynamodb: str = LOCAL
+        self,
+        state_dir: Path | None,
+        region: str = "us-east-1",
+        host: str = "127.0.0.1",
+        *,
+        dynamodb: str = LOCAL,
+        launched: DynamoDBLocal | None = None,
     ) -> None:
+        """``launched``: a DynamoDB Local already launched on this state directory (``launch_early``), adopted."""
         self.state_dir = Path(state_dir) if state_dir is not None else None
+        self.launched = launched
         self.region = region
         self.host = host
         self.dynamodb = dynamodb
@@ -95,7 +98,7 @@ class EmbeddedServices:
         return "moto" if self.dynamodb in (LOCAL, MOTO) else f"external {self.dynamodb}"
 
     def start(self) -> None:
-        ddb = self._launch_dynamodb_local() if self.dynamodb == LOCAL else None
+        ddb = self.launched or (self._launch_dynamodb_local() if self.dynamodb == LOCAL else None)
         moto = EmbeddedBackend(self.state_dir, host=self.host, region=self.region)
         try:
             moto.start()
@@ -103,7 +106,8 @@ class EmbeddedServices:
             if ddb is not None:
                 ddb.wait_ready()
                 self.dynamodb_local = ddb
-                self.moved_items = move_dynamodb(moto.endpoint_url, ddb.endpoint_url, self.region)
+                if moto.holds("dynamodb"):  # saved before DynamoDB Local served it: move it over
+                    self.moved_items = move_dynamodb(moto.endpoint_url, ddb.endpoint_url, self.region)
                 moto.hand_over("dynamodb", f"DynamoDB Local at {ddb.endpoint_url}")
                 if self.moved_items:
                     log.warning("moved %d DynamoDB items that moto had saved into DynamoDB Local", self.moved_items)
