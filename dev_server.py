@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from devserver.config import EMBEDDED, SPLIT_SERVICES, DevOptions
+from devserver.config import DYNAMODB_LOCAL, DYNAMODB_MOTO, EMBEDDED, SPLIT_SERVICES, DevOptions
 from devserver.hosts import exposure_warning
 from devserver.httpserver import PortInUseError
 
@@ -20,7 +20,7 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         prog="python dev_server.py",
         description="Run the expense tracker locally: the real Lambda handlers behind an API Gateway emulation "
         "with real Cognito JWT checks, a local Cognito (SRP, confirmation codes in a mailbox), the frontend, "
-        "and DynamoDB/S3 on moto. Prints the URLs when ready; Ctrl-C stops it.",
+        "DynamoDB on AWS's DynamoDB Local and S3 on moto. Prints the URLs when ready; Ctrl-C stops it.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
     parser.add_argument(
@@ -64,9 +64,21 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         metavar="URL",
         help="with --backend URL: Cognito and CloudFront are at this other endpoint (e.g. a moto server)",
     )
+    parser.add_argument(
+        "--dynamodb",
+        metavar="local|moto|URL",
+        help="what serves DynamoDB: 'local' (default with the embedded backend: AWS's DynamoDB Local, needs Java "
+        "17+; without it the start says so and moto serves DynamoDB), 'moto' (the embedded moto), or the URL of a "
+        "running DynamoDB endpoint. With --backend URL the default is that backend's own DynamoDB",
+    )
     parser.add_argument("--no-reload", action="store_true", help="disable hot reload of handler code")
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
+    if args.dynamodb is not None and args.dynamodb not in (DYNAMODB_LOCAL, DYNAMODB_MOTO):
+        if not args.dynamodb.startswith(("http://", "https://")):
+            parser.error("--dynamodb must be local, moto or an http(s):// URL")
+    elif args.dynamodb is not None and args.backend != EMBEDDED:
+        parser.error(f"--dynamodb {args.dynamodb} goes with the embedded backend; with --backend give a URL")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -88,6 +100,7 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         hot_reload=not args.no_reload,
         local_services=SPLIT_SERVICES if args.local_cognito else (),
         split_endpoint=args.cognito_endpoint,
+        dynamodb=args.dynamodb,
     )
 
 
@@ -98,11 +111,26 @@ def main(argv: list[str] | None = None) -> int:
     warning = exposure_warning(options.host, options.port, options.allowed_hosts)
     if warning:
         print(warning, file=sys.stderr, flush=True)
+    early = None
+    if options.embedded and options.dynamodb in (None, DYNAMODB_LOCAL) and not options.reset:
+        # DynamoDB Local's JVM starts now and gets ready while the imports below run (about a second).
+        from localaws.dynamodb_local import launch_early
+
+        early = launch_early(options.backend_dir)
+    try:
+        return _run(options, early)
+    finally:
+        if early is not None:
+            early.stop()  # already stopped with the backend, unless the start failed before it
+
+
+def _run(options: DevOptions, early: object) -> int:
     from devserver.cognito import StateCorrupted
     from devserver.runner import DevServer
-    from localaws import StateCorruptedError
+    from localaws import BackendUnavailableError, DynamoDBLocalError, StateCorruptedError
 
     server = DevServer(options)
+    server.dynamodb_local = early
     try:
         server.start()
     except PortInUseError as e:
@@ -112,6 +140,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: saved state is damaged: {e}", file=sys.stderr)
         server.stop()
         return 3
+    except (BackendUnavailableError, DynamoDBLocalError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        server.stop()
+        return 4
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt

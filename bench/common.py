@@ -20,6 +20,8 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "processor": platform.processor() or platform.machine(),
+        # The machine is shared with other jobs: their load moves absolute figures; ratios from one run stay fair.
+        "loadAverage1m": round(os.getloadavg()[0], 2),
     }
 
 

@@ -1,8 +1,9 @@
 """Gateway overhead: authenticated POST and GET through the dev server vs the same handler in-process vs bare Flask.
 
 Run: `python -m bench.gateway`. All three are measured in one run on the same machine and the same backend (the
-dev server's embedded moto). Targets: gateway + JWT check adds <= 1.5x over the in-process call, and the dev
-server's own cost per request (its p50 minus the in-process p50) is compared with bare Flask's whole p50.
+dev server's embedded backend: DynamoDB Local for the table, moto for the rest). Targets: gateway + JWT check
+adds <= 1.5x over the in-process call, and the dev server's own cost per request (its p50 minus the in-process
+p50) is compared with bare Flask's whole p50.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ def main() -> int:
             for name, env in outputs["functionEnvironment"].items():
                 if name in ("add_expense", "get_expenses"):
                     os.environ.update({k: str(v) for k, v in env.items()})
+            if (dynamodb := server.endpoint_for("dynamodb")) != endpoint:
+                os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = dynamodb  # DynamoDB Local, as the dev server's handlers
             os.environ.update(
                 {
                     "AWS_ENDPOINT_URL": endpoint,

@@ -464,8 +464,9 @@ class Stores:
     def of_dev_server(cls, server: DevServerProcess, stack: str = "dev") -> Stores:
         import boto3
 
-        endpoint = server.aws_endpoint()
+        endpoint, dynamodb = server.aws_endpoint(), server.endpoint_for("dynamodb")
         require_loopback(endpoint)
+        require_loopback(dynamodb)
         outputs = json.loads(StateLayout(server.state_dir, stack).outputs_file.read_text())
         region = server.config()["region"]
         creds = {
@@ -474,7 +475,7 @@ class Stores:
             "region_name": region,
         }
         return cls(
-            boto3.client("dynamodb", endpoint_url=endpoint, **creds),
+            boto3.client("dynamodb", endpoint_url=dynamodb, **creds),
             boto3.client("s3", endpoint_url=endpoint, **creds),
             str(outputs["tableName"]),
             str(outputs["dataBucket"]),

@@ -18,6 +18,9 @@ INTERACTIVE_MS = 1000  # a dashboard visit answered within a second counts as in
 
 BENCHMARKS = [
     ("bench.handlers", "handlers"),
+    ("bench.devserver_history", "devserver_history"),
+    ("bench.post_flood", "post_flood"),
+    ("bench.dev_start", "dev_start"),
     ("bench.gateway", "gateway"),
     ("bench.cold_start", "cold_start"),
     ("bench.backend_persistence", "backend_persistence"),
@@ -41,14 +44,53 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
     if h := _load("handlers"):
         for r in h["rows"]:
+            reads = f", items read x{r['itemsReadRatio']}" if r["operation"].startswith("GET") else ""
             rows.append(
                 (
                     f"handler {r['operation']}",
-                    f"p50 {r['at10000']['p50']} ms at 10k stored",
+                    f"p50 {r['at10000']['p50']} ms at 10k stored (20 users)",
                     f"p50 {r['at10']['p50']} ms at 10 stored",
-                    f"latency x{r['ratioP50']}, items read x{r['itemsReadRatio']} (target <= 1.5)",
+                    f"latency x{r['ratioP50']}{reads} (target <= 1.5; {h.get('dynamodb', 'moto')})",
                 )
             )
+    if d := _load("devserver_history"):
+        for r in d["rows"]:
+            rows.append(
+                (
+                    f"dev server {r['operation']}",
+                    f"p50 {r['at10000']['p50']} ms at 10k stored (20 users)",
+                    f"p50 {r['at10']['p50']} ms at 10 stored",
+                    f"x{r['ratioP50']} (target <= 1.5; {d['dynamodb']})",
+                )
+            )
+        m = d["memoryMb"]["10000"]
+        rows.append(
+            (
+                "memory at 10k stored",
+                f"{m['totalMb']} MB: dev server {m['devServerMb']} + DynamoDB Local JVM {m['dynamodbLocalMb']}",
+                f"at 10 stored: {d['memoryMb']['10']['totalMb']} MB",
+                "resident set (RSS)",
+            )
+        )
+    if f := _load("post_flood"):
+        rows.append(
+            (
+                f"{f['clients']} clients posting {f['posts']} for one user",
+                f"last 100: {f['lastHundredPerS']} POST/s",
+                f"first 100: {f['firstHundredPerS']} POST/s",
+                f"x{f['lastOverFirst']} (target >= {f['target']}), 5xx {f['serverErrors']}, "
+                f"{'audit passed' if f['audit']['passed'] else 'AUDIT FAILED'}",
+            )
+        )
+    if st := _load("dev_start"):
+        rows.append(
+            (
+                "`make dev` time to ready",
+                f"median {st['medianS']['local']} s of {st['runs']} starts (DynamoDB Local)",
+                f"--dynamodb moto {st['medianS']['moto']} s",
+                f"x{st['localOverMoto']} (target <= {st['targetS']} s: {'met' if st['met'] else 'MISSED'})",
+            )
+        )
     if g := _load("gateway"):
         for op in ("POST", "GET"):
             rows.append(
@@ -136,7 +178,9 @@ def main() -> int:
         "# Benchmark results",
         "",
         f"Machine: {m['cpus']} CPUs, {m['processor']}, Python {m['python']}, "
-        f"{m['platform']}. Written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `make bench`.",
+        f"{m['platform']}. Written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `make bench`. The "
+        f"machine is shared with other jobs (load average {m['loadAverage1m']} at the end): absolute figures move "
+        "with their load, the ratios (measured within one run, interleaved) are what to compare.",
         "",
     ]
     lines += _table(summary_rows())

@@ -44,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--target",
         choices=["embedded", "endpoint", "aws"],
         default="embedded",
-        help="embedded: the dev server's in-process moto backend (default); endpoint: a moto "
-        "server or LocalStack at --endpoint-url; aws: real AWS (standard credential chain)",
+        help="embedded: the dev server's backend (default: in-process moto, DynamoDB on DynamoDB Local); "
+        "endpoint: a moto server or LocalStack at --endpoint-url; aws: real AWS (standard credential chain)",
     )
     parser.add_argument("--endpoint-url", help="for --target endpoint, e.g. http://127.0.0.1:5000")
     parser.add_argument("--region", default="us-east-1")
@@ -81,15 +81,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 @contextmanager
 def _embedded(state_root: Path, stack: str, region: str, out: Callable[[str], None]) -> Iterator[Target]:
-    from localaws import EmbeddedBackend  # lazy: only this target starts the local AWS backend
+    from localaws import EmbeddedServices  # lazy: only this target starts the local AWS backend
 
     # The same backend state as `make dev` (one location, whatever the stack), moved there from the old one.
+    # DynamoDB on DynamoDB Local (moto when Java is missing, said in one line), the rest on the embedded moto.
     layout = StateLayout(state_root, stack)
     layout.migrate(announce=out)
-    backend = EmbeddedBackend(state_dir=layout.backend_dir, region=region)
+    backend = EmbeddedServices(state_dir=layout.backend_dir, region=region)
     backend.start()
     try:
-        yield Target.endpoint(backend.endpoint_url)
+        yield Target.endpoint(backend.endpoint_url, backend.service_endpoints)
     finally:
         backend.stop()
 

@@ -17,6 +17,10 @@ EMBEDDED = "embedded"
 STAGE = constants.STAGE
 # What LocalStack's free tier lacks, served by the embedded moto when --backend is LocalStack.
 SPLIT_SERVICES = ("cognito-idp", "cloudfront")
+# Where DynamoDB is served (`--dynamodb`): AWS's DynamoDB Local as a child process (the embedded default), the
+# embedded moto, or the URL of a DynamoDB endpoint that already runs.
+DYNAMODB_LOCAL = "local"
+DYNAMODB_MOTO = "moto"
 # Fake credentials for local backends: moto and LocalStack accept any; real ones must never be sent there.
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": constants.PLACEHOLDER_ACCESS_KEY_ID,
@@ -45,6 +49,8 @@ class DevOptions:
     # ... or from this endpoint (e.g. a moto server) instead of an embedded moto.
     split_endpoint: str | None = None
     function_timeouts: dict[str, float] = field(default_factory=dict)
+    # "local", "moto" or a URL; None = the default: DynamoDB Local when embedded, the backend's own otherwise.
+    dynamodb: str | None = None
 
     @property
     def embedded(self) -> bool:

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import logging
 import random
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -62,8 +63,18 @@ def demo_expenses(today: dt.date, seed: int = 7) -> list[ExpenseInput]:
     return out
 
 
-def seed_demo(cognito: LocalCognito, outputs: dict[str, Any], endpoint_url: str, region: str) -> None:
-    """Create the demo user (once) and its expenses (only when it has none), through the real service."""
+def seed_demo(
+    cognito: LocalCognito,
+    outputs: dict[str, Any],
+    endpoint_url: str,
+    region: str,
+    service_endpoints: Mapping[str, str] | None = None,
+) -> None:
+    """Create the demo user (once) and its expenses (only when it has none), through the real service.
+
+    `service_endpoints` name the services served elsewhere than `endpoint_url` (DynamoDB Local for DynamoDB).
+    """
+    service_endpoints = service_endpoints or {}
     pool_id = str(outputs["userPoolId"])
     try:
         sub = cognito.create_confirmed_user(pool_id, DEMO_USERNAME, DEMO_PASSWORD, DEMO_EMAIL)
@@ -75,7 +86,12 @@ def seed_demo(cognito: LocalCognito, outputs: dict[str, Any], endpoint_url: str,
         sub = next(a["Value"] for a in user["UserAttributes"] if a["Name"] == "sub")
     env = next(iter(outputs["functionEnvironment"].values()))
     # The functions' own settings (table, bucket, secret, DEFAULT_CURRENCY, TTL), wired as the handlers wire them.
-    settings = dataclasses.replace(Settings.from_env(env), endpoint_url=endpoint_url)
+    settings = dataclasses.replace(
+        Settings.from_env(env),
+        endpoint_url=endpoint_url,
+        dynamodb_endpoint_url=service_endpoints.get("dynamodb", endpoint_url),
+        s3_endpoint_url=service_endpoints.get("s3", endpoint_url),
+    )
     service = build_service(settings, region=region)
     caller = Caller(sub=sub, username=DEMO_USERNAME)
     if any(

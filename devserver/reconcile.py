@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     outputs = runtime.outputs
     forwarded = ["--table", outputs["tableName"], "--bucket", outputs["dataBucket"]]
     forwarded += ["--endpoint-url", runtime.endpoint_url] + (["--dry-run"] if args.dry_run else [])
+    if dynamodb := runtime.service_endpoints.get("dynamodb"):
+        forwarded += ["--dynamodb-endpoint-url", dynamodb]
     return reconcile.main(forwarded)
 
 

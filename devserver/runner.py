@@ -14,10 +14,19 @@ import bootstrap
 from bootstrap.target import Target
 from devserver.app import DevParts, create_app
 from devserver.cognito import LocalCognito, Mailbox
-from devserver.config import CONTRACT_PATH, FUNCTIONS_ROOT, LOCAL_CREDENTIALS, SPLIT_SERVICES, STAGE, DevOptions
+from devserver.config import (
+    CONTRACT_PATH,
+    DYNAMODB_LOCAL,
+    FUNCTIONS_ROOT,
+    LOCAL_CREDENTIALS,
+    SPLIT_SERVICES,
+    STAGE,
+    DevOptions,
+)
 from devserver.gateway import Gateway, GatewayConfig
 from devserver.hosts import HostPolicy
 from devserver.httpserver import make_dev_server
+from expense_core.config import SERVICE_ENDPOINT_ENV
 from kit.clients import Endpoints, Role, client
 from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
 from kit.contract import load_contract
@@ -35,6 +44,8 @@ class DevServer:
     endpoint_url: str = ""
     service_endpoints: dict[str, str] = field(default_factory=dict)
     _backend: Any = None
+    # A DynamoDB Local that dev_server.py launched before its imports (its JVM starts meanwhile), adopted here.
+    dynamodb_local: Any = None
     _gateway: Gateway | None = None
     _http: Any = None
 
@@ -78,13 +89,14 @@ class DevServer:
             health=lambda: {
                 "backend": self.endpoint_url,
                 "serviceEndpoints": self.service_endpoints,
+                "dynamodb": self.dynamodb_engine(),
                 "stack": opts.stack,
             },
         )
         if opts.demo:
             from devserver.demo import seed_demo
 
-            seed_demo(cognito, self.outputs, self.endpoint_url, opts.region)
+            seed_demo(cognito, self.outputs, self.endpoint_url, opts.region, self.service_endpoints)
         self._http.app = create_app(parts)
         self._write_runtime_file()
 
@@ -105,25 +117,43 @@ class DevServer:
 
     # --- parts -----------------------------------------------------------------------------------------
     def _start_backend(self) -> str:
-        """The AWS endpoint: the embedded moto, or the given URL (plus an embedded moto for what it lacks)."""
-        from localaws import EmbeddedBackend
+        """The AWS endpoint: the embedded moto, or the given URL (plus an embedded moto for what it lacks).
+
+        DynamoDB gets its own endpoint (``service_endpoints``): DynamoDB Local by default when embedded, or the
+        URL given with ``--dynamodb``; with ``--backend URL`` the backend's own otherwise.
+        """
+        from localaws import EmbeddedBackend, EmbeddedServices
 
         if not self.options.embedded:
             url = self.options.backend.rstrip("/")
             if self.options.split_endpoint:
                 split = self.options.split_endpoint.rstrip("/")
                 self.service_endpoints = {service: split for service in SPLIT_SERVICES}
-                return url
-            local = self.options.local_services or (SPLIT_SERVICES if is_localstack(url) else ())
-            if local:
-                self._backend = EmbeddedBackend(self.options.backend_dir, region=self.options.region)
-                self._backend.start()
-                self.service_endpoints = {service: str(self._backend.endpoint_url) for service in local}
-                log.info("serving %s from an embedded moto at %s", ", ".join(local), self._backend.endpoint_url)
+            else:
+                local = self.options.local_services or (SPLIT_SERVICES if is_localstack(url) else ())
+                if local:
+                    self._backend = EmbeddedBackend(self.options.backend_dir, region=self.options.region)
+                    self._backend.start()
+                    self.service_endpoints = {service: str(self._backend.endpoint_url) for service in local}
+                    log.info("serving %s from an embedded moto at %s", ", ".join(local), self._backend.endpoint_url)
+            if self.options.dynamodb is not None:  # a URL (dev_server.py refuses local/moto with --backend)
+                self.service_endpoints["dynamodb"] = self.options.dynamodb.rstrip("/")
             return url
-        self._backend = EmbeddedBackend(self.options.backend_dir, region=self.options.region)
+        self._backend = EmbeddedServices(
+            self.options.backend_dir,
+            region=self.options.region,
+            dynamodb=self.options.dynamodb or DYNAMODB_LOCAL,
+            launched=self.dynamodb_local,
+        )
         self._backend.start()
+        self.service_endpoints = dict(self._backend.service_endpoints)
         return str(self._backend.endpoint_url)
+
+    def dynamodb_engine(self) -> str:
+        """What serves DynamoDB, for the URL list and /_dev/health."""
+        if self.options.embedded and self._backend is not None:
+            return str(self._backend.dynamodb_engine)
+        return "external" if "dynamodb" in self.service_endpoints else "the backend's own"
 
     def _client(self, service: str, role: Role = Role.EMULATOR) -> Any:
         """A client of the local backend, signed with the placeholder pair (real credentials never go there)."""
@@ -139,6 +169,8 @@ class DevServer:
         """Each function's configuration from bootstrap, plus what points its SDK at the local backend."""
         local = {
             "AWS_ENDPOINT_URL": self.endpoint_url,
+            # botocore's per-service endpoints, e.g. AWS_ENDPOINT_URL_DYNAMODB for DynamoDB Local
+            **{SERVICE_ENDPOINT_ENV[s]: url for s, url in self.service_endpoints.items() if s in SERVICE_ENDPOINT_ENV},
             "AWS_REGION": self.options.region,
             "AWS_DEFAULT_REGION": self.options.region,
             **LOCAL_CREDENTIALS,
@@ -195,8 +227,13 @@ class DevServer:
             "Mailbox": f"{base}/_dev/mailbox",
             "Dashboard": f"{base}/_dev/dashboard",
             "AWS endpoint": f"{self.endpoint_url} ({'embedded moto' if self.options.embedded else 'external'})",
-            **{f"{service} endpoint": f"{url} (embedded moto)" for service, url in self.service_endpoints.items()},
+            **{f"{name} endpoint": f"{url} ({self._engine(name)})" for name, url in self.service_endpoints.items()},
         }
+
+    def _engine(self, service: str) -> str:
+        if service == "dynamodb":
+            return self.dynamodb_engine()
+        return "embedded moto" if self._backend is not None else "external"
 
     def _write_runtime_file(self) -> None:
         self.options.layout.write_runtime(

@@ -21,8 +21,15 @@ logger = logging.getLogger("expense_core")
 
 
 def endpoints_of(settings: Settings) -> clients.Endpoints | None:
-    """The endpoints the settings name (None: boto3's own resolution, i.e. AWS or AWS_ENDPOINT_URL*)."""
-    return clients.Endpoints.of(settings.endpoint_url) if settings.endpoint_url else None
+    """The endpoints the settings name, per service first (None: boto3's own resolution, i.e. AWS)."""
+    services = {
+        name: url
+        for name, url in (("dynamodb", settings.dynamodb_endpoint_url), ("s3", settings.s3_endpoint_url))
+        if url and url != settings.endpoint_url
+    }
+    if not settings.endpoint_url and not services:
+        return None
+    return clients.Endpoints.of(settings.endpoint_url, services)
 
 
 def handler_client(service: str, settings: Settings, region: str | None = None) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 from expense_core import keys
 from expense_core.composition import build_service
-from expense_core.config import ENV_BUCKET, ENV_TABLE, Settings
+from expense_core.config import ENV_BUCKET, ENV_DYNAMODB_ENDPOINT_URL, ENV_TABLE, Settings
 from expense_core.lake import ExpenseLake, lake_document
 from expense_core.repository import ExpenseRepository
 
@@ -68,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--table", default=os.environ.get(ENV_TABLE), help=f"table name (default ${ENV_TABLE})")
     parser.add_argument("--bucket", default=os.environ.get(ENV_BUCKET), help=f"data bucket (default ${ENV_BUCKET})")
     parser.add_argument("--endpoint-url", default=None, help="moto / LocalStack endpoint (default: AWS_ENDPOINT_URL)")
+    parser.add_argument(
+        "--dynamodb-endpoint-url",
+        default=os.environ.get(ENV_DYNAMODB_ENDPOINT_URL),
+        help=f"DynamoDB's endpoint, e.g. DynamoDB Local (default: ${ENV_DYNAMODB_ENDPOINT_URL}, else --endpoint-url)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="report drift without repairing it")
     args = parser.parse_args(argv)
     if not args.table or not args.bucket:
@@ -78,6 +83,8 @@ def main(argv: list[str] | None = None) -> int:
         table_name=args.table,
         bucket_name=args.bucket,
         endpoint_url=args.endpoint_url or settings.endpoint_url,
+        dynamodb_endpoint_url=args.dynamodb_endpoint_url or args.endpoint_url or settings.dynamodb_endpoint_url,
+        s3_endpoint_url=args.endpoint_url or settings.s3_endpoint_url,
     )
     service = build_service(settings)
     report = reconcile(service.repository, service.lake, dry_run=args.dry_run)

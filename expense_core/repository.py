@@ -17,8 +17,35 @@ _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
 
 
+# for parity: DynamoDB refuses longer key values with a ValidationException ("Constraints in Amazon DynamoDB",
+# Partition keys and sort keys: partition key 1-2,048 bytes, sort key 1-1,024 bytes; an LSI's sort key is a sort
+# key). moto accepts an index sort key or a GetItem key over the limit; DynamoDB Local refuses them as AWS does
+# (tests/backend/test_repository_engines.py).
+MAX_PARTITION_KEY_BYTES = 2048
+MAX_SORT_KEY_BYTES = 1024
+_SORT_KEYS = (keys.SK, keys.LIST_KEY, keys.CATEGORY_KEY)
+
+
 class ConditionFailed(Exception):
     """A conditional write found the item in another state than expected."""
+
+
+class InvalidRequest(ValueError):
+    """A call DynamoDB would refuse with a ValidationException (a bug in the caller, never user input).
+
+    The repository refuses it itself, so every engine behaves alike: moto accepts some of these, DynamoDB and
+    DynamoDB Local do not.
+    """
+
+
+def _check_keys(values: dict[str, Any]) -> None:
+    """Every key attribute present within DynamoDB's key size limits (bytes of UTF-8)."""
+    for name in (keys.PK, *_SORT_KEYS):
+        if name in values:
+            size = len(str(values[name]).encode("utf-8"))
+            limit = MAX_PARTITION_KEY_BYTES if name == keys.PK else MAX_SORT_KEY_BYTES
+            if not 1 <= size <= limit:
+                raise InvalidRequest(f"key attribute {name} is {size} bytes; DynamoDB allows 1 to {limit}")
 
 
 def _to_ddb(item: dict[str, Any]) -> dict[str, Any]:
@@ -68,12 +95,14 @@ class ExpenseRepository:
 
     # --- expenses -------------------------------------------------------------------------------------
     def get(self, owner: str, sk: str) -> dict[str, Any] | None:
+        _check_keys({keys.PK: owner, keys.SK: sk})
         result = self._call("get_item", Key=_to_ddb({keys.PK: owner, keys.SK: sk}), ConsistentRead=True)
         item = result.get("Item")
         return _from_ddb(item) if item else None
 
     def put_new(self, item: dict[str, Any]) -> None:
         """Write an item that must not exist yet: no write ever overwrites another."""
+        _check_keys(item)
         self._call(
             "put_item",
             Item=_to_ddb(item),
@@ -83,6 +112,7 @@ class ExpenseRepository:
 
     def replace(self, item: dict[str, Any], expected_updated_at: str) -> None:
         """Overwrite an item only if nobody changed it since it was read (optimistic concurrency)."""
+        _check_keys(item)
         self._call(
             "put_item",
             Item=_to_ddb(item),
@@ -92,6 +122,7 @@ class ExpenseRepository:
         )
 
     def delete(self, owner: str, sk: str, expected_updated_at: str | None = None) -> None:
+        _check_keys({keys.PK: owner, keys.SK: sk})
         kwargs: dict[str, Any] = {"ExpressionAttributeNames": {"#sk": keys.SK}}
         condition = "attribute_exists(#sk)"
         if expected_updated_at is not None:
@@ -108,6 +139,7 @@ class ExpenseRepository:
     def restore(self, item: dict[str, Any], written_updated_at: str) -> None:
         """Put an item back as it was (compensation after a failed lake write), only while it still holds our own
         write (`updatedAt` == `written_updated_at`): a later edit by another request is never undone."""
+        _check_keys(item)
         self._call(
             "put_item",
             Item=_to_ddb(item),
@@ -127,6 +159,18 @@ class ExpenseRepository:
         start_key: dict[str, str] | None,
     ) -> Page:
         """Up to `limit` items of one owner's key range, newest first, by key condition only."""
+        # for parity: DynamoDB refuses `BETWEEN :lo AND :hi` with :lo > :hi ("Invalid KeyConditionExpression: The
+        # BETWEEN operator requires upper bound to be greater than or equal to lower bound", capture in
+        # architect/dynalite#55) and an ExclusiveStartKey that is not a key of this query: another partition or
+        # without the index's keys (API_Query, ExclusiveStartKey: the LastEvaluatedKey of the previous page).
+        # moto returns nothing for the first and crashes (HTTP 500) on a start key without the index key.
+        if low.encode("utf-8") > high.encode("utf-8"):
+            raise InvalidRequest(f"key range {low!r} .. {high!r} is empty: its lower bound is above its upper bound")
+        if start_key:
+            if start_key.get(keys.PK) != owner:
+                raise InvalidRequest("the start key belongs to another partition")
+            if not all(start_key.get(k) for k in (keys.PK, keys.SK, key_attr)):
+                raise InvalidRequest(f"the start key lacks one of {keys.PK}, {keys.SK}, {key_attr}")
         kwargs: dict[str, Any] = {
             "IndexName": index,
             "KeyConditionExpression": "#pk = :pk AND #rk BETWEEN :lo AND :hi",
@@ -171,6 +215,8 @@ class ExpenseRepository:
     # --- idempotency ----------------------------------------------------------------------------------
     def create_with_record(self, item: dict[str, Any], record: dict[str, Any]) -> None:
         """Write the expense and its PENDING idempotency record atomically; fails if the key was seen."""
+        _check_keys(item)
+        _check_keys(record)
         self._transact(
             [
                 {

@@ -23,6 +23,11 @@ Persistence (``state_dir`` given)
 * Torn tails and corruption are handled as described in :mod:`localaws.persistence`.
 * If some moto object cannot be pickled, the snapshot is skipped with a logged error and the journal keeps
   everything (retried after another ``snapshot_every`` writes).
+* A service can be *handed over* to another engine (:meth:`EmbeddedBackend.hand_over`; DynamoDB to DynamoDB
+  Local): moto's state of it is dropped, snapshots leave it out, and a request for it is answered with a
+  ``421 MisdirectedRequest`` naming where that service is served, so a client pointed at the wrong endpoint
+  fails loudly instead of writing into a table that is never saved. Saved state from before the hand-over is
+  still restored first, so the caller can move it over (see :mod:`localaws.services`).
 * One backend per process (moto's state is process-global) and one process per state directory (``flock``).
   Requests are served by a keep-alive HTTP/1.1 server (:mod:`localaws.wsgi_server`). moto calls that
   would make moto send HTTP to itself while holding the write lock are not used by this stack.
@@ -38,6 +43,7 @@ import logging
 import os
 import pathlib
 import pickle
+import re
 import struct
 import sys
 import threading
@@ -54,6 +60,7 @@ from .mutations import is_mutating
 from .passwords import SNAPSHOT_META_KEY, SNAPSHOT_META_VALUE, PasswordSealer, mark_sealed, state_is_sealed
 from .persistence import (
     SNAPSHOT_NAME,
+    BackendUnavailableError,
     Journal,
     StateCorruptedError,
     list_segments,
@@ -73,6 +80,10 @@ LOCK_NAME = "lock"
 _META_LEN = struct.Struct(">I")
 # WSGI keys that describe the transport, not the request: rebuilt on replay.
 _TRANSPORT_KEYS = frozenset({"CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING", "HTTP_CONNECTION", "HTTP_KEEP_ALIVE"})
+
+# botocore service name (the SigV4 signing name) -> the moto services holding its state.
+MOTO_SERVICES = {"dynamodb": frozenset({"dynamodb", "dynamodbstreams"})}
+_CREDENTIAL_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request")
 
 StartResponse = Callable[..., Any]
 Response = tuple[str, list[tuple[str, str]], bytes]
@@ -129,10 +140,6 @@ class _ProcessSlot:
 
 
 _slot = _ProcessSlot()
-
-
-class BackendUnavailableError(RuntimeError):
-    """The backend cannot start here (another one runs in this process, or another process holds the state)."""
 
 
 class _RWLock:
@@ -231,6 +238,12 @@ def _call(app: Callable[[dict[str, Any], StartResponse], Iterable[bytes]], envir
     return started["status"], started["headers"], body
 
 
+def signing_service(environ: dict[str, Any]) -> str | None:
+    """The service a request is signed for (SigV4 credential scope: ``.../<region>/<service>/aws4_request``)."""
+    match = _CREDENTIAL_SCOPE.search(str(environ.get("HTTP_AUTHORIZATION", "")))
+    return match.group(1) if match else None
+
+
 def _status_code(status: str) -> int:
     return int(status.split(" ", 1)[0])
 
@@ -266,6 +279,8 @@ class EmbeddedBackend:
         self._snapshot_wanted = threading.Event()
         self._stopping = threading.Event()
         self._snapshot_thread: threading.Thread | None = None
+        self._handed_over: dict[str, str] = {}  # signing service -> where it is served now
+        self._excluded: frozenset[str] = frozenset()  # moto services left out of snapshots
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -356,6 +371,25 @@ class EmbeddedBackend:
                 self._journal.close()
                 self._remove_state_files()
                 self._journal = Journal(self.state_dir, 1)
+
+    def holds(self, service: str) -> bool:
+        """Whether moto has state of ``service`` (a botocore name in :data:`MOTO_SERVICES`), e.g. restored."""
+        return motostate.has_state(MOTO_SERVICES[service])
+
+    def hand_over(self, service: str, where: str) -> bool:
+        """From now on ``service`` (a botocore name in :data:`MOTO_SERVICES`) is served by ``where``, not moto.
+
+        Drops moto's state of it (saving a snapshot without it when there was any, so the drop is durable) and
+        returns whether there was any. Call it after moving that state over, before clients use the backend.
+        """
+        names = MOTO_SERVICES[service]
+        with self._lock.exclusive():
+            self._handed_over[service] = where
+            self._excluded = self._excluded | names
+            dropped = motostate.drop_services(names)
+        if dropped and self._journal is not None:
+            self._snapshot()
+        return dropped
 
     def __enter__(self) -> EmbeddedBackend:
         self.start()
@@ -503,7 +537,7 @@ class EmbeddedBackend:
                 return
             with self._lock.shared():  # writers wait; reads go on
                 try:
-                    payload = motostate.dump_state()
+                    payload = motostate.dump_state(self._excluded)
                 except (pickle.PicklingError, AttributeError, TypeError):
                     # Some moto object does not pickle: nothing is lost, the journal keeps growing instead;
                     # try again only after another `snapshot_every` writes.
@@ -538,6 +572,10 @@ class EmbeddedBackend:
     def _handle(self, environ: dict[str, Any]) -> Response:
         assert self._dispatcher is not None and self._passwords is not None
         body = self._passwords.protect(environ, _read_body(environ))  # moto and the journal get seals only
+        if self._handed_over:
+            service = signing_service(environ)
+            if service in self._handed_over:
+                return _misdirected(service, self._handed_over[service])
         if not is_mutating(environ, body):
             with self._lock.shared():
                 if not self._accepting:
@@ -572,6 +610,17 @@ class EmbeddedBackend:
 def _unavailable() -> Response:
     body = json.dumps({"__type": "ServiceUnavailable", "message": "the embedded backend is stopping"})
     return "503 Service Unavailable", [("Content-Type", "application/json")], body.encode()
+
+
+def _misdirected(service: str, where: str) -> Response:
+    body = json.dumps(
+        {
+            "__type": "MisdirectedRequest",
+            "message": f"{service} is not served by this endpoint but by {where}: point AWS_ENDPOINT_URL_"
+            f"{service.upper()} (or the client's endpoint_url) there",
+        }
+    )
+    return "421 Misdirected Request", [("Content-Type", "application/json")], body.encode()
 
 
 def _not_persisted() -> Response:

@@ -83,8 +83,11 @@ def _locate(bd: BackendDict[Any]) -> tuple[str, str]:
     raise LookupError(f"cannot find the module attribute holding moto's {bd.service_name} backends")
 
 
-def dump_state() -> bytes:
-    """Pickle every BackendDict in use. Call with writers excluded (the caller's lock), not during a write."""
+def dump_state(excluded: frozenset[str] = frozenset()) -> bytes:
+    """Pickle every BackendDict in use but the ``excluded`` services' (moto service names, e.g. "dynamodb").
+
+    Call with writers excluded (the caller's lock), not during a write.
+    """
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=SNAPSHOT_PROTOCOL)
     pickler.dispatch_table = copyreg.dispatch_table.copy()
@@ -93,7 +96,7 @@ def dump_state() -> bytes:
     pickler.dispatch_table[defaultdict] = _reduce_defaultdict
     # moto creates region backends lazily under backend_lock, even while serving reads: hold it throughout.
     with backend_lock:
-        state = [(*_locate(bd), dict(bd)) for bd in _instances()]
+        state = [(*_locate(bd), dict(bd)) for bd in _instances() if bd.service_name not in excluded]
         pickler.dump({"backends": state, "random": mock_random.getstate()})
     return buffer.getvalue()
 
@@ -101,6 +104,25 @@ def dump_state() -> bytes:
 def reset_state() -> None:
     """Wipe every moto backend in this process (moto's own reset)."""
     BackendDict.reset()
+
+
+def has_state(names: frozenset[str]) -> bool:
+    """Whether moto holds any state of these services (a backend was created for some account)."""
+    with backend_lock:
+        return any(bool(bd) for bd in _instances() if bd.service_name in names)
+
+
+def drop_services(names: frozenset[str]) -> bool:
+    """Wipe the state of these moto services only (e.g. once DynamoDB Local serves DynamoDB); True if any."""
+    dropped = False
+    with backend_lock:
+        for bd in [bd for bd in _instances() if bd.service_name in names]:
+            dropped = dropped or bool(bd)
+            for account_specific in bd.values():
+                account_specific.reset()
+            bd.clear()
+            _instances().remove(bd)
+    return dropped
 
 
 def restore_state(payload: bytes) -> None:

@@ -53,6 +53,10 @@ _SEGMENT_RE = re.compile(r"^journal-(\d{8})\.log$")
 RECOVERY_HINT = "run `make dev-reset` or `python dev_server.py --reset` to start from an empty state"
 
 
+class BackendUnavailableError(RuntimeError):
+    """The backend cannot start here (another one runs in this process, or another process holds the state)."""
+
+
 class StateCorruptedError(Exception):
     """The saved dev-server state cannot be trusted; the message names the file and how to recover."""
 

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.support import BUCKET, TABLE
+from tests.support import BUCKET, TABLE, dynamodb_local_unavailable
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +34,22 @@ def moto_session() -> Iterator[dict[str, Any]]:
             "dynamodb": boto3.client("dynamodb", region_name="us-east-1"),
             "s3": boto3.client("s3", region_name="us-east-1"),
         }
+
+
+@pytest.fixture(scope="session")
+def dynamodb_local() -> Iterator[str]:
+    """One in-memory DynamoDB Local (AWS's engine, a child JVM on loopback) for the run: its endpoint URL."""
+    from localaws import DynamoDBLocal, DynamoDBLocalUnavailable
+
+    server = DynamoDBLocal(None)
+    try:
+        server.start()
+    except DynamoDBLocalUnavailable as e:
+        dynamodb_local_unavailable(e)
+    try:
+        yield server.endpoint_url
+    finally:
+        server.stop()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import uuid
 from pathlib import Path
 from types import ModuleType
@@ -12,6 +13,18 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 TABLE = "Expenses-test"
 BUCKET = "expense-tracker-data-test"
+# Set by .ci/run: tests that need DynamoDB Local (Java 17+) fail instead of skipping when it cannot run.
+REQUIRE_DYNAMODB_LOCAL = "REQUIRE_DYNAMODB_LOCAL"
+
+
+def dynamodb_local_unavailable(problem: Exception) -> None:
+    """Skip (with the reason and the fix) when DynamoDB Local cannot run here; fail in CI."""
+    import pytest
+
+    reason = f"DynamoDB Local cannot run here: {problem}"
+    if os.environ.get(REQUIRE_DYNAMODB_LOCAL) == "1":
+        pytest.fail(f"{REQUIRE_DYNAMODB_LOCAL}=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def load_handler(function_dir: str) -> ModuleType:
@@ -142,3 +155,53 @@ def lake_objects(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
             body = stack["s3"].get_object(Bucket=stack["bucket"], Key=obj["Key"])["Body"].read()
             out[obj["Key"]] = json.loads(body)
     return out
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process still runs: its /proc state, since a killed orphan may linger as a zombie ("Z")."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses of the TCP sockets listening on `port` (from /proc/net/tcp and tcp6)."""
+    import ipaddress
+
+    found: set[str] = set()
+    for table, size in (("/proc/net/tcp", 4), ("/proc/net/tcp6", 16)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, hex_port = fields[1].split(":")
+            if int(hex_port, 16) != port or fields[3] != "0A":  # 0A = LISTEN
+                continue
+            raw = bytes.fromhex(address)
+            packed = b"".join(raw[i : i + 4][::-1] for i in range(0, size, 4))  # 32-bit words, host order
+            ip = ipaddress.ip_address(packed)
+            if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+                ip = ip.ipv4_mapped
+            found.add(str(ip))
+    return found
+
+
+def children_running(parent: int, marker: str) -> list[int]:
+    """Pids of live child processes of `parent` whose command line contains `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and marker in cmdline and process_alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found

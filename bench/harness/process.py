@@ -29,7 +29,9 @@ START_TIMEOUT = 120.0
 class DevServerProcess:
     """`python dev_server.py ...` with its output captured to a log file."""
 
-    def __init__(self, state_dir: Path, *extra: str, port: int | None = None) -> None:
+    def __init__(
+        self, state_dir: Path, *extra: str, port: int | None = None, env: dict[str, str | None] | None = None
+    ) -> None:
         self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.state_dir = state_dir
@@ -37,6 +39,7 @@ class DevServerProcess:
                      "--state-dir", str(state_dir), *extra]  # fmt: skip
         self.log_path = state_dir.parent / f"dev-server-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
+        self.env_changes = dict(env or {})  # extra environment for the child; None removes a variable
 
     def start(self) -> DevServerProcess:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -44,6 +47,11 @@ class DevServerProcess:
         self._log = self.log_path.open("ab")
         env.update({**LOCAL_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"})
         env.pop("AWS_PROFILE", None)
+        for name, value in self.env_changes.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
         self.proc = subprocess.Popen(self.args, cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
@@ -81,13 +89,22 @@ class DevServerProcess:
     def config(self) -> dict[str, Any]:
         return dict(requests.get(f"{self.base}/config.json", timeout=5).json())
 
+    def health(self) -> dict[str, Any]:
+        return dict(requests.get(f"{self.base}/_dev/health", timeout=5).json())
+
     def aws_endpoint(self) -> str:
-        return str(requests.get(f"{self.base}/_dev/health", timeout=5).json()["backend"])
+        """The endpoint of every service without one of its own (the embedded moto)."""
+        return str(self.health()["backend"])
+
+    def endpoint_for(self, service: str) -> str:
+        """Where `service` is served: its own endpoint (DynamoDB Local for "dynamodb"), else the AWS endpoint."""
+        health = self.health()
+        return str(health.get("serviceEndpoints", {}).get(service) or health["backend"])
 
 
 @contextlib.contextmanager
-def running(state_dir: Path, *extra: str) -> Iterator[DevServerProcess]:
-    server = DevServerProcess(state_dir, *extra).start()
+def running(state_dir: Path, *extra: str, env: dict[str, str | None] | None = None) -> Iterator[DevServerProcess]:
+    server = DevServerProcess(state_dir, *extra, env=env).start()
     try:
         yield server
     finally:

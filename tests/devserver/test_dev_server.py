@@ -29,7 +29,7 @@ def test_help_documents_every_option() -> None:
     out = subprocess.run(
         [sys.executable, "dev_server.py", "--help"], cwd=ROOT, capture_output=True, text=True, check=True
     )
-    for option in ("--host", "--port", "--backend", "--state-dir", "--reset", "--demo"):
+    for option in ("--host", "--port", "--backend", "--state-dir", "--reset", "--demo", "--dynamodb"):
         assert option in out.stdout
 
 
@@ -166,6 +166,8 @@ def test_state_survives_restart_and_reset_wipes_it(tmp_path: Path) -> None:
         with pytest.raises(ClientError) as err:
             gone.sign_in()
         assert err.value.response["Error"]["Code"] in ("UserNotFoundException", "NotAuthorizedException")
+        ddb = boto3.client("dynamodb", endpoint_url=third.endpoint_for("dynamodb"), region_name="us-east-1")
+        assert ddb.scan(TableName="dev-Expenses", Select="COUNT")["Count"] == 0  # the table was wiped too
 
 
 def _claims(token: str) -> dict[str, Any]:

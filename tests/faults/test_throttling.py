@@ -1,6 +1,7 @@
 """Throttling through botocore's real retry path: absorbed by backoff when brief, 503 + Retry-After when not.
 
-The handlers run in-process against a moto server process (real HTTP, as in the dev server). Errors are injected
+The handlers run in-process against DynamoDB Local (the table) and a moto server process (the lake), over real
+HTTP through their per-service endpoints, as in the dev server. Errors are injected
 into the handlers' own boto3 clients at `before-send`, in place of the HTTP exchange, so the SDK's standard-mode
 retry handler, backoff and attempt limit all run as on AWS, and an injected attempt never reaches the table.
 (With in-process `mock_aws`, moto's own `before-send` hook would still execute every attempt behind the scenes.)
@@ -35,7 +36,7 @@ def moto_server() -> Iterator[MotoServer]:
 
 
 @pytest.fixture
-def stack(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+def stack(moto_server: MotoServer, dynamodb_local: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """A fresh table and bucket on the moto server, the functions' env, and fresh handler clients (full retry quota)."""
     import boto3
 
@@ -44,11 +45,12 @@ def stack(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     suffix = uuid.uuid4().hex[:10]
     table, bucket = f"Expenses-faults-{suffix}", f"expense-faults-{suffix}"
     for name, value in {
-        "AWS_ENDPOINT_URL": moto_server.endpoint_url, "EXPENSES_TABLE": table, "DATA_BUCKET": bucket,
+        "AWS_ENDPOINT_URL": moto_server.endpoint_url, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_local,
+        "EXPENSES_TABLE": table, "DATA_BUCKET": bucket,
         "PAGE_TOKEN_SECRET": "test-secret", "DEFAULT_CURRENCY": "USD",
     }.items():  # fmt: skip
         monkeypatch.setenv(name, value)
-    ddb: Any = boto3.client("dynamodb", endpoint_url=moto_server.endpoint_url)
+    ddb: Any = boto3.client("dynamodb", endpoint_url=dynamodb_local)
     s3 = boto3.client("s3", endpoint_url=moto_server.endpoint_url)
     ddb.create_table(**table_definition(table))
     ddb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl_specification())
@@ -56,6 +58,7 @@ def stack(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     reset_clients()
     yield {"dynamodb": ddb, "s3": s3, "table": table, "bucket": bucket}
     reset_clients()
+    ddb.delete_table(TableName=table)  # the session's DynamoDB Local is shared
 
 
 @pytest.fixture

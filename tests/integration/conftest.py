@@ -1,4 +1,9 @@
-"""Fixtures for the integration journey: a moto server (or the endpoint given), a provisioned stack, the dev server."""
+"""Fixtures for the integration journey: a moto server (or the endpoint given), a provisioned stack, the dev server.
+
+DynamoDB is served by AWS's DynamoDB Local beside a moto server (as in the dev server's embedded default), through
+the same per-service endpoint path (bootstrap's target overrides, the dev server's `--dynamodb URL`); LocalStack
+keeps its own DynamoDB.
+"""
 
 from __future__ import annotations
 
@@ -45,11 +50,23 @@ def split_endpoint(backend_url: str) -> Iterator[str | None]:
 
 
 @pytest.fixture(scope="module")
-def target(backend_url: str, split_endpoint: str | None) -> Target:
-    """The provisioning target: the backend, with Cognito and CloudFront moved when it lacks them."""
+def dynamodb_endpoint(backend_url: str, request: pytest.FixtureRequest) -> str | None:
+    """DynamoDB Local beside a moto server; None (the backend's own) for LocalStack."""
+    from devserver.runner import is_localstack
+
+    if is_localstack(backend_url):
+        return None
+    return str(request.getfixturevalue("dynamodb_local"))
+
+
+@pytest.fixture(scope="module")
+def target(backend_url: str, split_endpoint: str | None, dynamodb_endpoint: str | None) -> Target:
+    """The provisioning target: the backend, with Cognito and CloudFront moved when it lacks them, DynamoDB apart."""
     from devserver.config import SPLIT_SERVICES
 
-    overrides = {service: split_endpoint for service in SPLIT_SERVICES} if split_endpoint else None
+    overrides = {service: split_endpoint for service in SPLIT_SERVICES} if split_endpoint else {}
+    if dynamodb_endpoint:
+        overrides["dynamodb"] = dynamodb_endpoint
     return Target.endpoint(backend_url, overrides)
 
 
@@ -71,11 +88,17 @@ def provisioned(target: Target, stack_name: str, state_root: Path) -> dict[str, 
 
 @pytest.fixture(scope="module")
 def dev_server(
-    provisioned: dict[str, Any], backend_url: str, split_endpoint: str | None, stack_name: str, state_root: Path
+    provisioned: dict[str, Any],
+    backend_url: str,
+    split_endpoint: str | None,
+    dynamodb_endpoint: str | None,
+    stack_name: str,
+    state_root: Path,
 ) -> Iterator[str]:
     """`dev_server.py --backend <url>` as a child process on a free loopback port."""
     extra = ["--backend", backend_url, "--stack", stack_name, "--no-reload"]
     extra += ["--cognito-endpoint", split_endpoint] if split_endpoint else []
+    extra += ["--dynamodb", dynamodb_endpoint] if dynamodb_endpoint else []
     server = DevServerProcess(state_root, *extra)
     try:
         server.start()
