@@ -47,7 +47,7 @@ $(DDB_LOCAL)/node_modules/.installed: $(DDB_LOCAL)/package.json $(DDB_LOCAL)/pac
 	@touch $@
 
 $(DDB_LOCAL)/build/runtime.json: $(DDB_LOCAL)/node_modules/.installed $(DDB_LOCAL)/LoopbackDynamoDBLocal.java localaws/dynamodb_runtime.py | $(VENV)/.installed
-	@$(PY) -c 'import sys; from localaws.dynamodb_runtime import main; sys.exit(main())'
+	@$(PY) -c 'import sys; from localaws.dynamodb_local import main; sys.exit(main())'
 
 install: $(VENV)/.installed frontend/node_modules/.installed $(DDB_LOCAL)/build/runtime.json ## Install Python and npm dependencies, prepare DynamoDB Local (idempotent)
 

@@ -34,13 +34,22 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
-from .dynamodb_runtime import DynamoDBLocalUnavailable, Runtime, load_runtime
+from .dynamodb_runtime import (
+    BUILD_DIR,
+    CDS_ARCHIVE,
+    CDS_DUMP_GRACE,
+    DynamoDBLocalUnavailable,
+    Runtime,
+    load_runtime,
+    prepare,
+)
 from .persistence import BackendUnavailableError, StateCorruptedError
 
 log = logging.getLogger(__name__)
@@ -350,3 +359,105 @@ class DynamoDBLocal:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # the JVM's inherited copy goes with the JVM
             self._lock_fd = None
+
+
+# --- `make install`'s step: the build dir, with a class-data archive recorded by running the server once ---
+def record_cds_archive(runtime: Runtime) -> bool:
+    """Run DynamoDB Local once through the kit's calls with ``-XX:ArchiveClassesAtExit``; True if it worked."""
+    archive = BUILD_DIR / CDS_ARCHIVE
+    partial = BUILD_DIR / (CDS_ARCHIVE + ".tmp")
+    partial.unlink(missing_ok=True)
+    archive.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="ddblocal-cds-") as tmp:
+        server = DynamoDBLocal(
+            Path(tmp) / "db", runtime=runtime, extra_jvm=(f"-XX:ArchiveClassesAtExit={partial}", "-Xlog:cds=off")
+        )
+        server.start()
+        try:
+            _exercise(server.endpoint_url)
+        finally:
+            server.stop(grace=CDS_DUMP_GRACE)  # the JVM writes the archive on its way out
+    if not partial.is_file() or partial.stat().st_size == 0:
+        log.warning("DynamoDB Local: the JVM wrote no class-data archive; it will start without one (slower)")
+        return False
+    partial.replace(archive)
+    return True
+
+
+def _exercise(endpoint: str) -> None:
+    """The calls the kit makes (bootstrap, repository, tests), so their classes land in the CDS archive."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from expense_core.schema import table_definition, ttl_specification
+
+    ddb: Any = boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106 - DynamoDB Local accepts any key
+    )
+    table = "cds-warmup"
+    ddb.create_table(**table_definition(table), Tags=[{"Key": "app", "Value": "warmup"}])
+    ddb.describe_table(TableName=table)
+    ddb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl_specification())
+    ddb.describe_time_to_live(TableName=table)
+    ddb.list_tables()
+    item = {"ownerId": {"S": "u"}, "sk": {"S": "EXP#1"}, "listKey": {"S": "main#2026-01-01#t#1"},
+            "categoryKey": {"S": "main#food#2026-01-01#t#1"}, "amount": {"N": "1.5"}}  # fmt: skip
+    cond = {"ConditionExpression": "attribute_not_exists(#sk)", "ExpressionAttributeNames": {"#sk": "sk"}}
+    ddb.put_item(TableName=table, Item=item, **cond)
+    with contextlib.suppress(ClientError):
+        ddb.put_item(TableName=table, Item=item, **cond)
+    record = {"ownerId": {"S": "u"}, "sk": {"S": "IDEM#k"}, "status": {"S": "PENDING"}, "lockedUntil": {"N": "1"}}
+    second = {**item, "sk": {"S": "EXP#2"}}
+    ddb.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": i, **cond}} for i in (record, second)])
+    with contextlib.suppress(ClientError):
+        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": record, **cond}}])
+    ddb.update_item(
+        TableName=table, Key={"ownerId": {"S": "u"}, "sk": {"S": "IDEM#k"}},
+        UpdateExpression="SET #s = :d, #r = :r REMOVE #l", ExpressionAttributeNames={"#s": "status", "#r": "response",
+        "#l": "lockedUntil"}, ExpressionAttributeValues={":d": {"S": "COMPLETE"}, ":r": {"S": "{}"}},
+    )  # fmt: skip
+    for index, attr in (("byDate", "listKey"), ("byCategory", "categoryKey")):
+        ddb.query(
+            TableName=table, IndexName=index, KeyConditionExpression="#p = :p AND #r BETWEEN :lo AND :hi",
+            ExpressionAttributeNames={"#p": "ownerId", "#r": attr}, ScanIndexForward=False, Limit=51,
+            ExpressionAttributeValues={":p": {"S": "u"}, ":lo": {"S": "main#"}, ":hi": {"S": "main#~"}},
+            ConsistentRead=True,
+        )  # fmt: skip
+    ddb.get_item(TableName=table, Key={"ownerId": {"S": "u"}, "sk": {"S": "EXP#1"}}, ConsistentRead=True)
+    ddb.scan(TableName=table, FilterExpression="begins_with(#sk, :p)", ExpressionAttributeNames={"#sk": "sk"},
+             ExpressionAttributeValues={":p": {"S": "EXP#"}})  # fmt: skip
+    ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {**item, "sk": {"S": f"EXP#b{i}"}}}}
+                                               for i in range(5)]})  # fmt: skip
+    ddb.transact_write_items(
+        TransactItems=[{"Delete": {"TableName": table, "Key": {"ownerId": {"S": "u"}, "sk": {"S": sk}}}}
+                       for sk in ("EXP#2", "IDEM#k")]
+    )  # fmt: skip
+    ddb.delete_item(TableName=table, Key={"ownerId": {"S": "u"}, "sk": {"S": "EXP#1"}})
+    with contextlib.suppress(ClientError):
+        ddb.create_table(**table_definition("x"))  # a validation error's path
+    ddb.delete_table(TableName=table)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`make install`: prepare DynamoDB Local; without Java it says so in one line and succeeds (moto serves)."""
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    try:
+        runtime = prepare(record_cds=record_cds_archive)
+    except DynamoDBLocalUnavailable as e:
+        print(
+            f"note: {e.problem}: `make dev` will serve DynamoDB from moto instead. To use AWS's DynamoDB Local: "
+            f"{e.fix}, then `make install`",
+            flush=True,
+        )
+        return 0
+    archive = "with" if runtime.cds_archive else "without"
+    print(f"DynamoDB Local {runtime.version} ready on Java {runtime.java_version} ({archive} class-data archive)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -34,9 +34,9 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -230,7 +230,7 @@ def load_runtime() -> Runtime:
     if stamp is not None and {k: stamp.get(k) for k in wanted} == wanted:
         return _runtime(java, str(stamp["javaVersion"]), jar_dir, bool(stamp.get("cds")))
     log.warning("DynamoDB Local: preparing its launcher now (`make install` does it ahead and adds a faster start)")
-    return prepare(cds=False)
+    return prepare()
 
 
 # ------------------------------------------------------------------------------------------------ preparing
@@ -296,90 +296,9 @@ def _compile_launcher(java: Path, jar_dir: Path) -> None:
         tmp.replace(target)
 
 
-def _record_cds_archive(runtime: Runtime) -> bool:
-    """Run DynamoDB Local once through the kit's calls with ``-XX:ArchiveClassesAtExit``; True if it worked."""
-    from localaws.dynamodb_local import DynamoDBLocal
-
-    archive = BUILD_DIR / CDS_ARCHIVE
-    partial = BUILD_DIR / (CDS_ARCHIVE + ".tmp")
-    partial.unlink(missing_ok=True)
-    archive.unlink(missing_ok=True)
-    with tempfile.TemporaryDirectory(prefix="ddblocal-cds-") as tmp:
-        server = DynamoDBLocal(
-            Path(tmp) / "db", runtime=runtime, extra_jvm=(f"-XX:ArchiveClassesAtExit={partial}", "-Xlog:cds=off")
-        )
-        server.start()
-        try:
-            _exercise(server.endpoint_url)
-        finally:
-            server.stop(grace=CDS_DUMP_GRACE)  # the JVM writes the archive on its way out
-    if not partial.is_file() or partial.stat().st_size == 0:
-        log.warning("DynamoDB Local: the JVM wrote no class-data archive; it will start without one (slower)")
-        return False
-    partial.replace(archive)
-    return True
-
-
-def _exercise(endpoint: str) -> None:
-    """The calls the kit makes (bootstrap, repository, tests), so their classes land in the CDS archive."""
-    import boto3
-    from botocore.exceptions import ClientError
-
-    from expense_core.schema import table_definition, ttl_specification
-
-    ddb: Any = boto3.client(
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106 - DynamoDB Local accepts any key
-    )
-    table = "cds-warmup"
-    ddb.create_table(**table_definition(table), Tags=[{"Key": "app", "Value": "warmup"}])
-    ddb.describe_table(TableName=table)
-    ddb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl_specification())
-    ddb.describe_time_to_live(TableName=table)
-    ddb.list_tables()
-    item = {"ownerId": {"S": "u"}, "sk": {"S": "EXP#1"}, "listKey": {"S": "main#2026-01-01#t#1"},
-            "categoryKey": {"S": "main#food#2026-01-01#t#1"}, "amount": {"N": "1.5"}}  # fmt: skip
-    cond = {"ConditionExpression": "attribute_not_exists(#sk)", "ExpressionAttributeNames": {"#sk": "sk"}}
-    ddb.put_item(TableName=table, Item=item, **cond)
-    with contextlib.suppress(ClientError):
-        ddb.put_item(TableName=table, Item=item, **cond)
-    record = {"ownerId": {"S": "u"}, "sk": {"S": "IDEM#k"}, "status": {"S": "PENDING"}, "lockedUntil": {"N": "1"}}
-    second = {**item, "sk": {"S": "EXP#2"}}
-    ddb.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": i, **cond}} for i in (record, second)])
-    with contextlib.suppress(ClientError):
-        ddb.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": record, **cond}}])
-    ddb.update_item(
-        TableName=table, Key={"ownerId": {"S": "u"}, "sk": {"S": "IDEM#k"}},
-        UpdateExpression="SET #s = :d, #r = :r REMOVE #l", ExpressionAttributeNames={"#s": "status", "#r": "response",
-        "#l": "lockedUntil"}, ExpressionAttributeValues={":d": {"S": "COMPLETE"}, ":r": {"S": "{}"}},
-    )  # fmt: skip
-    for index, attr in (("byDate", "listKey"), ("byCategory", "categoryKey")):
-        ddb.query(
-            TableName=table, IndexName=index, KeyConditionExpression="#p = :p AND #r BETWEEN :lo AND :hi",
-            ExpressionAttributeNames={"#p": "ownerId", "#r": attr}, ScanIndexForward=False, Limit=51,
-            ExpressionAttributeValues={":p": {"S": "u"}, ":lo": {"S": "main#"}, ":hi": {"S": "main#~"}},
-            ConsistentRead=True,
-        )  # fmt: skip
-    ddb.get_item(TableName=table, Key={"ownerId": {"S": "u"}, "sk": {"S": "EXP#1"}}, ConsistentRead=True)
-    ddb.scan(TableName=table, FilterExpression="begins_with(#sk, :p)", ExpressionAttributeNames={"#sk": "sk"},
-             ExpressionAttributeValues={":p": {"S": "EXP#"}})  # fmt: skip
-    ddb.batch_write_item(RequestItems={table: [{"PutRequest": {"Item": {**item, "sk": {"S": f"EXP#b{i}"}}}}
-                                               for i in range(5)]})  # fmt: skip
-    ddb.transact_write_items(
-        TransactItems=[{"Delete": {"TableName": table, "Key": {"ownerId": {"S": "u"}, "sk": {"S": sk}}}}
-                       for sk in ("EXP#2", "IDEM#k")]
-    )  # fmt: skip
-    ddb.delete_item(TableName=table, Key={"ownerId": {"S": "u"}, "sk": {"S": "EXP#1"}})
-    with contextlib.suppress(ClientError):
-        ddb.create_table(**table_definition("x"))  # a validation error's path
-    ddb.delete_table(TableName=table)
-
-
-def prepare(*, cds: bool = True) -> Runtime:
-    """Build the launcher, the jar copy and (``cds=True``) the class-data archive; record what was built."""
+def prepare(*, record_cds: Callable[[Runtime], bool] | None = None) -> Runtime:
+    """Build the launcher, the jar copy and (given ``record_cds``, which runs DynamoDB Local once) the class-data
+    archive; record what was built."""
     java = find_java()
     version = java_version(java)
     jar_dir = package_lib()
@@ -389,28 +308,7 @@ def prepare(*, cds: bool = True) -> Runtime:
     _thin_copy(jar_dir / "DynamoDBLocal.jar", BUILD_DIR / THIN_JAR)
     _compile_launcher(java, jar_dir)
     runtime = _runtime(java, version, jar_dir, cds=False)
-    recorded = _record_cds_archive(runtime) if cds else False
+    recorded = record_cds(runtime) if record_cds is not None else False
     stamp = {**_wanted_stamp(java, jar_dir), "javaVersion": version, "cds": recorded}
     (BUILD_DIR / STAMP).write_text(json.dumps(stamp, indent=2) + "\n")
     return _runtime(java, version, jar_dir, cds=recorded)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`make install`: prepare DynamoDB Local; without Java it says so in one line and succeeds (moto serves)."""
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    try:
-        runtime = prepare(cds=True)
-    except DynamoDBLocalUnavailable as e:
-        print(
-            f"note: {e.problem}: `make dev` will serve DynamoDB from moto instead. To use AWS's DynamoDB Local: "
-            f"{e.fix}, then `make install`",
-            flush=True,
-        )
-        return 0
-    archive = "with" if runtime.cds_archive else "without"
-    print(f"DynamoDB Local {runtime.version} ready on Java {runtime.java_version} ({archive} class-data archive)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
