@@ -54,6 +54,11 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         help="with --backend URL: Cognito and CloudFront are at this other endpoint (e.g. a moto server)",
     )
     parser.add_argument("--no-reload", action="store_true", help="disable hot reload of handler code")
+    parser.add_argument(
+        "--throttle",
+        action="store_true",
+        help="apply the deployed stage's throttling (50 req/s, burst 100): 429 Too Many Requests, as on AWS",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -74,6 +79,7 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         demo=args.demo,
         cors_origins=tuple(args.cors_origins) if args.cors_origins else None,
         hot_reload=not args.no_reload,
+        throttle=args.throttle,
         local_services=SPLIT_SERVICES if args.local_cognito else (),
         split_endpoint=args.cognito_endpoint,
     )

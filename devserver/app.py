@@ -14,6 +14,7 @@ from flask import Flask, Response, abort, jsonify, redirect, send_file
 from devserver.cognito import LocalCognito, Mailbox, cognito_blueprint, mailbox_blueprint
 from devserver.config import FRONTEND_ROOT
 from devserver.gateway import Gateway, register_gateway
+from devserver.gateway.flask_shell import install_json_errors
 
 # Files of frontend/ a browser may fetch; everything else there (package.json, node_modules) stays private.
 _PUBLIC_DIRS = ("js", "css", "img")
@@ -100,4 +101,6 @@ def create_app(parts: DevParts, test_config: dict[str, Any] | None = None) -> Fl
         app.register_blueprint(parts.dashboard)
     if parts.gateway is not None:
         register_gateway(app, parts.gateway, parts.stage)
+    # Every answer is JSON, never a Flask/werkzeug HTML page (issue 13 item 9).
+    install_json_errors(app, parts.gateway)
     return app

@@ -37,6 +37,8 @@ class DevOptions:
     # ... or from this endpoint (e.g. a moto server) instead of an embedded moto.
     split_endpoint: str | None = None
     function_timeouts: dict[str, float] = field(default_factory=dict)
+    # The deployed stage's throttling (rate, burst) applied locally too: 429 {"message":"Too Many Requests"}.
+    throttle: bool = False
 
     @property
     def embedded(self) -> bool:

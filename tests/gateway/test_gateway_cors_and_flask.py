@@ -86,7 +86,7 @@ def test_flask_shell_serves_the_gateway(client, token):
     response = client.get("/prod/items/a%20b?x=1&x=2", headers={"Authorization": token})
     assert response.status_code == 200
     event = response.get_json()["event"]
-    assert event["pathParameters"] == {"itemId": "a b"}
+    assert event["pathParameters"] == {"itemId": "a%20b"}  # for parity: as received, not decoded
     assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
     assert event["requestContext"]["identity"]["sourceIp"] == "127.0.0.1"
     assert response.headers["x-amzn-RequestId"] == event["requestContext"]["requestId"]
@@ -97,7 +97,7 @@ def test_flask_shell_post_body_and_binary_response(client, token):
         "/prod/echo", data=b'{"a": 1}', headers={"Authorization": token, "Content-Type": "application/json"}
     )
     assert posted.get_json()["event"]["body"] == '{"a": 1}'
-    image = client.get("/prod/binary", headers={"Authorization": token})
+    image = client.get("/prod/binary", headers={"Authorization": token, "Accept": "image/png"})
     assert image.data == bytes([0x89, 0x50, 0x4E, 0x47, 0x00, 0xFF, 0xFE, 0x10])
     assert image.headers["Content-Type"] == "image/png"
     assert image.headers["Content-Length"] == "8"
