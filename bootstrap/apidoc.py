@@ -18,10 +18,16 @@ GATEWAY_RESPONSE_TYPES = ("DEFAULT_4XX", "DEFAULT_5XX")
 MAX_INTEGRATION_MS = 29000
 
 
+def several_origins(cors: CorsContract) -> bool:
+    """True when the contract lists more than one origin (and not `*`): no literal Allow-Origin can serve them."""
+    return "*" not in cors.allow_origins and len(cors.allow_origins) > 1
+
+
 def cors_headers(cors: CorsContract) -> dict[str, str]:
-    """Header name -> value of the one CORS configuration."""
+    """Header name -> literal value of the one CORS configuration (Allow-Origin: see `several_origins`)."""
+    origin = "*" if "*" in cors.allow_origins else ",".join(cors.allow_origins)
     headers = {
-        "Access-Control-Allow-Origin": ",".join(cors.allow_origins),
+        "Access-Control-Allow-Origin": origin,
         "Access-Control-Allow-Methods": ",".join(cors.allow_methods),
         "Access-Control-Allow-Headers": ",".join(cors.allow_headers),
     }
@@ -45,6 +51,11 @@ def gateway_responses(cors: CorsContract) -> dict[str, dict[str, Any]]:
         for name, value in headers.items()
         if name in ("Access-Control-Allow-Origin", "Access-Control-Allow-Headers", "Access-Control-Expose-Headers")
     }
+    if several_origins(cors):
+        # for parity with what browsers accept: a comma-joined list is no valid Allow-Origin; the request's Origin
+        # is mapped in instead (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html).
+        params["gatewayresponse.header.Access-Control-Allow-Origin"] = "method.request.header.Origin"
+        params["gatewayresponse.header.Vary"] = _quoted("Origin")
     template = {"application/json": '{"message":$context.error.messageString}'}
     return {kind: {"responseParameters": params, "responseTemplates": template} for kind in GATEWAY_RESPONSE_TYPES}
 
@@ -57,12 +68,30 @@ def options_mock(cors: CorsContract) -> dict[str, Any]:
     cannot build a MOCK integration from it.
     """
     headers = cors_headers(cors)
+    literal = dict(headers)
+    response_templates: dict[str, str] = {}
+    if several_origins(cors):
+        # for parity with what browsers accept: echo the request's Origin only when it is listed, through a
+        # mapping template override of the mock's response
+        # (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-override-request-response-parameters.html).
+        del literal["Access-Control-Allow-Origin"]
+        listed = ",".join(f'"{origin}"' for origin in cors.allow_origins)
+        literal["Vary"] = "Origin"
+        headers["Vary"] = "Origin"
+        response_templates["application/json"] = (
+            "#set($origin = $input.params().header.get('Origin'))\n"
+            '#if("$!origin" == "")#set($origin = $input.params().header.get(\'origin\'))#end\n'
+            f"#if([{listed}].contains($origin))\n"
+            "#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)\n"
+            "#end\n"
+        )
     return {
         "method_response_parameters": {f"method.response.header.{name}": False for name in headers},
         "request_templates": {"application/json": '{"statusCode": 200}'},
         "integration_response_parameters": {
-            f"method.response.header.{name}": _quoted(value) for name, value in headers.items()
+            f"method.response.header.{name}": _quoted(value) for name, value in literal.items()
         },
+        "response_templates": response_templates,
     }
 
 

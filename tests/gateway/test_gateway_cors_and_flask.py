@@ -41,10 +41,24 @@ def test_origins_override(make_gateway, call, origin, allowed):
     headers = [("Origin", origin)] if origin else []
     preflight = call(gateway, "OPTIONS", "/prod/echo", headers=headers)
     error = call(gateway, "GET", "/prod/echo", headers=headers)  # no token: 401
-    for response in (preflight, error):
-        assert response.get_header("Access-Control-Allow-Origin") == allowed
-        if allowed:
-            assert response.get_header("Vary") == "Origin"
+    assert preflight.get_header("Access-Control-Allow-Origin") == allowed
+    if allowed:
+        assert preflight.get_header("Vary") == "Origin"
+    # for parity (issue 14 item 8): with several origins the deployed gateway responses map the request's Origin
+    # in (a literal list is refused by browsers), so the error carries the request's own Origin.
+    assert error.get_header("Access-Control-Allow-Origin") == origin
+    if origin:
+        assert error.get_header("Vary") == "Origin"
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:8000", "http://evil.test", None])
+def test_single_origin_is_the_deployed_literal(make_gateway, call, origin):
+    # for parity: one origin is a literal in the deployed OPTIONS mock and gateway responses, whatever the Origin.
+    gateway = make_gateway(cors_origins=["http://localhost:8000"])
+    headers = [("Origin", origin)] if origin else []
+    for method in ("OPTIONS", "GET"):
+        response = call(gateway, method, "/prod/echo", headers=headers)
+        assert response.get_header("Access-Control-Allow-Origin") == "http://localhost:8000"
 
 
 @pytest.mark.parametrize(
