@@ -9,11 +9,12 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BACKEND ?= moto
 REGION ?= us-east-1
+TARGET ?= local
 PYTEST_ARGS ?=
 DEV_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev dev-reset test unit e2e integration-test lint format bench screenshots deploy-aws destroy-aws reconcile clean
+.PHONY: help install dev dev-reset test unit e2e integration-test parity-test lint format bench screenshots deploy-aws destroy-aws reconcile clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -50,6 +51,9 @@ e2e: install ## Browser tests: Playwright driving Debian's Chromium against the 
 
 integration-test: install ## Integration tests on BACKEND=moto|localstack (Docker if available, else a moto process)
 	$(PY) scripts/integration_test.py --backend $(BACKEND)
+
+parity-test: install ## The parity suite on the dev server, or on a deployed stack with TARGET=aws STACK=... (needs credentials)
+	PARITY_TARGET=$(TARGET) PARITY_STACK=$(STACK) PARITY_REGION=$(REGION) $(VENV)/bin/pytest tests/parity $(PYTEST_ARGS)
 
 lint: install ## ruff (lint + format check) and mypy
 	$(VENV)/bin/ruff check .

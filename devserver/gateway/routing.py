@@ -35,7 +35,8 @@ def split_raw_path(path: str) -> list[str] | None:
     """The raw (still percent-encoded) segments of a path, or None when it cannot name a resource.
 
     for parity: one trailing slash names the same resource (`/expenses/` is `/expenses`), as API Gateway REST
-    routes it; an empty segment inside the path (`//`) names none.
+    routes it (seen on AWS: https://github.com/aws-powertools/powertools-lambda-python/issues/1552); an empty
+    segment inside the path (`//`) names none.
     """
     if not path.startswith("/"):
         return None
