@@ -67,6 +67,27 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
                 f"{g['clients']} clients",
             )
         )
+        if "GET404" in g["latency"]["devServer"]:
+            rows.append(
+                (
+                    "gateway's own cost (authorized 404)",
+                    f"{g['gatewayOwnCostMs']['GET404']} ms (dev server p50 {g['latency']['devServer']['GET404']['p50']}"
+                    f" - in-process p50 {g['latency']['inProcess']['GET404']['p50']})",
+                    f"serverless-offline whole p50 {g['serverlessOfflineP50Ms']} ms (platform-facts)",
+                    f"x{g['gatewayOwnCostVsServerlessOffline']} (target <= 1)",
+                )
+            )
+            ka = g["keepAlive"]
+            rows.append(
+                (
+                    "keep-alive throughput (authorized 404)",
+                    f"{ka['devServerGET404']['requestsPerSecond']} req/s, "
+                    f"{ka['devServerGET404']['connectsPerRequest']} connects/request",
+                    f"bare Flask {ka['bareFlask']['requestsPerSecond']} req/s, "
+                    f"{ka['bareFlask']['connectsPerRequest']} connects/request",
+                    f"x{ka['ratioToBareFlask']} ({g['clients']} clients)",
+                )
+            )
     if c := _load("cold_start"):
         for r in c["rows"]:
             rows.append(
