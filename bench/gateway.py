@@ -107,8 +107,10 @@ def throughput(make_call: Callable[[], Callable[[], Any]]) -> float:
     return round(sum(counts) / (time.monotonic() - start), 1)
 
 
-def bare_flask() -> tuple[str, Any]:
+def bare_flask(stock: bool = False) -> tuple[str, Any]:
+    """Bare Flask on the dev server's HTTP server, or (`stock`) on werkzeug's own threaded server."""
     from flask import Flask, jsonify
+    from werkzeug.serving import make_server
 
     from devserver.httpserver import make_dev_server
 
@@ -118,7 +120,7 @@ def bare_flask() -> tuple[str, Any]:
     def ping() -> Any:
         return jsonify({"ok": True})
 
-    server = make_dev_server("127.0.0.1", 0, app)
+    server = make_server("127.0.0.1", 0, app, threaded=True) if stock else make_dev_server("127.0.0.1", 0, app)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}/ping", server
 
@@ -197,11 +199,15 @@ def main() -> int:
 
             rps = {"devServerGET": throughput(per_client_get), "bareFlask": throughput(per_client_flask)}
             # One run, same clients: the dev server's cheapest authorized request vs bare Flask, keep-alive.
+            stock_url, stock_server = bare_flask(stock=True)
             keep_alive = {
                 "devServerGET404": keep_alive_throughput(missing_url, headers, 404),
                 "bareFlask": keep_alive_throughput(flask_url, {}, 200),
+                # werkzeug's own threaded server (what platform-facts' 866 req/s was): Connection: close each time.
+                "bareFlaskStockWerkzeug": keep_alive_throughput(stock_url, {}, 200),
             }
             flask_server.shutdown()
+            stock_server.shutdown()
         finally:
             server.stop()
     measured = ("POST", "GET", "GET404")
@@ -220,10 +226,13 @@ def main() -> int:
     print(f"requests/s with {CLIENTS} clients: dev server GET {rps['devServerGET']}, bare Flask {rps['bareFlask']}")
     dev, bare = keep_alive["devServerGET404"], keep_alive["bareFlask"]
     keep_alive_ratio = round(dev["requestsPerSecond"] / bare["requestsPerSecond"], 2)
+    stock = keep_alive["bareFlaskStockWerkzeug"]
+    stock_ratio = round(dev["requestsPerSecond"] / stock["requestsPerSecond"], 2)
     print(
         f"keep-alive, {CLIENTS} clients: dev server authorized 404 {dev['requestsPerSecond']} req/s "
         f"({dev['connectsPerRequest']} connects/request) vs bare Flask {bare['requestsPerSecond']} req/s "
-        f"({bare['connectsPerRequest']} connects/request): x{keep_alive_ratio}"
+        f"({bare['connectsPerRequest']} connects/request): x{keep_alive_ratio}; vs bare Flask on werkzeug's own "
+        f"server {stock['requestsPerSecond']} req/s ({stock['connectsPerRequest']} connects/request): x{stock_ratio}"
     )
     write(
         "gateway",
@@ -234,9 +243,12 @@ def main() -> int:
             "overheadRatioP50": ratios,
             "gatewayOwnCostMs": own_cost,
             "requestsPerSecond": rps,
-            "keepAlive": {**keep_alive, "ratioToBareFlask": keep_alive_ratio},
+            "keepAlive": {**keep_alive, "ratioToBareFlask": keep_alive_ratio, "ratioToStockWerkzeugFlask": stock_ratio},
             "serverlessOfflineP50Ms": SERVERLESS_OFFLINE_P50_MS,
             "gatewayOwnCostVsServerlessOffline": round(own_cost["GET404"] / SERVERLESS_OFFLINE_P50_MS, 2),
+            "gatewayOwnCostVsBareFlask": round(own_cost["GET404"] / results["bareFlask"]["GET"]["p50"], 2),
+            # A shared 2-core machine: the figures mean little without how busy it was.
+            "loadAverage": round(os.getloadavg()[0], 1),
             "clients": CLIENTS,
             "target": 1.5,
         },
