@@ -5,7 +5,9 @@ dev server's embedded moto). Targets: gateway + JWT check adds <= 1.5x over the 
 server's own cost per request (its p50 minus the in-process p50) is compared with bare Flask's whole p50 and with
 serverless-offline's whole p50 on a trivial handler (0.62 ms, measured on this machine class: see
 /work/shared/reference/platform-facts.md; it needs Node and is not re-run here). The cheapest authorized request,
-GET /expenses/{id} of a missing id (the handler's one GetItem, then 404), isolates the gateway's cost best.
+GET /expenses/{id} of a missing id (the handler answers 404 from the id alone), isolates the gateway's cost best;
+it, its in-process twin and bare Flask are sampled in turn (one of each per round) so load from other processes on
+a shared machine weighs on all three alike.
 Throughput: 4 keep-alive clients (http.client, one connection each unless the server closes it) against the dev
 server's authorized 404 and bare Flask's /ping in the same run, with the TCP connections each needed per request.
 """
@@ -88,6 +90,20 @@ def keep_alive_throughput(url: str, headers: dict[str, str], expect: int) -> dic
 
 def latency(fn: Callable[[], Any], repeat: int = REPEAT) -> dict[str, float]:
     return percentiles(time_calls(fn, repeat, warmup=10))
+
+
+def interleaved(calls: dict[str, Callable[[], Any]], repeat: int = REPEAT) -> dict[str, dict[str, float]]:
+    """p50s of several calls sampled in turn, so a busy moment of a shared machine hits them all alike."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for fn in calls.values():
+        for _ in range(10):
+            fn()
+    for _ in range(repeat):
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append((time.perf_counter() - start) * 1000)
+    return {name: percentiles(values) for name, values in samples.items()}
 
 
 def throughput(make_call: Callable[[], Callable[[], Any]]) -> float:
@@ -183,10 +199,11 @@ def main() -> int:
             def flask_call() -> None:
                 assert flask_session.get(flask_url, timeout=5).status_code == 200
 
+            trio = interleaved({"devServer": http_404, "inProcess": direct_404, "bareFlask": flask_call}, 3 * REPEAT)
             results = {
-                "devServer": {"POST": latency(http_post), "GET": latency(http_get), "GET404": latency(http_404)},
-                "inProcess": {"POST": latency(direct_post), "GET": latency(direct_get), "GET404": latency(direct_404)},
-                "bareFlask": {"GET": latency(flask_call)},
+                "devServer": {"POST": latency(http_post), "GET": latency(http_get), "GET404": trio["devServer"]},
+                "inProcess": {"POST": latency(direct_post), "GET": latency(direct_get), "GET404": trio["inProcess"]},
+                "bareFlask": {"GET": trio["bareFlask"]},
             }
 
             def per_client_get() -> Callable[[], None]:

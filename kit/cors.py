@@ -125,6 +125,9 @@ class CorsPolicy:
 
     # --- the static form bootstrap deploys (API Gateway mock integrations and gateway responses hold literals) ---
     def _static_origin(self) -> str:
+        # With several origins no literal is valid (browsers refuse "a,b"): bootstrap/apidoc.py deploys an echo of
+        # a listed Origin (OPTIONS mock) and of the request's Origin (gateway responses) instead; see
+        # allow_origin / gateway_error_origin for what those answer.
         return "*" if self._any_origin else ",".join(self.origins)
 
     def deployed_preflight_headers(self) -> dict[str, str]:

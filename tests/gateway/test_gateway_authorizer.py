@@ -85,7 +85,10 @@ def access_token(keys: Keys) -> str:
     return keys.token(token_use="access", aud=None, client_id=CLIENT_ID, scope="aws.cognito.signin.user.admin")
 
 
-now = int(time.time())
+def now_s() -> int:
+    # Read when the token is made, not at import: a long run can reach these cases minutes after collection.
+    return int(time.time())
+
 
 ATTACKS: list[tuple[str, Callable[[Keys], str | None]]] = [
     ("missing header", lambda k: None),
@@ -110,11 +113,11 @@ ATTACKS: list[tuple[str, Callable[[Keys], str | None]]] = [
     ("audience list", lambda k: k.token(aud=[CLIENT_ID, "other"])),
     ("access token", access_token),
     ("token_use missing", lambda k: k.token(token_use=None)),
-    ("expired", lambda k: k.token(exp=now - 60, iat=now - 3660)),
+    ("expired", lambda k: k.token(exp=now_s() - 60, iat=now_s() - 3660)),
     ("no exp", lambda k: k.token(exp=None)),
     ("no iat", lambda k: k.token(iat=None)),
-    ("not yet valid (nbf)", lambda k: k.token(nbf=now + 600)),
-    ("issued in the future", lambda k: k.token(iat=now + 600)),
+    ("not yet valid (nbf)", lambda k: k.token(nbf=now_s() + 600)),
+    ("issued in the future", lambda k: k.token(iat=now_s() + 600)),
     ("leading space", lambda k: " " + k.token()),
     ("no sub", lambda k: k.token(sub=None)),
 ]
