@@ -9,6 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 BACKEND ?= moto
 REGION ?= us-east-1
+TARGET ?= local
 PYTEST_ARGS ?=
 DEV_ARGS ?=
 # deploy-aws / destroy-aws: direct (boto3 calls, resource by resource) or cfn (one CloudFormation stack, change sets)
@@ -21,7 +22,7 @@ QUICKSIGHT ?=
 CFN_ARGS = $(if $(DOMAIN),--domain $(DOMAIN)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN)) $(if $(QUICKSIGHT),--quicksight $(QUICKSIGHT))
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev dev-reset test unit e2e integration-test lint format bench screenshots deploy-aws destroy-aws template reconcile clean
+.PHONY: help install dev dev-reset test unit e2e integration-test parity-test lint format bench screenshots deploy-aws destroy-aws template reconcile clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -69,6 +70,9 @@ e2e: install ## Browser tests: Playwright driving Debian's Chromium against the 
 
 integration-test: install ## Integration tests on BACKEND=moto|localstack (Docker if available, else a moto process)
 	$(PY) scripts/integration_test.py --backend $(BACKEND)
+
+parity-test: install ## The parity suite on the dev server, or on a deployed stack with TARGET=aws STACK=... (needs credentials)
+	PARITY_TARGET=$(TARGET) PARITY_STACK=$(STACK) PARITY_REGION=$(REGION) $(VENV)/bin/pytest tests/parity $(PYTEST_ARGS)
 
 lint: install ## ruff (lint + format check), mypy, import layers (import-linter), cfn-lint and parliament on the generated CloudFormation template
 	$(VENV)/bin/ruff check .

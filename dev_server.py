@@ -72,6 +72,11 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         "running DynamoDB endpoint. With --backend URL the default is that backend's own DynamoDB",
     )
     parser.add_argument("--no-reload", action="store_true", help="disable hot reload of handler code")
+    parser.add_argument(
+        "--throttle",
+        action="store_true",
+        help="apply the deployed stage's throttling (50 req/s, burst 100): 429 Too Many Requests, as on AWS",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     if args.dynamodb is not None and args.dynamodb not in (DYNAMODB_LOCAL, DYNAMODB_MOTO):
@@ -98,6 +103,7 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         cors_origins=tuple(args.cors_origins) if args.cors_origins else None,
         allowed_hosts=tuple(args.allowed_hosts),
         hot_reload=not args.no_reload,
+        throttle=args.throttle,
         local_services=SPLIT_SERVICES if args.local_cognito else (),
         split_endpoint=args.cognito_endpoint,
         dynamodb=args.dynamodb,

@@ -109,6 +109,37 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
                 f"{g['clients']} clients",
             )
         )
+        if "GET404" in g["latency"]["devServer"]:
+            rows.append(
+                (
+                    "gateway's own cost (authorized 404)",
+                    f"{g['gatewayOwnCostMs']['GET404']} ms (dev server p50 {g['latency']['devServer']['GET404']['p50']}"
+                    f" - in-process p50 {g['latency']['inProcess']['GET404']['p50']})",
+                    f"bare Flask whole p50 {g['latency']['bareFlask']['GET']['p50']} ms (same run); "
+                    f"serverless-offline whole p50 {g['serverlessOfflineP50Ms']} ms (platform-facts, not re-run)",
+                    f"x{g.get('gatewayOwnCostVsBareFlask', '-')} of bare Flask, "
+                    f"x{g['gatewayOwnCostVsServerlessOffline']} of serverless-offline (target <= 1); "
+                    f"load average {g.get('loadAverage', '-')}",
+                )
+            )
+            ka = g["keepAlive"]
+            rows.append(
+                (
+                    "keep-alive throughput (authorized 404)",
+                    f"{ka['devServerGET404']['requestsPerSecond']} req/s, "
+                    f"{ka['devServerGET404']['connectsPerRequest']} connects/request",
+                    f"bare Flask {ka['bareFlask']['requestsPerSecond']} req/s, "
+                    f"{ka['bareFlask']['connectsPerRequest']} connects/request",
+                    f"x{ka['ratioToBareFlask']} ({g['clients']} clients)"
+                    + (
+                        f"; x{ka['ratioToStockWerkzeugFlask']} of bare Flask on werkzeug's own server "
+                        f"({ka['bareFlaskStockWerkzeug']['requestsPerSecond']} req/s, "
+                        f"{ka['bareFlaskStockWerkzeug']['connectsPerRequest']} connects/request)"
+                        if "bareFlaskStockWerkzeug" in ka
+                        else ""
+                    ),
+                )
+            )
     if c := _load("cold_start"):
         for r in c["rows"]:
             rows.append(

@@ -18,6 +18,11 @@ GATEWAY_RESPONSE_TYPES = ("DEFAULT_4XX", "DEFAULT_5XX")
 MAX_INTEGRATION_MS = 29000
 
 
+def several_origins(cors: CorsSpec) -> bool:
+    """True when the contract lists more than one origin (and not `*`): no literal Allow-Origin can serve them."""
+    return "*" not in cors.allow_origins and len(cors.allow_origins) > 1
+
+
 def _quoted(value: str) -> str:
     """For parity: static mapping values in API Gateway are single-quoted literals."""
     return f"'{value}'"
@@ -32,6 +37,11 @@ def gateway_responses(cors: CorsSpec) -> dict[str, dict[str, Any]]:
         f"gatewayresponse.header.{name}": _quoted(value)
         for name, value in CorsPolicy(cors).deployed_response_headers().items()
     }
+    if several_origins(cors):
+        # for parity with what browsers accept: a comma-joined list is no valid Allow-Origin; the request's Origin
+        # is mapped in instead (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html).
+        params["gatewayresponse.header.Access-Control-Allow-Origin"] = "method.request.header.Origin"
+        params["gatewayresponse.header.Vary"] = _quoted("Origin")
     template = {"application/json": '{"message":$context.error.messageString}'}
     return {kind: {"responseParameters": params, "responseTemplates": template} for kind in GATEWAY_RESPONSE_TYPES}
 
@@ -44,12 +54,30 @@ def options_mock(cors: CorsSpec) -> dict[str, Any]:
     cannot build a MOCK integration from it.
     """
     headers = CorsPolicy(cors).deployed_preflight_headers()
+    literal = dict(headers)
+    response_templates: dict[str, str] = {}
+    if several_origins(cors):
+        # for parity with what browsers accept: echo the request's Origin only when it is listed, through a
+        # mapping template override of the mock's response
+        # (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-override-request-response-parameters.html).
+        del literal["Access-Control-Allow-Origin"]
+        listed = ",".join(f'"{origin}"' for origin in cors.allow_origins)
+        literal["Vary"] = "Origin"
+        headers["Vary"] = "Origin"
+        response_templates["application/json"] = (
+            "#set($origin = $input.params().header.get('Origin'))\n"
+            '#if("$!origin" == "")#set($origin = $input.params().header.get(\'origin\'))#end\n'
+            f"#if([{listed}].contains($origin))\n"
+            "#set($context.responseOverride.header.Access-Control-Allow-Origin = $origin)\n"
+            "#end\n"
+        )
     return {
         "method_response_parameters": {f"method.response.header.{name}": False for name in headers},
         "request_templates": {"application/json": '{"statusCode": 200}'},
         "integration_response_parameters": {
-            f"method.response.header.{name}": _quoted(value) for name, value in headers.items()
+            f"method.response.header.{name}": _quoted(value) for name, value in literal.items()
         },
+        "response_templates": response_templates,
     }
 
 

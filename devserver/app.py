@@ -14,6 +14,7 @@ from flask import Flask, Response, abort, jsonify, redirect, request, send_file
 from devserver.cognito import LocalCognito, Mailbox, cognito_blueprint, mailbox_blueprint
 from devserver.config import FRONTEND_ROOT
 from devserver.gateway import Gateway, register_gateway
+from devserver.gateway.flask_shell import install_json_errors
 from devserver.hosts import HostGuard, HostPolicy
 from kit.constants import STAGE
 from kit.page_headers import app_headers, dashboard_headers, dev_page_headers
@@ -122,4 +123,6 @@ def create_app(parts: DevParts) -> Flask:
         register_gateway(app, parts.gateway, parts.stage)
     # Outermost: an unexpected Host, or a remote client on /_dev/, never reaches a route.
     app.wsgi_app = HostGuard(app.wsgi_app, parts.hosts)  # type: ignore[method-assign]
+    # Every answer is JSON, never a Flask/werkzeug HTML page (issue 13 item 9).
+    install_json_errors(app, parts.gateway)
     return app

@@ -51,6 +51,8 @@ class DevOptions:
     function_timeouts: dict[str, float] = field(default_factory=dict)
     # "local", "moto" or a URL; None = the default: DynamoDB Local when embedded, the backend's own otherwise.
     dynamodb: str | None = None
+    # The deployed stage's throttling (rate, burst) applied locally too: 429 {"message":"Too Many Requests"}.
+    throttle: bool = False
 
     @property
     def embedded(self) -> bool:

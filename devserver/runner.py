@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import bootstrap
+from bootstrap.spec import THROTTLE_BURST_LIMIT, THROTTLE_RATE_LIMIT
 from bootstrap.target import Target
 from devserver.app import DevParts, create_app
 from devserver.cognito import LocalCognito, Mailbox
@@ -78,6 +79,9 @@ class DevServer:
         mailbox = Mailbox(opts.mailbox_file, announce=lambda line: print(f"[mailbox] {line}", flush=True))
         cognito = LocalCognito(self._client("cognito-idp"), opts.cognito_state, mailbox)
         self._gateway = Gateway(self._gateway_config())
+        gateway = self._gateway
+        # Answers the HTTP server makes before the app runs (431, 414) carry the gateway errors' CORS headers.
+        self._http.error_headers = lambda: gateway.cors.error_headers(None)
         parts = DevParts(
             config_json=self.config_json(),
             gateway=self._gateway,
@@ -196,6 +200,7 @@ class DevServer:
             function_timeouts=opts.function_timeouts,
             hot_reload=opts.hot_reload,
             region=opts.region,
+            throttle=(THROTTLE_RATE_LIMIT, THROTTLE_BURST_LIMIT) if opts.throttle else None,
         )
 
     def _dashboard(self) -> Any:

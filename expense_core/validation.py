@@ -130,6 +130,9 @@ def _text(value: object, field: str, *, required: bool, max_len: int, multiline:
         raise ValidationError(f"{field} must not be empty")
     if max(len(text), len(value.strip())) > max_len:
         raise ValidationError(f"{field} must be at most {max_len} characters")
+    if any(unicodedata.category(ch) == "Cs" for ch in text):
+        # A lone surrogate (JSON "\ud800") is no Unicode text: it cannot be stored or encoded as UTF-8.
+        raise ValidationError(f"{field} must be valid Unicode text")
     allowed = {"\n", "\t"} if multiline else set()
     if any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text):
         raise ValidationError(f"{field} must not contain control characters")

@@ -73,12 +73,31 @@ class CorsPolicy:
         self._max_age = str(spec.max_age) if spec.max_age is not None else None
 
     def allow_origin(self, request_origin: str | None) -> str | None:
-        """The Access-Control-Allow-Origin value for this request's Origin, or None to send none."""
+        """The Access-Control-Allow-Origin value for this request's Origin, or None to send none.
+
+        for parity with what bootstrap deploys: `*` or a single origin is a literal (sent whatever the request's
+        Origin); with several, the OPTIONS mock echoes the request's Origin only when it is listed (a mapping
+        template override), since a comma-joined list is refused by browsers.
+        """
         if self._any_origin:
             return "*"
+        if len(self.origins) == 1:
+            return self.origins[0]
         if request_origin is not None and request_origin in self.origins:
             return request_origin
         return None
+
+    def gateway_error_origin(self, request_origin: str | None) -> str | None:
+        """Access-Control-Allow-Origin of the DEFAULT_4XX/5XX gateway responses, as deployed.
+
+        for parity: with several origins a gateway response cannot choose among them; bootstrap maps the
+        request's Origin into it (`method.request.header.Origin`, a documented gateway response source:
+        https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html),
+        so any page can read the fixed error message (never data: preflights stay limited to the list).
+        """
+        if self._any_origin or len(self.origins) == 1:
+            return self.allow_origin(request_origin)
+        return request_origin
 
     def _origin_headers(self, request_origin: str | None) -> dict[str, str]:
         headers: dict[str, str] = {}
@@ -107,11 +126,23 @@ class CorsPolicy:
             headers["Access-Control-Expose-Headers"] = self._expose
         return headers
 
-    # The gateway's DEFAULT_4XX/5XX responses carry the same set as handler responses.
-    error_headers = response_headers
+    def error_headers(self, request_origin: str | None) -> dict[str, str]:
+        """The gateway's DEFAULT_4XX/5XX responses: the handler set, with the deployed form's Allow-Origin."""
+        headers = self.response_headers(request_origin)
+        origin = self.gateway_error_origin(request_origin)
+        headers.pop("Access-Control-Allow-Origin", None)
+        headers.pop("Vary", None)
+        if origin is not None:
+            headers["Access-Control-Allow-Origin"] = origin
+            if origin != "*":
+                headers["Vary"] = "Origin"
+        return headers
 
     # --- the static form bootstrap deploys (API Gateway mock integrations and gateway responses hold literals) ---
     def _static_origin(self) -> str:
+        # With several origins no literal is valid (browsers refuse "a,b"): bootstrap/apidoc.py deploys an echo of
+        # a listed Origin (OPTIONS mock) and of the request's Origin (gateway responses) instead; see
+        # allow_origin / gateway_error_origin for what those answer.
         return "*" if self._any_origin else ",".join(self.origins)
 
     def deployed_preflight_headers(self) -> dict[str, str]:

@@ -185,7 +185,10 @@ class RestApi(Resource):
                 **where, type="MOCK", requestTemplates=mock["request_templates"], passthroughBehavior="WHEN_NO_MATCH"
             )
             apigw.put_integration_response(
-                **where, statusCode="200", responseParameters=mock["integration_response_parameters"]
+                **where,
+                statusCode="200",
+                responseParameters=mock["integration_response_parameters"],
+                responseTemplates=mock["response_templates"],
             )
         refreshed = self.read(ctx)
         assert refreshed is not None

@@ -10,7 +10,8 @@ Public API (names the dev server composes):
   from the contract (static segments before ``{params}``), answers CORS preflights, checks the token, builds
   the REST (v1) Lambda proxy event, invokes ``lambdas/<fn>/app.py:lambda_handler`` in-process (with its own
   environment, a Lambda context, its timeout and hot reload) and maps the result back. Failures are API
-  Gateway's: 403 Missing Authentication Token, 401 Unauthorized, 413, 502 Internal server error.
+  Gateway's: 403 Missing Authentication Token / Forbidden, 401 Unauthorized / The incoming token has expired,
+  413, 429 (stage throttle, opt-in), 502 Internal server error, 504 Endpoint request timed out.
 - ``CognitoAuthorizer``: verifies RS256 ID tokens against the pool's JWKS (``iss``, ``aud``, ``token_use``,
   ``exp``/``nbf``/``iat``); claims reach handlers as strings under ``requestContext.authorizer.claims``.
 - ``register_gateway(flask_app_or_blueprint, gateway, stage)``: mounts the gateway at ``/<stage>/...``.
@@ -22,8 +23,11 @@ from devserver.gateway.errors import (
     Forbidden,
     GatewayError,
     IntegrationFailure,
+    IntegrationTimeout,
     MissingAuthenticationToken,
     RequestTooLarge,
+    TokenExpired,
+    TooManyRequests,
     Unauthorized,
 )
 from devserver.gateway.flask_shell import register_gateway
@@ -39,10 +43,13 @@ __all__ = [
     "GatewayError",
     "GatewayResponse",
     "IntegrationFailure",
+    "IntegrationTimeout",
     "LambdaContext",
     "LambdaRuntime",
     "MissingAuthenticationToken",
     "RequestTooLarge",
+    "TokenExpired",
+    "TooManyRequests",
     "Unauthorized",
     "register_gateway",
 ]

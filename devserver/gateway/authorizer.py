@@ -14,7 +14,7 @@ from typing import Any
 import jwt
 from jwt.algorithms import RSAAlgorithm
 
-from devserver.gateway.errors import Unauthorized
+from devserver.gateway.errors import TokenExpired, Unauthorized
 
 log = logging.getLogger("devserver.gateway.authorizer")
 
@@ -178,7 +178,7 @@ class CognitoAuthorizer:
                 return claims
             with self._cache_lock:
                 self._cache.pop(token, None)
-            raise Unauthorized("expired token")
+            raise TokenExpired("expired token")
         claims, expires = self._verify(token)
         with self._cache_lock:
             self._cache[token] = (claims, expires)
@@ -226,7 +226,7 @@ class CognitoAuthorizer:
         nbf = self._time_claim(payload, "nbf")
         now = self._clock()
         if exp is None or now >= exp + self.leeway:
-            raise Unauthorized("expired token")
+            raise TokenExpired("expired token")
         if iat is None or iat > now + self.leeway:
             raise Unauthorized("token issued in the future")
         if "nbf" in payload and (nbf is None or nbf > now + self.leeway):

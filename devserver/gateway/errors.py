@@ -57,6 +57,50 @@ class Unauthorized(GatewayError):
     message = "Unauthorized"
 
 
+class TokenExpired(Unauthorized):
+    """UNAUTHORIZED for a well-signed token past its `exp`: API Gateway names the reason in the message.
+
+    for parity: a Cognito authorizer answers an expired ID token with 401 `{"message":"The incoming token has
+    expired"}` (public capture: https://github.com/aws-amplify/amplify-js/issues/6060).
+    """
+
+    message = "The incoming token has expired"
+
+
+class BadRequest(GatewayError):
+    """DEFAULT_4XX for a request the front end cannot parse (a broken chunked body, an unreadable stream).
+
+    for parity: API Gateway's front end refuses malformed HTTP with a 400 before any integration runs; the
+    gateway response types of https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html
+    give 4XX answers the `{"message": ...}` shape.
+    """
+
+    status = 400
+    error_type = "BadRequestException"
+    message = "Bad Request"
+
+
+class HeadersTooLarge(GatewayError):
+    """A request whose header block is over the front server's limit (64 KB a line, 100 lines)."""
+
+    status = 431
+    error_type = "RequestHeaderFieldsTooLargeException"
+    message = "Request Header Fields Too Large"
+
+
+class TooManyRequests(GatewayError):
+    """THROTTLED: the stage's rate/burst token bucket is empty.
+
+    for parity: https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-request-throttling.html
+    (token bucket, 429 Too Many Requests) and the THROTTLED type of
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html.
+    """
+
+    status = 429
+    error_type = "TooManyRequestsException"
+    message = "Too Many Requests"
+
+
 class RequestTooLarge(GatewayError):
     """REQUEST_TOO_LARGE: the payload is over API Gateway's 10 MB limit."""
 
@@ -72,4 +116,19 @@ class IntegrationFailure(GatewayError):
     error_type = "InternalServerErrorException"
     message = "Internal server error"
     # for parity: API Gateway answers `{"message": "Internal server error"}` with a space.
+    body_separators = (", ", ": ")
+
+
+class IntegrationTimeout(GatewayError):
+    """INTEGRATION_TIMEOUT: the integration did not answer within API Gateway's 29 s.
+
+    for parity: 504 `{"message": "Endpoint request timed out"}`, the INTEGRATION_TIMEOUT type of
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/supported-gateway-response-types.html and the
+    29-second integration timeout of
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html.
+    """
+
+    status = 504
+    error_type = "InternalServerErrorException"
+    message = "Endpoint request timed out"
     body_separators = (", ", ": ")

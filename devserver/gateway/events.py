@@ -35,6 +35,14 @@ _NULL_IDENTITY_KEYS = (
 
 HeaderPairs = Sequence[tuple[str, str]]
 
+# for parity: hop-by-hop headers (RFC 9110 section 7.6.1) end at API Gateway's front door, and the client's
+# Content-Length describes a body the event carries as a string; neither reaches the integration
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-known-issues.html lists the headers
+# REST APIs drop or remap).
+HOP_HEADERS = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length"}
+)
+
 
 @dataclass(frozen=True)
 class ApiIdentity:
@@ -51,13 +59,15 @@ class IncomingRequest:
     """A request as the gateway saw it, already split from its stage prefix."""
 
     method: str
-    path: str  # decoded, without the stage, e.g. "/expenses/abc"
+    path: str  # as received (percent-encoded), without the stage, e.g. "/expenses/a%20b"
     query_string: str  # raw, without "?"
     headers: HeaderPairs  # in arrival order, names as sent
     body: bytes
     source_ip: str
     request_id: str
     received_at: float  # epoch seconds
+    forwarded_port: str = "443"  # the port the client connected to
+    forwarded_proto: str = "https"  # the scheme the client used
 
 
 @lru_cache(maxsize=256)
@@ -107,15 +117,21 @@ class ProxyEventBuilder:
 
     def build(self, request: IncomingRequest, route: RouteMatch, claims: Mapping[str, str] | None) -> dict[str, Any]:
         api = self._api
-        header_pairs = list(request.headers)
-        lower = {name.lower(): value for name, value in header_pairs}
-        # for parity: API Gateway adds the client address and a trace id to what it forwards.
-        if "x-forwarded-for" in lower:
-            header_pairs = [
-                (n, f"{v}, {request.source_ip}" if n.lower() == "x-forwarded-for" else v) for n, v in header_pairs
-            ]
-        else:
+        lower = {name.lower(): value for name, value in request.headers}
+        # for parity: API Gateway adds the client address, the port and scheme it was reached on and a trace
+        # id to what it forwards; the client's own X-Forwarded-For is kept with the address appended, its
+        # X-Forwarded-Port/-Proto are replaced (the input format example of
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html).
+        header_pairs: list[tuple[str, str]] = []
+        for name, value in request.headers:
+            key = name.lower()
+            if key in HOP_HEADERS or key in ("x-forwarded-port", "x-forwarded-proto"):
+                continue
+            header_pairs.append((name, f"{value}, {request.source_ip}" if key == "x-forwarded-for" else value))
+        if "x-forwarded-for" not in lower:
             header_pairs.append(("X-Forwarded-For", request.source_ip))
+        header_pairs.append(("X-Forwarded-Port", request.forwarded_port))
+        header_pairs.append(("X-Forwarded-Proto", request.forwarded_proto))
         if "x-amzn-trace-id" not in lower:
             trace = f"Root=1-{int(request.received_at):08x}-{os.urandom(12).hex()}"
             header_pairs.append(("X-Amzn-Trace-Id", trace))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, request
 from flask.blueprints import BlueprintSetupState
+from werkzeug.exceptions import ClientDisconnected, HTTPException, InternalServerError
 from werkzeug.routing import PathConverter
 
+from devserver.gateway.errors import BadRequest, Forbidden, GatewayError
 from devserver.gateway.gateway import Gateway
+from devserver.gateway.responses import GatewayResponse
+from devserver.httpserver import RAW_HEADERS_KEY
 
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
@@ -26,10 +31,29 @@ def _read_body(limit: int) -> bytes:
     return request.stream.read(limit + 1)
 
 
-class AnyPathConverter(PathConverter):
-    """Like `path`, but also matching line breaks: every request path under the stage reaches the gateway."""
+def _header_lines() -> list[tuple[str, str]]:
+    # for parity: names as the client sent them and repeated lines kept apart, as API Gateway passes them
+    # (werkzeug's environ Title-Cases names and comma-joins repeats; our HTTP server keeps the raw lines).
+    raw = request.environ.get(RAW_HEADERS_KEY)
+    if isinstance(raw, list):
+        return raw
+    return list(request.headers.items())
 
-    regex = "[^/](?s:.*?)"
+
+def to_flask(response: GatewayResponse) -> Response:
+    """A Flask response carrying exactly the gateway's status, header lines and body."""
+    out = Response(response.body, status=response.status)
+    out.headers.clear()
+    for name, value in response.header_items():
+        out.headers.add(name, value)
+    return out
+
+
+class AnyPathConverter(PathConverter):
+    """Any rest of the path, empty, with `//` or line breaks: every path under the stage reaches the gateway."""
+
+    regex = "(?s:.*)"
+    part_isolating = False  # the rest spans segments (werkzeug infers True for a regex without "/")
 
 
 def _add_converter(app: Flask | Blueprint) -> None:
@@ -50,19 +74,24 @@ def register_gateway(app: Flask | Blueprint, gateway: Gateway, stage: str | None
 
     def serve_gateway(subpath: str = "") -> Response:
         query = request.environ.get("QUERY_STRING", "")
+        headers = _header_lines()
+        try:
+            body = _read_body(gateway.config.max_body_bytes)
+        except (OSError, ClientDisconnected):
+            # A broken chunked body (werkzeug raises OSError "Invalid chunk header") or a short one.
+            origin = next((value for name, value in headers if name.lower() == "origin"), None)
+            return to_flask(gateway.error_response(BadRequest("unreadable request body"), origin))
         response = gateway.handle_request(
             request.method,
             _raw_path(),
-            list(request.headers.items()),
-            _read_body(gateway.config.max_body_bytes),
+            headers,
+            body,
             request.remote_addr or "127.0.0.1",
             query_string=query if isinstance(query, str) else "",
+            forwarded_port=str(request.environ.get("SERVER_PORT") or "80"),
+            forwarded_proto=str(request.environ.get("wsgi.url_scheme") or "http"),
         )
-        out = Response(response.body, status=response.status)
-        out.headers.clear()
-        for name, value in response.header_items():
-            out.headers.add(name, value)
-        return out
+        return to_flask(response)
 
     # provide_automatic_options=False: the gateway, not Flask, answers OPTIONS (CORS preflight).
     app.add_url_rule(
@@ -71,7 +100,11 @@ def register_gateway(app: Flask | Blueprint, gateway: Gateway, stage: str | None
         view_func=serve_gateway,
         methods=_METHODS,
         provide_automatic_options=False,
+        strict_slashes=False,
+        merge_slashes=False,
     )
+    # merge_slashes=False: `/prod//expenses` reaches the gateway (API Gateway's JSON 403), never a 308
+    # redirect whose Location werkzeug would build from the Host header.
     app.add_url_rule(
         f"/{stage}/<anypath:subpath>",
         endpoint=f"gateway_{stage}",
@@ -79,4 +112,49 @@ def register_gateway(app: Flask | Blueprint, gateway: Gateway, stage: str | None
         methods=_METHODS,
         provide_automatic_options=False,
         strict_slashes=False,
+        merge_slashes=False,
     )
+
+
+def install_json_errors(app: Flask, gateway: Gateway | None) -> None:
+    """Every error the Flask app itself answers becomes JSON with the gateway's CORS headers, never HTML.
+
+    A path no route knows gets what API Gateway answers a path outside its deployed stages (403 Forbidden);
+    other errors keep their status with a `{"message": ...}` body.
+    """
+    app.url_map.merge_slashes = False  # no redirect built from the Host header anywhere
+
+    def answer(error: GatewayError | HTTPException) -> Response:
+        origin = request.headers.get("Origin")
+        if isinstance(error, GatewayError):
+            if gateway is not None:
+                return to_flask(gateway.error_response(error, origin))
+            return to_flask(GatewayResponse(status=error.status, headers=dict(error.headers), body=error.body))
+        status = error.code or 500
+        body = Response(
+            json.dumps({"message": error.name}, separators=(",", ":"))
+            if status < 500
+            else '{"message": "Internal server error"}',
+            status=status,
+            content_type="application/json",
+        )
+        if gateway is not None:
+            for name, value in gateway.cors.error_headers(origin).items():
+                body.headers[name] = value
+        return body
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response:
+        if error.code in (404, 405) and request.url_rule is None:
+            # for parity: API Gateway answers a path outside its deployed stages with 403 Forbidden.
+            return answer(Forbidden(f"no route for {request.path}"))
+        return answer(error)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception) -> Response:
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        if isinstance(error, GatewayError):
+            return answer(error)
+        app.logger.error("unhandled error on %s %s: %s", request.method, request.path, type(error).__name__)
+        return answer(InternalServerError())

@@ -3,31 +3,42 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
 
 from devserver.gateway.authorizer import CognitoAuthorizer
 from devserver.gateway.errors import (
     Forbidden,
     GatewayError,
+    IntegrationFailure,
+    IntegrationTimeout,
     MissingAuthenticationToken,
     RequestTooLarge,
+    TooManyRequests,
 )
 from devserver.gateway.events import ApiIdentity, IncomingRequest, ProxyEventBuilder
 from devserver.gateway.responses import GatewayResponse, map_proxy_result
-from devserver.gateway.routing import Router, split_path
+from devserver.gateway.routing import Router, split_raw_path
 from devserver.gateway.runtime import LambdaRuntime
+from devserver.gateway.throttle import TokenBucket
 from kit.constants import DEFAULT_REGION, LOCAL_ACCOUNT_ID, STAGE
 from kit.contract import Contract, load_contract
 from kit.cors import CorsPolicy
 
 log = logging.getLogger("devserver.gateway")
 
-# for parity: API Gateway REST refuses payloads over 10 MB.
+# for parity: API Gateway REST refuses payloads over 10 MB and waits at most 29 s for an integration
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
 MAX_BODY_BYTES = 10 * 1024 * 1024
+INTEGRATION_TIMEOUT_SECONDS = 29.0
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -60,6 +71,9 @@ class GatewayConfig:
     account_id: str = LOCAL_ACCOUNT_ID
     api_id: str = "local"
     region: str = DEFAULT_REGION
+    integration_timeout_seconds: float = INTEGRATION_TIMEOUT_SECONDS
+    # The stage's throttling (requests per second, burst) as bootstrap deploys it; None = not throttled.
+    throttle: tuple[float, int] | None = None
 
     def default_watch_dirs(self) -> list[Path]:
         if self.watch_dirs is not None:
@@ -110,6 +124,10 @@ class Gateway:
             region=config.region,
         )
         self._stage_prefix = f"/{config.stage}"
+        self.throttle = TokenBucket(*config.throttle) if config.throttle is not None else None
+        # Waits for functions whose own timeout is longer than the integration's (see `_invoke`).
+        self._long_calls: ThreadPoolExecutor | None = None
+        self._long_calls_lock = threading.Lock()
 
     @staticmethod
     def _authorizer_from(config: GatewayConfig) -> CognitoAuthorizer | None:
@@ -128,6 +146,8 @@ class Gateway:
 
     def close(self) -> None:
         self.runtime.close()
+        if self._long_calls is not None:
+            self._long_calls.shutdown(wait=False, cancel_futures=True)
 
     def handle_request(
         self,
@@ -137,8 +157,14 @@ class Gateway:
         body: bytes = b"",
         source_ip: str = "127.0.0.1",
         query_string: str | None = None,
+        *,
+        forwarded_port: str = "443",
+        forwarded_proto: str = "https",
     ) -> GatewayResponse:
-        """Serve one request. `path` is raw (percent-encoded), includes the stage and may carry "?query"."""
+        """Serve one request. `path` is raw (percent-encoded), includes the stage and may carry "?query".
+
+        `forwarded_port`/`forwarded_proto`: where the client reached the server (X-Forwarded-Port/-Proto).
+        """
         started = time.perf_counter()
         received_at = time.time()
         request_id = str(uuid.uuid4())
@@ -149,14 +175,23 @@ class Gateway:
         lower = {name.lower(): value for name, value in pairs}
         user = "-"
         try:
-            response, user = self._serve(
-                method, path, query_string, pairs, lower, body, source_ip, request_id, received_at
+            request = IncomingRequest(
+                method=method,
+                path=path,
+                query_string=query_string,
+                headers=pairs,
+                body=body,
+                source_ip=source_ip,
+                request_id=request_id,
+                received_at=received_at,
+                forwarded_port=forwarded_port,
+                forwarded_proto=forwarded_proto,
             )
+            response, user = self._serve(request, lower)
         except GatewayError as e:
             if e.detail:
                 log.debug("%s %s refused: %s (request %s)", method, path, e.detail, request_id)
-            headers_out = {**e.headers, **self.cors.error_headers(lower.get("origin"))}
-            response = GatewayResponse(status=e.status, headers=headers_out, body=e.body)
+            response = self.error_response(e, lower.get("origin"))
         # for parity: every API Gateway response names its request id.
         response.headers["x-amzn-RequestId"] = request_id
         elapsed_ms = (time.perf_counter() - started) * 1000
@@ -164,28 +199,27 @@ class Gateway:
         log.info("%s %s %d %.1fms %s %s", method, path, response.status, elapsed_ms, request_id, user)
         return response
 
-    def _serve(
-        self,
-        method: str,
-        path: str,
-        query_string: str,
-        pairs: list[tuple[str, str]],
-        lower: dict[str, str],
-        body: bytes,
-        source_ip: str,
-        request_id: str,
-        received_at: float,
-    ) -> tuple[GatewayResponse, str]:
+    def error_response(self, error: GatewayError, origin: str | None) -> GatewayResponse:
+        """API Gateway's own answer for `error`, with the CORS headers of its DEFAULT_4XX/5XX responses."""
+        headers_out = {**error.headers, **self.cors.error_headers(origin)}
+        return GatewayResponse(status=error.status, headers=headers_out, body=error.body)
+
+    def _serve(self, incoming: IncomingRequest, lower: dict[str, str]) -> tuple[GatewayResponse, str]:
+        path, method, body = incoming.path, incoming.method, incoming.body
         if path == self._stage_prefix:
             resource_path = "/"
         elif path.startswith(self._stage_prefix + "/"):
             resource_path = path[len(self._stage_prefix) :]
         else:
+            # for parity: a path outside every deployed stage is API Gateway's 403 Forbidden.
             raise Forbidden(f"{path} is outside stage {self.stage!r}")
+        if self.throttle is not None and not self.throttle.take():
+            raise TooManyRequests(f"stage {self.stage!r} over its rate")
         if len(body) > self.config.max_body_bytes:
             raise RequestTooLarge(f"body of {len(body)} bytes")
-        segments = split_path(resource_path)
-        route = self.router.match(segments) if segments is not None else None
+        raw_segments = split_raw_path(resource_path)
+        segments = [unquote(segment) for segment in raw_segments] if raw_segments is not None else None
+        route = self.router.match(segments, raw_segments) if segments is not None else None
         if route is None:
             raise MissingAuthenticationToken(f"no resource for {resource_path}")
         operation = route.methods.get(method)
@@ -201,19 +235,46 @@ class Gateway:
             claims = self.authorizer.authorize(lower.get("authorization"))
             user = claims.get("cognito:username", "-")
 
-        request = IncomingRequest(
-            method=method,
-            path="/" + "/".join(segments) if segments else "/",
-            query_string=query_string,
-            headers=pairs,
-            body=body,
-            source_ip=source_ip,
-            request_id=request_id,
-            received_at=received_at,
-        )
+        # for parity: `path` is the resource path as received, still percent-encoded, trailing slash kept.
+        request = replace(incoming, path=resource_path)
         event = self.events.build(request, route, claims)
-        result = self.runtime.invoke(operation.function, event, request_id)
-        response = map_proxy_result(result)
+        result = self._invoke(operation.function, event, incoming.request_id)
+        response = map_proxy_result(
+            result, binary_media_types=self.config.binary_media_types, accept=lower.get("accept")
+        )
         # for parity: API Gateway adds its own id headers to the integration's response.
         response.headers.setdefault("x-amz-apigw-id", event["requestContext"]["extendedRequestId"])
         return response, user
+
+    def _invoke(self, function: str, event: dict[str, Any], request_id: str) -> Any:
+        """The function's result, or IntegrationTimeout (504) once the integration's 29 s are over.
+
+        A function whose own timeout fits in the integration's is waited for directly (its timeout gives
+        API Gateway's 502); a longer one is waited for at most the integration timeout, and it keeps running
+        after the 504, as a Lambda invocation does when API Gateway stops waiting.
+        """
+        limit = self.config.integration_timeout_seconds
+        started = time.monotonic()
+        try:
+            own_timeout = self.runtime.timeout_for(function)
+        except KeyError:
+            own_timeout = 0.0  # an unknown function: invoke() answers IntegrationFailure at once
+        try:
+            if own_timeout < limit:
+                return self.runtime.invoke(function, event, request_id)
+            future = self._long_pool().submit(self.runtime.invoke, function, event, request_id)
+            try:
+                return future.result(timeout=limit)
+            except FutureTimeout as e:
+                raise IntegrationTimeout(f"{function} ran past the {limit} s integration timeout") from e
+        except IntegrationFailure as e:
+            # Waiting in the runtime's queue counts too: an answer that comes after the limit is a 504.
+            if time.monotonic() - started >= limit:
+                raise IntegrationTimeout(f"{function} answered after the {limit} s integration timeout") from e
+            raise
+
+    def _long_pool(self) -> ThreadPoolExecutor:
+        with self._long_calls_lock:
+            if self._long_calls is None:
+                self._long_calls = ThreadPoolExecutor(max_workers=8, thread_name_prefix="integration")
+            return self._long_calls

@@ -31,15 +31,28 @@ class RouteMatch:
     methods: Mapping[str, Operation]
 
 
-def split_path(path: str) -> list[str] | None:
-    """The decoded segments of a raw (percent-encoded) path, or None when it cannot name a resource."""
+def split_raw_path(path: str) -> list[str] | None:
+    """The raw (still percent-encoded) segments of a path, or None when it cannot name a resource.
+
+    for parity: one trailing slash names the same resource (`/expenses/` is `/expenses`), as API Gateway REST
+    routes it (seen on AWS: https://github.com/aws-powertools/powertools-lambda-python/issues/1552); an empty
+    segment inside the path (`//`) names none.
+    """
     if not path.startswith("/"):
         return None
     if path == "/":
         return []
-    raw_segments = path[1:].split("/")
-    # An empty segment ("//" or a trailing "/") names no resource of the contract.
+    body = path[1:-1] if path.endswith("/") else path[1:]
+    raw_segments = body.split("/")
     if any(not segment for segment in raw_segments):
+        return None
+    return raw_segments
+
+
+def split_path(path: str) -> list[str] | None:
+    """The decoded segments of a raw (percent-encoded) path, or None when it cannot name a resource."""
+    raw_segments = split_raw_path(path)
+    if raw_segments is None:
         return None
     return [unquote(segment) for segment in raw_segments]
 
@@ -77,15 +90,24 @@ class Router:
                 node = node.static.setdefault(segment, _Node())
         return node
 
-    def match(self, segments: list[str]) -> RouteMatch | None:
-        """The most specific resource for these decoded segments, or None."""
+    def match(self, segments: list[str], raw_segments: list[str] | None = None) -> RouteMatch | None:
+        """The most specific resource for these decoded segments, or None.
+
+        Path parameters take their values from `raw_segments` (the same segments as received) when given:
+        for parity, API Gateway REST routes on the decoded path but hands `pathParameters` over still
+        percent-encoded (captures: https://github.com/serverless/serverless/issues/5037,
+        https://github.com/middleapi/standard-server/pull/93 citing live captures in hotsock/voker#8).
+        """
         params: dict[str, str] = {}
-        node = self._walk(self._root, segments, 0, params)
+        values = raw_segments if raw_segments is not None else segments
+        node = self._walk(self._root, segments, values, 0, params)
         if node is None or node.resource is None:
             return None
         return RouteMatch(resource=node.resource, path_parameters=params, methods=node.methods)
 
-    def _walk(self, node: _Node, segments: list[str], index: int, params: dict[str, str]) -> _Node | None:
+    def _walk(
+        self, node: _Node, segments: list[str], values: list[str], index: int, params: dict[str, str]
+    ) -> _Node | None:
         if index == len(segments):
             return node if node.resource is not None else None
         segment = segments[index]
@@ -93,16 +115,16 @@ class Router:
         # over a greedy `{proxy+}`, backtracking when the more specific branch leads nowhere.
         child = node.static.get(segment)
         if child is not None:
-            found = self._walk(child, segments, index + 1, params)
+            found = self._walk(child, segments, values, index + 1, params)
             if found is not None:
                 return found
         if node.param is not None and node.param_name is not None:
-            params[node.param_name] = segment
-            found = self._walk(node.param, segments, index + 1, params)
+            params[node.param_name] = values[index]
+            found = self._walk(node.param, segments, values, index + 1, params)
             if found is not None:
                 return found
             del params[node.param_name]
         if node.greedy is not None and node.greedy_name is not None and node.greedy.resource is not None:
-            params[node.greedy_name] = "/".join(segments[index:])
+            params[node.greedy_name] = "/".join(values[index:])
             return node.greedy
         return None

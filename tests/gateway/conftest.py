@@ -105,6 +105,7 @@ def make_gateway(
             "watch_dirs": [functions_root, shared_package[1]],
             "shared_packages": [shared_package[0]],
             "reload_check_interval": 0.0,
+            "binary_media_types": ["image/png"],
         }
         use_authorizer = overrides.pop("authorizer", authorizer)
         settings.update(overrides)

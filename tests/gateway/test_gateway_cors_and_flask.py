@@ -41,10 +41,24 @@ def test_origins_override(make_gateway, call, origin, allowed):
     headers = [("Origin", origin)] if origin else []
     preflight = call(gateway, "OPTIONS", "/prod/echo", headers=headers)
     error = call(gateway, "GET", "/prod/echo", headers=headers)  # no token: 401
-    for response in (preflight, error):
-        assert response.get_header("Access-Control-Allow-Origin") == allowed
-        if allowed:
-            assert response.get_header("Vary") == "Origin"
+    assert preflight.get_header("Access-Control-Allow-Origin") == allowed
+    if allowed:
+        assert preflight.get_header("Vary") == "Origin"
+    # for parity (issue 14 item 8): with several origins the deployed gateway responses map the request's Origin
+    # in (a literal list is refused by browsers), so the error carries the request's own Origin.
+    assert error.get_header("Access-Control-Allow-Origin") == origin
+    if origin:
+        assert error.get_header("Vary") == "Origin"
+
+
+@pytest.mark.parametrize("origin", ["http://localhost:8000", "http://evil.test", None])
+def test_single_origin_is_the_deployed_literal(make_gateway, call, origin):
+    # for parity: one origin is a literal in the deployed OPTIONS mock and gateway responses, whatever the Origin.
+    gateway = make_gateway(cors_origins=["http://localhost:8000"])
+    headers = [("Origin", origin)] if origin else []
+    for method in ("OPTIONS", "GET"):
+        response = call(gateway, method, "/prod/echo", headers=headers)
+        assert response.get_header("Access-Control-Allow-Origin") == "http://localhost:8000"
 
 
 @pytest.mark.parametrize(
@@ -86,7 +100,7 @@ def test_flask_shell_serves_the_gateway(client, token):
     response = client.get("/prod/items/a%20b?x=1&x=2", headers={"Authorization": token})
     assert response.status_code == 200
     event = response.get_json()["event"]
-    assert event["pathParameters"] == {"itemId": "a b"}
+    assert event["pathParameters"] == {"itemId": "a%20b"}  # for parity: as received, not decoded
     assert event["multiValueQueryStringParameters"] == {"x": ["1", "2"]}
     assert event["requestContext"]["identity"]["sourceIp"] == "127.0.0.1"
     assert response.headers["x-amzn-RequestId"] == event["requestContext"]["requestId"]
@@ -97,7 +111,7 @@ def test_flask_shell_post_body_and_binary_response(client, token):
         "/prod/echo", data=b'{"a": 1}', headers={"Authorization": token, "Content-Type": "application/json"}
     )
     assert posted.get_json()["event"]["body"] == '{"a": 1}'
-    image = client.get("/prod/binary", headers={"Authorization": token})
+    image = client.get("/prod/binary", headers={"Authorization": token, "Accept": "image/png"})
     assert image.data == bytes([0x89, 0x50, 0x4E, 0x47, 0x00, 0xFF, 0xFE, 0x10])
     assert image.headers["Content-Type"] == "image/png"
     assert image.headers["Content-Length"] == "8"

@@ -103,7 +103,8 @@ def test_multi_value_headers(gateway, call, echo_of, token):
     ("path", "resource", "params"),
     [
         ("/prod/items/abc", "/items/{itemId}", {"itemId": "abc"}),
-        ("/prod/items/a%20b%2Bc", "/items/{itemId}", {"itemId": "a b+c"}),
+        # for parity: REST hands pathParameters over percent-encoded, as received (see routing.Router.match).
+        ("/prod/items/a%20b%2Bc", "/items/{itemId}", {"itemId": "a%20b%2Bc"}),
         ("/prod/items/i1/parts/p2", "/items/{itemId}/parts/{partId}", {"itemId": "i1", "partId": "p2"}),
         ("/prod/items/special", "/items/special", None),
     ],
@@ -135,10 +136,27 @@ def test_binary_media_types_force_base64(make_gateway, call, echo_of, token):
 
 
 def test_binary_response_is_decoded(gateway, call, token):
-    response = call(gateway, "GET", "/prod/binary", token)
+    # for parity: decoded only when the first Accept type is one of the API's binaryMediaTypes.
+    response = call(gateway, "GET", "/prod/binary", token, [("Accept", "image/png, */*")])
     assert response.status == 200
     assert response.body == bytes([0x89, 0x50, 0x4E, 0x47, 0x00, 0xFF, 0xFE, 0x10])
     assert response.get_header("content-type") == "image/png"
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json, image/png"])
+def test_binary_response_without_matching_accept_stays_base64_text(gateway, call, token, accept):
+    # for parity: https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-payload-encodings-workflow.html
+    # (only the first Accept media type counts; no match, no conversion).
+    headers = [("Accept", accept)] if accept else []
+    response = call(gateway, "GET", "/prod/binary", token, headers)
+    assert response.status == 200
+    assert response.body == base64.b64encode(bytes([0x89, 0x50, 0x4E, 0x47, 0x00, 0xFF, 0xFE, 0x10]))
+
+
+def test_binary_response_without_binary_media_types_is_never_decoded(make_gateway, call, token):
+    gateway = make_gateway(binary_media_types=[])
+    response = call(gateway, "GET", "/prod/binary", token, [("Accept", "image/png")])
+    assert response.body == base64.b64encode(bytes([0x89, 0x50, 0x4E, 0x47, 0x00, 0xFF, 0xFE, 0x10]))
 
 
 def test_claims_formatting_copies_the_rest_authorizer():

@@ -55,6 +55,9 @@ BAD_BODIES: list[tuple[str, dict[str, Any], str]] = [
     ("non-ASCII account", {"amount": 5, "category": "Food", "account": "\u212a"}, "account"),
     ("null description", {"amount": 5, "category": "Food", "description": None}, "description"),
     ("11 integer digits", {"amount": "00000000012.50", "category": "Food"}, "amount"),
+    # issue 13 item 9: a lone surrogate (JSON "\ud800") used to reach the table and give a 500.
+    ("lone surrogate category", {"amount": 5, "category": "Fo\ud800od"}, "category"),
+    ("lone surrogate description", {"amount": 5, "category": "Food", "description": "x\udfffy"}, "description"),
 ]
 
 
