@@ -77,6 +77,11 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         action="store_true",
         help="apply the deployed stage's throttling (50 req/s, burst 100): 429 Too Many Requests, as on AWS",
     )
+    parser.add_argument(
+        "--no-iam",
+        action="store_true",
+        help="do not enforce the functions' IAM roles (every AWS call a function makes is then allowed, unlike AWS)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     if args.dynamodb is not None and args.dynamodb not in (DYNAMODB_LOCAL, DYNAMODB_MOTO):
@@ -104,6 +109,7 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         allowed_hosts=tuple(args.allowed_hosts),
         hot_reload=not args.no_reload,
         throttle=args.throttle,
+        iam=not args.no_iam,
         local_services=SPLIT_SERVICES if args.local_cognito else (),
         split_endpoint=args.cognito_endpoint,
         dynamodb=args.dynamodb,

@@ -53,6 +53,9 @@ class DevOptions:
     dynamodb: str | None = None
     # The deployed stage's throttling (rate, burst) applied locally too: 429 {"message":"Too Many Requests"}.
     throttle: bool = False
+    # Each function runs with its execution role's credentials and is refused what the role does not allow
+    # (embedded backend). False (--no-iam) allows every call, with a warning at start.
+    iam: bool = True
 
     @property
     def embedded(self) -> bool:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import bootstrap
-from bootstrap.spec import THROTTLE_BURST_LIMIT, THROTTLE_RATE_LIMIT
+from bootstrap.spec import THROTTLE_BURST_LIMIT, THROTTLE_RATE_LIMIT, StackSpec
 from bootstrap.target import Target
 from devserver.app import DevParts, create_app
 from devserver.cognito import LocalCognito, Mailbox
@@ -29,9 +29,11 @@ from devserver.hosts import HostPolicy
 from devserver.httpserver import make_dev_server
 from expense_core.config import SERVICE_ENDPOINT_ENV
 from kit.clients import Endpoints, Role, client
-from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
+from kit.constants import LOCAL_ACCOUNT_ID, PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
 from kit.contract import load_contract
 from kit.cors import to_env as cors_env
+from localaws.iam.credentials import CredentialStore, IssuedCredentials
+from localaws.iam.gate import IamGate, moto_role_policies
 
 log = logging.getLogger("devserver")
 
@@ -49,6 +51,8 @@ class DevServer:
     dynamodb_local: Any = None
     _gateway: Gateway | None = None
     _http: Any = None
+    _credentials: CredentialStore | None = None  # the IAM gate's keys (embedded backend only)
+    _issued: dict[str, IssuedCredentials] = field(default_factory=dict)  # function key -> its role's session
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -148,10 +152,34 @@ class DevServer:
             region=self.options.region,
             dynamodb=self.options.dynamodb or DYNAMODB_LOCAL,
             launched=self.dynamodb_local,
+            gate=self._iam_gate(),
         )
         self._backend.start()
         self.service_endpoints = dict(self._backend.service_endpoints)
         return str(self._backend.endpoint_url)
+
+    def _iam_gate(self) -> IamGate:
+        """The embedded backend's IAM gate: the kit signs as admin, each function as its role (issued below)."""
+        if self._credentials is None:
+            self._credentials = CredentialStore(
+                LOCAL_ACCOUNT_ID, PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
+            )
+        if not self.options.iam:
+            # for parity with LocalStack's ENFORCE_IAM=0: said at start, never silent.
+            log.warning("IAM is not enforced (--no-iam): every AWS call a function makes is allowed, unlike on AWS")
+        policies = moto_role_policies(LOCAL_ACCOUNT_ID)
+        return IamGate(self._credentials, policies, enforce=self.options.iam, region=self.options.region)
+
+    def _role_credentials(self, key: str) -> dict[str, str]:
+        """The function's execution-role credentials, as Lambda puts them in its environment; the placeholder
+        pair with an external backend (which enforces its own IAM, or none)."""
+        if self._credentials is None:
+            return dict(LOCAL_CREDENTIALS)
+        spec = StackSpec(self.options.stack, self.options.region, LOCAL_ACCOUNT_ID, on_aws=False)
+        issued = self._issued.get(key)
+        if issued is None:
+            issued = self._issued[key] = self._credentials.issue(spec.role_name(key), spec.function_name(key))
+        return issued.environment()
 
     def dynamodb_engine(self) -> str:
         """What serves DynamoDB, for the URL list and /_dev/health."""
@@ -177,12 +205,11 @@ class DevServer:
             **{SERVICE_ENDPOINT_ENV[s]: url for s, url in self.service_endpoints.items() if s in SERVICE_ENDPOINT_ENV},
             "AWS_REGION": self.options.region,
             "AWS_DEFAULT_REGION": self.options.region,
-            **LOCAL_CREDENTIALS,
             # The contract's one CORS policy (with --cors-origin), so handler responses match the gateway's errors.
             **cors_env(load_contract(CONTRACT_PATH).cors, self.options.cors_origins),
         }
         return {
-            name: {**{k: str(v) for k, v in env.items()}, **local}
+            name: {**{k: str(v) for k, v in env.items()}, **local, **self._role_credentials(name)}
             for name, env in self.outputs.get("functionEnvironment", {}).items()
         }
 

@@ -4,6 +4,7 @@ and a retry policy chosen by the caller's role."""
 from __future__ import annotations
 
 import enum
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -102,6 +103,15 @@ def _session(profile: str | None, region: str | None) -> boto3.Session:
     return found
 
 
+def environment_credentials() -> tuple[str, str, str | None] | None:
+    """The credentials the environment holds (first in the SDKs' chain), read now: a Lambda function's role
+    session changes with its environment, and a client cached for one set must never sign for another."""
+    key_id, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not key_id or not secret:
+        return None
+    return key_id, secret, os.environ.get("AWS_SESSION_TOKEN") or None
+
+
 def client(
     service: str,
     *,
@@ -120,6 +130,8 @@ def client(
     """
     endpoints = endpoints or Endpoints()
     endpoint_url = endpoints.for_service(service)
+    if credentials is None and profile is None:
+        credentials = environment_credentials()
     key = (service, role, endpoint_url, region, profile, credentials, pool_size)
     with _lock:
         found = _clients.get(key)

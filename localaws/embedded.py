@@ -56,6 +56,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 
 from . import motostate
 from .guard import BackendGuard, require_loopback
+from .iam.gate import IamGate, IamMiddleware
 from .mutations import is_mutating
 from .passwords import SNAPSHOT_META_KEY, SNAPSHOT_META_VALUE, PasswordSealer, mark_sealed, state_is_sealed
 from .persistence import (
@@ -259,8 +260,11 @@ class EmbeddedBackend:
         region: str = "us-east-1",
         *,
         snapshot_every: int = DEFAULT_SNAPSHOT_EVERY,
+        gate: IamGate | None = None,
     ) -> None:
+        """`gate`: IAM enforced on every signed request (None: the caller chose not to enforce it)."""
         require_loopback(host)
+        self.gate = gate
         self.state_dir = pathlib.Path(state_dir) if state_dir is not None else None
         self.host = host
         self.port = port
@@ -309,7 +313,7 @@ class EmbeddedBackend:
             if self.state_dir is not None:
                 self._recover()
             self._accepting = True
-            self._server, self._server_thread = serve_in_thread(self.host, self.port, BackendGuard(self._wsgi))
+            self._server, self._server_thread = serve_in_thread(self.host, self.port, self._front())
             if self._journal is not None:
                 self._stopping.clear()
                 self._snapshot_thread = threading.Thread(
@@ -563,6 +567,11 @@ class EmbeddedBackend:
                 log.exception("embedded backend: background snapshot failed")
 
     # ------------------------------------------------------------------------------------------ serving
+
+    def _front(self) -> Callable[[dict[str, Any], StartResponse], Iterable[bytes]]:
+        """What the port serves: the guard (no browser, no unsigned call), then IAM, then moto."""
+        inner = IamMiddleware(self._wsgi, self.gate) if self.gate is not None else self._wsgi
+        return BackendGuard(inner)
 
     def _wsgi(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         status, headers, body = self._handle(environ)

@@ -35,6 +35,8 @@ from botocore.exceptions import ClientError
 from .dynamodb_local import DynamoDBLocal, dynamodb_state_dir
 from .dynamodb_runtime import DynamoDBLocalUnavailable
 from .embedded import EmbeddedBackend
+from .iam.forwarder import GatedFront
+from .iam.gate import IamGate
 
 log = logging.getLogger(__name__)
 
@@ -62,15 +64,19 @@ class EmbeddedServices:
         *,
         dynamodb: str = LOCAL,
         launched: DynamoDBLocal | None = None,
+        gate: IamGate | None = None,
     ) -> None:
-        """``launched``: a DynamoDB Local already launched on this state directory (``launch_early``), adopted."""
+        """``launched``: a DynamoDB Local already launched on this state directory (``launch_early``), adopted.
+        ``gate``: IAM enforced in front of both engines (DynamoDB Local through a gated front of its own)."""
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.launched = launched
         self.region = region
         self.host = host
         self.dynamodb = dynamodb
+        self.gate = gate
         self.moto: EmbeddedBackend | None = None
         self.dynamodb_local: DynamoDBLocal | None = None
+        self.dynamodb_front: GatedFront | None = None
         self.notice: str | None = None  # set when DynamoDB Local was asked for but could not be used
         self.moved_items = 0
 
@@ -84,6 +90,8 @@ class EmbeddedServices:
     @property
     def service_endpoints(self) -> dict[str, str]:
         """Per-service endpoints that replace :attr:`endpoint_url` (``{"dynamodb": ...}`` unless moto serves it)."""
+        if self.dynamodb_front is not None:
+            return {"dynamodb": self.dynamodb_front.endpoint_url}
         if self.dynamodb_local is not None:
             return {"dynamodb": self.dynamodb_local.endpoint_url}
         if self.dynamodb not in (LOCAL, MOTO):
@@ -99,7 +107,7 @@ class EmbeddedServices:
 
     def start(self) -> None:
         ddb = self.launched or (self._launch_dynamodb_local() if self.dynamodb == LOCAL else None)
-        moto = EmbeddedBackend(self.state_dir, host=self.host, region=self.region)
+        moto = EmbeddedBackend(self.state_dir, host=self.host, region=self.region, gate=self.gate)
         try:
             moto.start()
             self.moto = moto
@@ -108,7 +116,10 @@ class EmbeddedServices:
                 self.dynamodb_local = ddb
                 if moto.holds("dynamodb"):  # saved before DynamoDB Local served it: move it over
                     self.moved_items = move_dynamodb(moto.endpoint_url, ddb.endpoint_url, self.region)
-                moto.hand_over("dynamodb", f"DynamoDB Local at {ddb.endpoint_url}")
+                if self.gate is not None:  # DynamoDB Local trusts any signature: IAM is checked in front of it
+                    self.dynamodb_front = GatedFront(ddb.endpoint_url, self.gate, self.host)
+                    self.dynamodb_front.start()
+                moto.hand_over("dynamodb", f"DynamoDB Local at {self.service_endpoints['dynamodb']}")
                 if self.moved_items:
                     log.warning("moved %d DynamoDB items that moto had saved into DynamoDB Local", self.moved_items)
             elif self.dynamodb not in (LOCAL, MOTO):
@@ -122,6 +133,9 @@ class EmbeddedServices:
 
     def stop(self) -> None:
         """Stop both engines at once (moto may take a final snapshot meanwhile)."""
+        if self.dynamodb_front is not None:
+            self.dynamodb_front.stop()
+            self.dynamodb_front = None
         ddb, self.dynamodb_local = self.dynamodb_local, None
         stopper = threading.Thread(target=ddb.stop, name="dynamodb-local-stop") if ddb is not None else None
         if stopper is not None:

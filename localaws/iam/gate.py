@@ -74,6 +74,10 @@ class IamGate:
 
     # --- the chain --------------------------------------------------------------------------------------------
     def check(self, request: SignedRequest) -> Verdict:
+        if not request.header("authorization") and "X-Amz-Credential=" not in request.raw_query:
+            # Unsigned: the BackendGuard in front refused it unless AWS serves it unsigned (the JWKS, Cognito's
+            # public operations), which needs no identity.
+            return Verdict(None, None)
         service = _service_hint(request)
         try:
             credential = verify(request, self.store.secret_of)
