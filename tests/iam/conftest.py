@@ -14,6 +14,7 @@ from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
+from localaws.guard import BackendGuard
 from localaws.iam.credentials import CredentialStore, IssuedCredentials
 from localaws.iam.gate import IamGate, IamMiddleware, moto_role_policies
 
@@ -40,7 +41,8 @@ class GatedMoto:
     def __init__(self) -> None:
         self.store = CredentialStore(ACCOUNT, *ADMIN)
         self.gate = IamGate(self.store, moto_role_policies(ACCOUNT), region=REGION)
-        app = IamMiddleware(DomainDispatcherApplication(create_backend_app), self.gate)
+        # As the embedded backend composes it: the guard (no browser, no unsigned call), then IAM, then moto.
+        app = BackendGuard(IamMiddleware(DomainDispatcherApplication(create_backend_app), self.gate))
         self.server = make_server("127.0.0.1", 0, app, threaded=True)
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)

@@ -207,9 +207,9 @@ def test_an_unsigned_request_is_refused_by_both_services(gated: GatedMoto) -> No
         headers={"X-Amz-Target": "DynamoDB_20120810.Scan", "Content-Type": "application/x-amz-json-1.0"},
         timeout=5,
     )
-    assert scan.status_code == 400 and scan.json()["__type"].endswith("#MissingAuthenticationTokenException")
+    assert scan.status_code == 403 and scan.json()["__type"] == "MissingAuthenticationToken"
     listing = requests.get(f"{gated.url}/{BUCKET}", timeout=5)
-    assert listing.status_code == 403 and b"<Code>AccessDenied</Code>" in listing.content
+    assert listing.status_code == 403 and b"<Code>MissingAuthenticationToken</Code>" in listing.content
 
 
 def test_s3_keys_over_1024_bytes_are_refused_for_everyone(gated: GatedMoto) -> None:
