@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from bootstrap.spec import StackSpec
@@ -155,6 +156,7 @@ def function_policy(spec: StackSpec, key: str) -> dict[str, Any]:
                 "Condition": {"StringLike": {"s3:prefix": [f"{LAKE_PREFIX}*"]}},
             }
         )
+    statements += [_substituted(spec, statement) for statement in fn.statements]
     log_group = spec.log_group_arn(key)
     statements.append(
         {"Sid": "LogGroup", "Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": f"{log_group}:*"}
@@ -168,6 +170,32 @@ def function_policy(spec: StackSpec, key: str) -> dict[str, Any]:
         }
     )
     return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def _substituted(spec: StackSpec, statement: Mapping[str, Any]) -> dict[str, Any]:
+    """A contract statement (x-lambda-functions.<fn>.statements) with this stack's resources for its placeholders."""
+    values = {
+        "${TableArn}": spec.table_arn,
+        "${DataBucketArn}": spec.bucket_arn(spec.data_bucket),
+        "${LakePrefix}": LAKE_PREFIX,
+        "${Region}": spec.region,
+        "${AccountId}": spec.account_id,
+        "${Stack}": spec.stack,
+    }
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, str):
+            for marker, actual in values.items():
+                value = value.replace(marker, actual)
+            return value
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        if isinstance(value, Mapping):
+            return {k: fill(v) for k, v in value.items()}
+        return value
+
+    filled: dict[str, Any] = fill(statement)
+    return filled
 
 
 def iam_policies_for(spec: StackSpec) -> dict[str, dict[str, Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,6 +42,33 @@ class FunctionSpec:
     memory_mb: int = DEFAULT_MEMORY_MB
     table_actions: tuple[str, ...] = ()
     lake_actions: tuple[str, ...] = ()
+    # Any further IAM statements of the role, with placeholders (STATEMENT_PLACEHOLDERS) for the stack's resources.
+    statements: tuple[Mapping[str, Any], ...] = ()
+
+
+# What a contract statement may name; bootstrap substitutes each for the stack's own value.
+STATEMENT_PLACEHOLDERS = ("${TableArn}", "${DataBucketArn}", "${LakePrefix}", "${Region}", "${AccountId}", "${Stack}")
+_STATEMENT_KEYS = {"Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"}
+
+
+def _parse_statement(raw: Any, where: str) -> Mapping[str, Any]:
+    """One IAM statement of `x-lambda-functions.<fn>.statements`, checked for shape (IAM checks the rest)."""
+    if not isinstance(raw, dict) or not set(raw) <= _STATEMENT_KEYS:
+        raise ContractError(f"{where} must be a mapping of {', '.join(sorted(_STATEMENT_KEYS))}")
+    if raw.get("Effect", "Allow") not in ("Allow", "Deny"):
+        raise ContractError(f"{where}.Effect must be Allow or Deny")
+    for key in ("Action", "Resource"):
+        value = raw.get(key, raw.get(f"Not{key}"))
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
+            raise ContractError(f"{where} needs {key} (or Not{key}): a string or a list of strings")
+        for text in values:
+            for marker in re.findall(r"\$\{[^}]*\}", text):
+                if marker not in STATEMENT_PLACEHOLDERS:
+                    raise ContractError(
+                        f"{where}: unknown placeholder {marker} (known: {', '.join(STATEMENT_PLACEHOLDERS)})"
+                    )
+    return {"Effect": "Allow", **raw}
 
 
 @dataclass(frozen=True)
@@ -91,7 +119,18 @@ def _parse_function(directory: str, spec: Any) -> FunctionSpec:
         memory_mb=_whole(spec.get("memory", DEFAULT_MEMORY_MB), f"{where}.memory", *MEMORY_RANGE_MB),
         table_actions=_strings(spec.get("table", []), f"{where}.table"),
         lake_actions=_strings(spec.get("lake", []), f"{where}.lake"),
+        statements=tuple(
+            _parse_statement(item, f"{where}.statements[{n}]")
+            for n, item in enumerate(_list(spec, "statements", where))
+        ),
     )
+
+
+def _list(spec: dict[str, Any], key: str, where: str) -> list[Any]:
+    value = spec.get(key, [])
+    if not isinstance(value, list):
+        raise ContractError(f"{where}.{key} must be a list")
+    return value
 
 
 def _parse_functions(raw: Any) -> dict[str, FunctionSpec]:
