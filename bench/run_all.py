@@ -19,6 +19,7 @@ INTERACTIVE_MS = 1000  # a dashboard visit answered within a second counts as in
 BENCHMARKS = [
     ("bench.handlers", "handlers"),
     ("bench.gateway", "gateway"),
+    ("bench.runtime", "runtime"),
     ("bench.cold_start", "cold_start"),
     ("bench.backend_persistence", "backend_persistence"),
     ("bench.load", "load"),
@@ -65,6 +66,17 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
                 f"{g['requestsPerSecond']['devServerGET']} req/s GET",
                 f"bare Flask {g['requestsPerSecond']['bareFlask']} req/s",
                 f"{g['clients']} clients",
+            )
+        )
+    if rt := _load("runtime"):
+        rows.append(
+            (
+                "Lambda runtime own cost (in-process, no HTTP)",
+                f"gateway + JWT + worker p50 {rt['latency']['gateway']['p50']} ms, "
+                f"worker alone {rt['latency']['runtime']['p50']} ms",
+                f"handler called directly p50 {rt['latency']['direct']['p50']} ms",
+                f"+{rt['ownCostP50']['gatewayMs']} ms (target < {rt['targetGatewayOwnCostMs']} ms); cold start "
+                f"{rt['coldStartMs']['get_expenses']} ms",
             )
         )
     if c := _load("cold_start"):
