@@ -406,15 +406,7 @@ class LambdaRuntime:
         try:
             environment = self._checkout(function, integration_deadline, request_id)
             timeout = self._timeouts[function]
-            request = {
-                # for parity: the Lambda request id is not API Gateway's request id.
-                "requestId": str(uuid.uuid4()),
-                "functionArn": f"arn:aws:lambda:{self._region}:{self._account_id}:function:"
-                f"{self._functions[function].name}",
-                "deadlineMs": int((time.time() + timeout) * 1000),
-                "traceId": trace_id or _trace_id(),
-                "event": event,
-            }
+            request = self._invocation(function, event, timeout, trace_id)
             deadline = time.monotonic() + timeout
             try:
                 environment.send_invoke(request)
@@ -453,6 +445,18 @@ class LambdaRuntime:
             # for parity: a payload that is not JSON is not a proxy result: API Gateway answers 502.
             log.error("%s: the response payload is not JSON (request %s)", function, request_id)
             raise IntegrationFailure(f"{function} returned a payload that is not JSON") from e
+
+    def _invocation(self, function: str, event: dict[str, Any], timeout: float, trace_id: str | None) -> dict[str, Any]:
+        """What the runtime API hands the bootstrap for one invocation (its headers, here as one message)."""
+        name = self._functions[function].name
+        return {
+            # for parity: the Lambda request id is not API Gateway's request id.
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"arn:aws:lambda:{self._region}:{self._account_id}:function:{name}",
+            "deadlineMs": int((time.time() + timeout) * 1000),
+            "traceId": trace_id or _trace_id(),
+            "event": event,
+        }
 
     def _finish_in_background(
         self, environment: ExecutionEnvironment, deadline: float, timeout: float, request_id: str

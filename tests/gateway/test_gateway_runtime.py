@@ -401,15 +401,28 @@ def test_context_fields_and_types(runtime_for: MakeRuntime) -> None:
 
 
 def test_concurrent_environments_have_their_own_log_streams(runtime_for: MakeRuntime, tmp_path: Path) -> None:
-    runtime = runtime_for({"env": ENV_REPORT.replace("return", "time.sleep(0.3)\n    return")})
+    meeting = tmp_path / "meeting"
+    meeting.mkdir()
+    source = ENV_REPORT.replace(
+        "    return",
+        "    open(os.path.join(event['meeting'], str(os.getpid())), 'w').close()\n"
+        "    deadline = time.monotonic() + 10\n"
+        "    while len(os.listdir(event['meeting'])) < 2 and time.monotonic() < deadline:\n"
+        "        time.sleep(0.01)\n"
+        "    return",
+    )
+    runtime = runtime_for({"env": source})
     results: list[dict[str, Any]] = []
-    threads = [threading.Thread(target=lambda: results.append(runtime.invoke("env", {}, "r"))) for _ in range(2)]
-    for thread in threads:
+    calls = [
+        threading.Thread(target=lambda: results.append(runtime.invoke("env", {"meeting": str(meeting)}, "r")))
+        for _ in range(2)
+    ]
+    for thread in calls:
         thread.start()
-    for thread in threads:
+    for thread in calls:
         thread.join()
     streams = {r["env"]["AWS_LAMBDA_LOG_STREAM_NAME"] for r in results}
-    assert len({r["pid"] for r in results}) == 2 and len(streams) == 2
+    assert len({r["pid"] for r in results}) == 2 and len(streams) == 2  # both ran at once, in two environments
     assert runtime.cold_starts["env"] == 2
 
 
@@ -518,17 +531,18 @@ def test_hot_reload_while_an_invocation_runs(runtime_for: MakeRuntime, tmp_path:
         "def lambda_handler(event, context):\n"
         "    if event.get('started'):\n"
         "        open(event['started'], 'w').close()\n"
-        "    time.sleep(event.get('s', 0))\n"
+        "        deadline = time.monotonic() + 10\n"
+        "        while not os.path.exists(event['release']) and time.monotonic() < deadline:\n"
+        "            time.sleep(0.01)\n"
         "    return [V, os.getpid()]\n"
     )
     root = tmp_path / "fns"
     runtime = runtime_for({"code": version.format(v="v1")}, watch_dirs=[root], reload_interval=0.0)
     v1_pid = runtime.invoke("code", {}, "r")[1]
-    started = tmp_path / "started"
+    started, release = tmp_path / "started", tmp_path / "release"
     running_call: list[Any] = []
-    slow = threading.Thread(
-        target=lambda: running_call.append(runtime.invoke("code", {"s": 0.8, "started": str(started)}, "r"))
-    )
+    event = {"started": str(started), "release": str(release)}
+    slow = threading.Thread(target=lambda: running_call.append(runtime.invoke("code", event, "r")))
     slow.start()
     assert eventually(started.exists)  # the warm v1 environment is running the slow invocation
     write_function(root, "code", version.format(v="v2-edited"))
@@ -536,7 +550,8 @@ def test_hot_reload_while_an_invocation_runs(runtime_for: MakeRuntime, tmp_path:
     after = runtime.invoke("code", {}, "r")
     assert runtime.generation == generation + 1
     assert after[0] == "v2-edited" and after[1] != v1_pid  # a new generation, in a new environment
-    assert running(v1_pid)  # the running invocation was not disturbed...
+    assert running(v1_pid) and not running_call  # the running invocation was not disturbed...
+    release.touch()
     slow.join()
     assert running_call == [["v1", v1_pid]]  # ...and finished on the code it started with
     assert eventually(lambda: not running(v1_pid))  # then its environment exited
@@ -566,6 +581,7 @@ def test_an_idle_environment_of_another_function_makes_room(runtime_for: MakeRun
 
 def test_integration_timeout_lets_the_function_run_to_its_own_end(runtime_for: MakeRuntime, tmp_path: Path) -> None:
     runtime = runtime_for({"long": SLEEP_THEN_PID}, timeout=5.0, integration_timeout=0.3)
+    warm = runtime.invoke("long", {}, "r")  # the cold start is not what this is about
     marker = tmp_path / "finished"
     started = time.monotonic()
     with pytest.raises(IntegrationFailure):
@@ -573,7 +589,7 @@ def test_integration_timeout_lets_the_function_run_to_its_own_end(runtime_for: M
     assert time.monotonic() - started < 0.75  # the gateway stopped waiting at its limit...
     assert eventually(marker.exists)  # ...while the function ran on to its end, as on AWS
     assert eventually(lambda: not any(t.name == "lambda-long-overrun" for t in threading.enumerate()))
-    assert runtime.invoke("long", {}, "r") == int(marker.read_text())  # and its environment stayed warm
+    assert runtime.invoke("long", {}, "r") == int(marker.read_text()) == warm  # and its environment stayed warm
 
 
 def test_close_ends_every_environment(runtime_for: MakeRuntime) -> None:
