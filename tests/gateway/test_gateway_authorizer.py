@@ -113,8 +113,8 @@ ATTACKS: list[tuple[str, Callable[[Keys], str | None]]] = [
     ("expired", lambda k: k.token(exp=now - 60, iat=now - 3660)),
     ("no exp", lambda k: k.token(exp=None)),
     ("no iat", lambda k: k.token(iat=None)),
-    ("not yet valid (nbf)", lambda k: k.token(nbf=now + 600)),
-    ("issued in the future", lambda k: k.token(iat=now + 600)),
+    ("not yet valid (nbf)", lambda k: k.token(nbf=int(time.time()) + 600)),
+    ("issued in the future", lambda k: k.token(iat=int(time.time()) + 600)),
     ("leading space", lambda k: " " + k.token()),
     ("no sub", lambda k: k.token(sub=None)),
 ]
