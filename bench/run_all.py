@@ -22,6 +22,7 @@ BENCHMARKS = [
     ("bench.post_flood", "post_flood"),
     ("bench.dev_start", "dev_start"),
     ("bench.gateway", "gateway"),
+    ("bench.runtime", "runtime"),
     ("bench.cold_start", "cold_start"),
     ("bench.backend_persistence", "backend_persistence"),
     ("bench.load", "load"),
@@ -140,6 +141,17 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
                     ),
                 )
             )
+    if rt := _load("runtime"):
+        rows.append(
+            (
+                "Lambda runtime own cost (in-process, no HTTP)",
+                f"gateway + JWT + worker p50 {rt['latency']['gateway']['p50']} ms, "
+                f"worker alone {rt['latency']['runtime']['p50']} ms",
+                f"handler called directly p50 {rt['latency']['direct']['p50']} ms",
+                f"+{rt['ownCostP50']['gatewayMs']} ms (target < {rt['targetGatewayOwnCostMs']} ms); cold start "
+                f"{rt['coldStartMs']['get_expenses']} ms",
+            )
+        )
     if c := _load("cold_start"):
         for r in c["rows"]:
             rows.append(

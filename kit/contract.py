@@ -38,7 +38,7 @@ class FunctionSpec:
 
     directory: str
     name: str
-    timeout_seconds: int = DEFAULT_TIMEOUT_SECONDS
+    timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS  # whole seconds from the contract; tests may use less
     memory_mb: int = DEFAULT_MEMORY_MB
     table_actions: tuple[str, ...] = ()
     lake_actions: tuple[str, ...] = ()

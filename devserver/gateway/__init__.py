@@ -8,8 +8,9 @@ Public API (names the dev server composes):
 - ``Gateway(config)``: the framework-free core. ``handle_request(method, path, headers, body, source_ip)``
   returns a ``GatewayResponse`` (``status``, ``headers``, ``multi_value_headers``, ``body`` bytes). It routes
   from the contract (static segments before ``{params}``), answers CORS preflights, checks the token, builds
-  the REST (v1) Lambda proxy event, invokes ``lambdas/<fn>/app.py:lambda_handler`` in-process (with its own
-  environment, a Lambda context, its timeout and hot reload) and maps the result back. Failures are API
+  the REST (v1) Lambda proxy event, invokes ``lambdas/<fn>/app.py:lambda_handler`` in an execution environment
+  of its function (a worker process with Lambda's environment variables and the function's, a Lambda context, its
+  timeout and hot reload; see ``runtime.py``) and maps the result back. Failures are API
   Gateway's: 403 Missing Authentication Token / Forbidden, 401 Unauthorized / The incoming token has expired,
   413, 429 (stage throttle, opt-in), 502 Internal server error, 504 Endpoint request timed out.
 - ``CognitoAuthorizer``: verifies RS256 ID tokens against the pool's JWKS (``iss``, ``aud``, ``token_use``,

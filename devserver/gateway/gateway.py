@@ -63,7 +63,7 @@ class GatewayConfig:
     function_timeouts: Mapping[str, float] = field(default_factory=dict)
     # Hot reload: .py files under these dirs are watched; None = functions_root and <its parent>/expense_core.
     watch_dirs: Sequence[Path] | None = None
-    shared_packages: Sequence[str] = ("expense_core",)
+    shared_packages: Sequence[str] = ("expense_core", "kit")  # what every zip carries beside app.py
     hot_reload: bool = True
     reload_check_interval: float = 0.5
     binary_media_types: Sequence[str] = ()

@@ -1,135 +1,241 @@
-"""Runs lambdas/<fn>/app.py handlers in-process the way the Lambda Python runtime would, with hot reload.
+"""Runs lambdas/<fn>/app.py handlers the way Lambda does: each in execution environments of its own, with hot reload.
 
-Environment variables and threads: os.environ is one per process, so two invocations whose functions
-have different variables must never overlap. `EnvironmentArbiter` is a gate: invocations whose function
-environments are identical (the usual case: every function gets the same table and bucket) run
-concurrently; an invocation needing a different environment waits until the running ones finish, then
-swaps the variables and proceeds. A handler therefore always reads its own function's variables, at any
-time during its run, including module-level code at cold start. (No fairness is attempted: this is a dev
-server.) Other threads of the process see whatever environment was last applied.
+An execution environment is a worker process (`lambda_bootstrap.py`, driven through `ExecutionEnvironment`) started
+with one function's environment variables: the standard ones Lambda defines, then the function's configuration.
+Its `os.environ`, its modules and their state (SDK clients, caches, credentials) belong to that function only, and
+it runs one invocation at a time. Concurrent invocations of a function get more environments (each one a cold
+start), idle ones are reused warm, as Lambda reuses execution environments. Nothing in the dev server's own process
+changes per invocation.
+
+Hot reload: the code is versioned by a generation number, bumped under the lock when a watched file changes. An
+environment belongs to the generation it started in: running invocations finish on the code they started with, idle
+environments of an old generation exit, busy ones exit when they are done, and new invocations start new ones.
+
+Handlers run on a python3.12 interpreter when one (with boto3) is on PATH, as on Lambda; otherwise on the dev
+server's own Python, with one warning at start.
 """
 
 from __future__ import annotations
 
-import importlib
+import builtins
+import functools
 import importlib.util
-import itertools
 import json
 import logging
 import os
+import secrets
+import shutil
+import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from contextlib import contextmanager, suppress
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from devserver.gateway.errors import IntegrationFailure
+from devserver.gateway.execution_environment import (
+    BOOTSTRAP,
+    EnvironmentExited,
+    EnvironmentTimeout,
+    ExecutionEnvironment,
+    InitFailed,
+    InvocationFailed,
+    ReportedError,
+)
+from devserver.gateway.lambda_bootstrap import LambdaContext
 from kit.contract import FunctionSpec
+
+__all__ = ["INTEGRATION_TIMEOUT_SECONDS", "Interpreter", "LambdaContext", "LambdaRuntime", "SourceWatcher"]
 
 log = logging.getLogger("devserver.gateway.runtime")
 
-Handler = Callable[[dict[str, Any], Any], Any]
-
-
 # for parity: API Gateway gives up on an integration after 29 s.
 INTEGRATION_TIMEOUT_SECONDS = 29.0
+# for parity: Lambda's Init phase is limited to 10 s; past that, the init is retried within the invocation with
+# the function's timeout (AWS docs, "Lambda execution environment lifecycle", Init phase). Here: the longer of both.
+INIT_TIMEOUT_SECONDS = 10.0
+# How long `close()` lets running invocations finish before their environments are killed.
+CLOSE_GRACE_SECONDS = 2.0
+
+# for parity: the deployed functions' runtime and handler (bootstrap/resources/lambdas.py deploys python3.12 with
+# Handler app.lambda_handler).
+RUNTIME_PYTHON = (3, 12)
+RUNTIME_COMMAND = "python3.12"
+EXECUTION_ENV = "AWS_Lambda_python3.12"
+HANDLER = "app.lambda_handler"
+FUNCTION_VERSION = "$LATEST"
+
+# for parity: AWS docs, "Defined runtime environment variables" (configuration-envvars, "Unreserved environment
+# variables"): defaults a function's configuration may replace. LD_LIBRARY_PATH and PYTHONPATH point at /var/lang
+# and /var/runtime there; locally they would only break the interpreter, so they are not set.
+UNRESERVED_DEFAULTS: Mapping[str, str] = {
+    "LANG": "en_US.UTF-8",
+    "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
+    "TZ": ":UTC",
+}
+# for parity: same page, "Reserved environment variables": Lambda sets these and a function's configuration cannot
+# (AWS_LAMBDA_RUNTIME_API is for custom runtimes: the local runtime has no Runtime API endpoint; _X_AMZN_TRACE_ID is
+# set per invocation by the bootstrap). The credentials, reserved too, come from the function's configuration here:
+# they stand in for the execution role's.
+RESERVED = frozenset(
+    {
+        "_HANDLER",
+        "AWS_DEFAULT_REGION",
+        "AWS_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "LAMBDA_TASK_ROOT",
+        "LAMBDA_RUNTIME_DIR",
+    }
+)
+# The one variable of the dev server's own environment that reaches handlers (`LOG_LEVEL=DEBUG make dev`): on AWS it
+# is part of the function's configuration. Nothing else of the developer's shell leaks into a function.
+HOST_VARIABLES = ("LOG_LEVEL",)
 
 
-class _Start:
-    """When an invocation really began (after waiting for a worker and for its environment)."""
-
-    def __init__(self) -> None:
-        self.event = threading.Event()
-        self.at = 0.0
+def log_stream_name(now: float | None = None) -> str:
+    # for parity: one log stream per execution environment, named "YYYY/MM/DD/[$LATEST]<32 hex>".
+    day = time.strftime("%Y/%m/%d", time.gmtime(now))
+    return f"{day}/[{FUNCTION_VERSION}]{uuid.uuid4().hex}"
 
 
-class LambdaContext:
-    """The context object the Python runtime passes as the handler's second argument."""
+def lambda_environment(
+    spec: FunctionSpec,
+    configured: Mapping[str, str],
+    *,
+    region: str,
+    task_root: Path,
+    log_stream: str,
+    host: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment variables of one execution environment: Lambda's own, then the function's configuration."""
+    host = os.environ if host is None else host
+    env = {**UNRESERVED_DEFAULTS, **{name: host[name] for name in HOST_VARIABLES if name in host}}
+    env.update({str(name): str(value) for name, value in configured.items()})
+    reserved = {
+        "_HANDLER": HANDLER,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_EXECUTION_ENV": EXECUTION_ENV,
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": FUNCTION_VERSION,
+        "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{spec.name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+        "LAMBDA_TASK_ROOT": str(task_root),
+        "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
+    }
+    overridden = sorted(name for name in RESERVED & configured.keys() if configured[name] != reserved[name])
+    if overridden:
+        log.warning("%s: Lambda reserves %s; the runtime's values apply (AWS refuses them)", spec.directory, overridden)
+    env.update(reserved)
+    if "AWS_ACCESS_KEY_ID" in env:
+        env["AWS_ACCESS_KEY"] = env["AWS_ACCESS_KEY_ID"]  # for parity: the runtime sets both names
+    return env
 
-    def __init__(
-        self,
-        *,
-        function_name: str,
-        memory_limit_in_mb: int,
-        invoked_function_arn: str,
-        aws_request_id: str,
-        log_stream_name: str,
-        timeout_seconds: float,
-    ) -> None:
-        self.function_name = function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = invoked_function_arn
-        self.memory_limit_in_mb = memory_limit_in_mb
-        self.aws_request_id = aws_request_id
-        self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = log_stream_name
-        self.identity = None
-        self.client_context = None
-        self._deadline = time.monotonic() + timeout_seconds
 
-    def get_remaining_time_in_millis(self) -> int:
-        """Milliseconds left before the function's timeout, as the real context reports."""
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+# --- which Python ---------------------------------------------------------------------------------------------------
+
+_PROBE = "import sys, boto3; print(sys.executable); print('%d.%d' % sys.version_info[:2])"
 
 
-class EnvironmentArbiter:
-    """Applies one function's environment variables at a time (see the module docstring)."""
+@dataclass(frozen=True)
+class Interpreter:
+    """The Python the execution environments run on, and why it is not python3.12 if it is not."""
 
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._current: frozenset[tuple[str, str]] | None = None
-        self._active = 0
-        self._saved: dict[str, str | None] = {}  # what os.environ held before we changed a key
+    executable: str
+    version: tuple[int, int]
+    warning: str | None = None
 
-    @contextmanager
-    def applied(self, env: Mapping[str, str]) -> Iterator[None]:
-        key = frozenset(env.items())
-        with self._cond:
-            while self._active > 0 and self._current != key:
-                self._cond.wait()
-            if self._current != key:
-                self._switch(env)
-                self._current = key
-            self._active += 1
+
+def _dotted(version: tuple[int, int]) -> str:
+    return f"{version[0]}.{version[1]}"
+
+
+def _probe(command: str) -> str | None:
+    """The real executable behind `command` if it is Python 3.12 and imports boto3 (a pyenv shim may not run)."""
+    try:
+        done = subprocess.run(  # noqa: S603 - a Python found on PATH, asked two fixed questions
+            [command, "-c", _PROBE], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    lines = done.stdout.splitlines()
+    if done.returncode != 0 or len(lines) != 2 or lines[1] != _dotted(RUNTIME_PYTHON):
+        return None
+    return lines[0]
+
+
+def choose_interpreter(
+    *,
+    host_executable: str | None = None,
+    host_version: tuple[int, int] | None = None,
+    search_path: str | None = None,
+) -> Interpreter:
+    """python3.12 when this is it or one with boto3 is on PATH (`search_path`), else this Python with a warning."""
+    host_executable = host_executable or sys.executable
+    host_version = host_version or (sys.version_info[0], sys.version_info[1])
+    if host_version == RUNTIME_PYTHON:
+        return Interpreter(host_executable, host_version)
+    command = shutil.which(RUNTIME_COMMAND, path=search_path)
+    if command is not None and (found := _probe(command)) is not None:
+        return Interpreter(found, RUNTIME_PYTHON)
+    reason = f"{command} does not run or cannot import boto3" if command else f"no {RUNTIME_COMMAND} on PATH"
+    host = _dotted(host_version)
+    return Interpreter(
+        host_executable,
+        host_version,
+        warning=(
+            f"Lambda handlers run on this Python {host}, not on {RUNTIME_COMMAND} as deployed ({reason}): code that "
+            f"behaves differently on 3.12 is not caught locally. Put a {RUNTIME_COMMAND} with boto3 on PATH to match."
+        ),
+    )
+
+
+@functools.cache
+def runtime_interpreter() -> Interpreter:
+    """The interpreter chosen once per process; its warning is logged once, at the first runtime's start."""
+    chosen = choose_interpreter()
+    if chosen.warning:
+        log.warning(chosen.warning)
+    else:
+        log.info("Lambda handlers run on %s (Python %d.%d)", chosen.executable, *chosen.version)
+    return chosen
+
+
+def package_roots(packages: Sequence[str]) -> list[str]:
+    """The directories holding these packages (the zip holds them beside app.py), as this process finds them."""
+    roots: list[str] = []
+    for name in packages:
         try:
-            yield
-        finally:
-            with self._cond:
-                self._active -= 1
-                if self._active == 0:
-                    self._cond.notify_all()
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        locations = list(spec.submodule_search_locations or []) if spec is not None else []
+        place = Path(locations[0]) if locations else Path(spec.origin) if spec is not None and spec.origin else None
+        if place is None:
+            log.debug("shared package %s not found: handlers importing it fail at init", name)
+            continue
+        root = str(place.resolve().parent)
+        if root not in roots:
+            roots.append(root)
+    return roots
 
-    def _switch(self, env: Mapping[str, str]) -> None:
-        self._restore_locked()
-        for name, value in env.items():
-            self._saved[name] = os.environ.get(name)
-            os.environ[name] = value
 
-    def _restore_locked(self) -> None:
-        for name, previous in self._saved.items():
-            if previous is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = previous
-        self._saved = {}
-
-    def restore(self, wait_seconds: float = 2.0) -> None:
-        """Put back the variables as they were before any function ran.
-
-        Waits up to `wait_seconds` for running invocations (a runaway handler past its timeout cannot be
-        stopped in Python, so shutdown does not wait for it forever).
-        """
-        with self._cond:
-            self._cond.wait_for(lambda: self._active == 0, timeout=wait_seconds)
-            self._restore_locked()
-            self._current = None
+def _drop_bytecode(path: str) -> None:
+    """A same-size edit within one second can leave a .pyc that looks fresh, for any interpreter: remove them."""
+    source = Path(path)
+    for cached in (source.parent / "__pycache__").glob(f"{source.stem}.*.pyc"):
+        cached.unlink(missing_ok=True)
 
 
 class SourceWatcher:
@@ -172,18 +278,13 @@ class SourceWatcher:
             self._lock.release()
 
 
-@dataclass
-class _Instance:
-    """A warm execution environment: the handler module after its init phase."""
-
-    module: ModuleType
-    handler: Handler
-    log_stream_name: str
-    dead: bool = False  # a timed-out environment is discarded, as Lambda does
+def _trace_id() -> str:
+    # for parity: the X-Ray trace header format Lambda puts in _X_AMZN_TRACE_ID (not sampled: X-Ray is not emulated).
+    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
 
 
 class LambdaRuntime:
-    """Loads handlers by file path and invokes them with Lambda's context, environment and timeout."""
+    """Invokes handlers in per-function execution environments with Lambda's environment, context and timeouts."""
 
     def __init__(
         self,
@@ -193,147 +294,323 @@ class LambdaRuntime:
         env: Mapping[str, Mapping[str, str]] | None = None,
         timeouts: Mapping[str, float] | None = None,
         watch_dirs: Sequence[Path] = (),
-        shared_packages: Sequence[str] = ("expense_core",),
+        shared_packages: Sequence[str] = ("expense_core", "kit"),
         reload_interval: float = 0.5,
         account_id: str = "123456789012",
         region: str = "us-east-1",
-        # Concurrent invocations share one interpreter (and its GIL) on a few cores: running more at once only
-        # makes each slower and pushes it past its timeout. Extra requests wait (API Gateway's 29 s limit), and
-        # a function's timeout counts from when it really starts, as in a Lambda sandbox.
+        # At most this many invocations run at once (all functions together), and at most this many environments
+        # live: an idle one of another function makes room for a new one. Extra requests wait for a free slot
+        # (within API Gateway's 29 s); a function's timeout counts from when its handler starts, as in a sandbox.
         max_workers: int = 8,
+        interpreter: str | None = None,
+        integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
+        init_timeout: float = INIT_TIMEOUT_SECONDS,
     ) -> None:
-        self._root = Path(functions_root)
+        self._root = Path(functions_root).resolve()
         self._functions = dict(functions)
         self._env = {name: dict((env or {}).get(name, {})) for name in self._functions}
         self._timeouts = {name: float(spec.timeout_seconds) for name, spec in self._functions.items()}
         self._timeouts.update(timeouts or {})
-        self._shared = tuple(shared_packages)
         self._account_id = account_id
         self._region = region
+        self._integration_timeout = integration_timeout
+        self._init_timeout = init_timeout
+        self._interpreter = interpreter or runtime_interpreter().executable
+        self._shared_roots = package_roots(tuple(shared_packages))
         self._watcher = SourceWatcher(watch_dirs, reload_interval) if watch_dirs else None
-        self._arbiter = EnvironmentArbiter()
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="lambda")
-        self._instances: dict[str, _Instance] = {}
-        self._init_locks = {name: threading.Lock() for name in self._functions}
-        self._generation = itertools.count(1)  # unique module names, safe across threads
+        self._max_environments = max_workers
+        self._slots = threading.BoundedSemaphore(max_workers)
+        # Guards everything below; never held while a process starts or an invocation runs.
+        self._lock = threading.Lock()
+        self._generation = 1
+        self._idle: dict[str, list[ExecutionEnvironment]] = {name: [] for name in self._functions}
+        self._live: set[ExecutionEnvironment] = set()  # idle and busy
+        self._starting = 0
+        self._closed = False
         self.cold_starts: dict[str, int] = dict.fromkeys(self._functions, 0)
 
-    def close(self) -> None:
-        """Stop the worker threads (not waiting for runaway handlers) and restore os.environ."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._arbiter.restore()
+    @property
+    def generation(self) -> int:
+        """The current code generation (bumped by each hot reload)."""
+        return self._generation
 
-    # --- hot reload -------------------------------------------------------------------------------
+    def timeout_for(self, function: str) -> float:
+        return self._timeouts[function]
+
+    def close(self) -> None:
+        """End every environment: idle ones at once, running ones after CLOSE_GRACE_SECONDS at most."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            idle = [environment for environments in self._idle.values() for environment in environments]
+            for environments in self._idle.values():
+                environments.clear()
+            self._live.difference_update(idle)
+            busy = list(self._live)
+        for environment in idle:
+            environment.close_input()
+        deadline = time.monotonic() + CLOSE_GRACE_SECONDS
+        for environment in idle:
+            environment.reap(deadline - time.monotonic())
+        while busy and time.monotonic() < deadline:
+            time.sleep(0.02)  # their invocations end, and check-in retires them (the runtime is closed)
+            with self._lock:
+                busy = [environment for environment in busy if environment in self._live]
+        for environment in busy:
+            environment.signal_kill()  # the thread running it sees the exit and releases it
+
+    # --- hot reload -------------------------------------------------------------------------------------------
 
     def check_reload(self) -> None:
-        """Drop every warm instance and the shared packages if a watched file changed."""
+        """Start a new code generation if a watched file changed (idle environments of the old one exit)."""
         if self._watcher is None:
             return
         changed = self._watcher.changed()
         if not changed:
             return
         for path in changed:
-            # A same-size edit within one second can leave a .pyc that looks fresh; drop it.
-            with suppress(FileNotFoundError, NotImplementedError, ValueError):
-                os.remove(importlib.util.cache_from_source(path))
-        for name in list(sys.modules):
-            if any(name == pkg or name.startswith(pkg + ".") for pkg in self._shared):
-                del sys.modules[name]
-        for instance in self._instances.values():
-            sys.modules.pop(instance.module.__name__, None)
-        self._instances = {}
-        importlib.invalidate_caches()
-        log.info("hot reload: %s changed; next invocations cold-start", ", ".join(changed))
+            _drop_bytecode(path)
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+            stale = [environment for environments in self._idle.values() for environment in environments]
+            for environments in self._idle.values():
+                environments.clear()
+            self._live.difference_update(stale)
+        for environment in stale:
+            environment.retire()
+        log.info(
+            "hot reload: %s changed; code generation %d starts with the next invocations",
+            ", ".join(changed),
+            generation,
+        )
 
-    # --- invocation -------------------------------------------------------------------------------
+    # --- invocation -------------------------------------------------------------------------------------------
 
-    def timeout_for(self, function: str) -> float:
-        return self._timeouts[function]
-
-    def invoke(self, function: str, event: dict[str, Any], request_id: str) -> Any:
-        """The handler's result, JSON round-tripped as Lambda does; IntegrationFailure on any failure."""
+    def invoke(self, function: str, event: dict[str, Any], request_id: str, trace_id: str | None = None) -> Any:
+        """The handler's result, JSON as Lambda returns it; IntegrationFailure on any failure."""
         if function not in self._functions:
             raise IntegrationFailure(f"no such function {function!r}")
         self.check_reload()
-        timeout = self._timeouts[function]
-        started = _Start()
-        future = self._pool.submit(self._run, function, event, request_id, timeout, started)
-        try:
-            # For parity: a function's timeout runs from when its sandbox starts the invocation, not from when
-            # the request was queued behind others (API Gateway's own limit is 29 s end to end).
-            if not started.event.wait(INTEGRATION_TIMEOUT_SECONDS):
-                raise FutureTimeout()
-            return future.result(timeout=max(0.0, timeout - (time.monotonic() - started.at)))
-        except FutureTimeout as e:
-            # for parity: Lambda stops the invocation ("Task timed out") and resets the environment.
-            instance = self._instances.pop(function, None)
-            if instance is not None:
-                instance.dead = True
-            log.error("%s: Task timed out after %.2f seconds (request %s)", function, timeout, request_id)
-            raise IntegrationFailure(f"{function} timed out after {timeout} s") from e
-
-    def _run(self, function: str, event: dict[str, Any], request_id: str, timeout: float, started: _Start) -> Any:
-        spec = self._functions[function]
-        with self._arbiter.applied(self._env[function]):
-            started.at = time.monotonic()
-            started.event.set()
-            instance = self._instance(function)
-            context = LambdaContext(
-                function_name=spec.name,
-                memory_limit_in_mb=spec.memory_mb,
-                invoked_function_arn=f"arn:aws:lambda:{self._region}:{self._account_id}:function:{spec.name}",
-                # for parity: the Lambda request id is not API Gateway's request id.
-                aws_request_id=str(uuid.uuid4()),
-                log_stream_name=instance.log_stream_name,
-                timeout_seconds=timeout,
+        integration_deadline = time.monotonic() + self._integration_timeout
+        if not self._slots.acquire(timeout=self._integration_timeout):
+            log.error(
+                "%s: no execution environment free within %g s (request %s)",
+                function,
+                self._integration_timeout,
+                request_id,
             )
+            raise IntegrationFailure(f"{function}: every execution environment stayed busy")
+        release_slot = True
+        try:
+            environment = self._checkout(function, integration_deadline, request_id)
+            timeout = self._timeouts[function]
+            request = self._invocation(function, event, timeout, trace_id)
+            deadline = time.monotonic() + timeout
             try:
-                result = instance.handler(event, context)
-            except Exception as e:
-                # for parity: an unhandled error is a failed invocation: API Gateway answers 502.
-                log.exception("%s: unhandled error in the handler (request %s)", function, request_id)
-                raise IntegrationFailure(f"{function} raised {type(e).__name__}") from e
+                environment.send_invoke(request)
+                payload = environment.receive_reply(min(deadline, integration_deadline))
+            except EnvironmentTimeout as e:
+                if integration_deadline < deadline:
+                    # for parity: API Gateway stops waiting, the function runs on until its own timeout.
+                    release_slot = False
+                    self._finish_in_background(environment, deadline, timeout, request_id)
+                    log.error(
+                        "%s: the integration timed out after %g s (request %s); the function runs on",
+                        function,
+                        self._integration_timeout,
+                        request_id,
+                    )
+                    raise IntegrationFailure(f"{function}: integration timeout") from e
+                self._discard(environment)
+                # for parity: Lambda stops the invocation ("Task timed out") and discards the environment.
+                log.error("%s: Task timed out after %.2f seconds (request %s)", function, timeout, request_id)
+                raise IntegrationFailure(f"{function} timed out after {timeout} s") from e
+            except EnvironmentExited as e:
+                self._discard(environment)
+                log.error("%s: Runtime.ExitError: the runtime exited mid-invocation (request %s)", function, request_id)
+                raise IntegrationFailure(f"{function}: the runtime exited") from e
+            except InvocationFailed as e:
+                self._check_in(environment)
+                _log_reported(function, "unhandled error in the handler", e, request_id)
+                raise IntegrationFailure(f"{function} raised {e.error_type}") from e
+            self._check_in(environment)
+        finally:
+            if release_slot:
+                self._slots.release()
         try:
-            # for parity: the runtime serializes the result to JSON (Runtime.MarshalError otherwise).
-            return json.loads(json.dumps(result))
-        except (TypeError, ValueError) as e:
-            log.error("%s: Runtime.MarshalError: the result is not JSON serializable: %s", function, e)
-            raise IntegrationFailure(f"{function} returned an unserializable result") from e
+            return json.loads(payload)
+        except ValueError as e:
+            # for parity: a payload that is not JSON is not a proxy result: API Gateway answers 502.
+            log.error("%s: the response payload is not JSON (request %s)", function, request_id)
+            raise IntegrationFailure(f"{function} returned a payload that is not JSON") from e
 
-    def _instance(self, function: str) -> _Instance:
-        instance = self._instances.get(function)
-        if instance is not None and not instance.dead:
-            return instance
-        with self._init_locks[function]:
-            instance = self._instances.get(function)
-            if instance is not None and not instance.dead:
-                return instance
-            instance = self._cold_start(function)
-            self._instances[function] = instance
-            return instance
+    def _invocation(self, function: str, event: dict[str, Any], timeout: float, trace_id: str | None) -> dict[str, Any]:
+        """What the runtime API hands the bootstrap for one invocation (its headers, here as one message)."""
+        name = self._functions[function].name
+        return {
+            # for parity: the Lambda request id is not API Gateway's request id.
+            "requestId": str(uuid.uuid4()),
+            "functionArn": f"arn:aws:lambda:{self._region}:{self._account_id}:function:{name}",
+            "deadlineMs": int((time.time() + timeout) * 1000),
+            "traceId": trace_id or _trace_id(),
+            "event": event,
+        }
 
-    def _cold_start(self, function: str) -> _Instance:
-        path = self._root / function / "app.py"
-        module_name = f"_devserver_lambda_{function}_{next(self._generation)}"
+    def _finish_in_background(
+        self, environment: ExecutionEnvironment, deadline: float, timeout: float, request_id: str
+    ) -> None:
+        def finish() -> None:
+            try:
+                environment.receive_reply(deadline)
+            except EnvironmentTimeout:
+                self._discard(environment)
+                log.error(
+                    "%s: Task timed out after %.2f seconds (request %s)", environment.function, timeout, request_id
+                )
+            except EnvironmentExited:
+                self._discard(environment)
+            except InvocationFailed as e:
+                self._check_in(environment)
+                _log_reported(environment.function, "unhandled error in the handler", e, request_id)
+            else:
+                self._check_in(environment)
+            finally:
+                self._slots.release()
+
+        threading.Thread(target=finish, name=f"lambda-{environment.function}-overrun", daemon=True).start()
+
+    # --- the pool -----------------------------------------------------------------------------------------------
+
+    def _checkout(self, function: str, integration_deadline: float, request_id: str) -> ExecutionEnvironment:
+        """A warm idle environment of the current generation, or a new one (a cold start)."""
+        evicted: list[ExecutionEnvironment] = []
+        with self._lock:
+            if self._closed:
+                raise IntegrationFailure("the Lambda runtime is closed")
+            idle = self._idle[function]
+            while idle:
+                environment = idle.pop()  # the most recently used: the warmest
+                if environment.alive:
+                    return environment
+                self._live.discard(environment)
+                evicted.append(environment)
+            generation = self._generation
+            evicted += self._make_room_locked()
+            self._starting += 1
+        for environment in evicted:
+            environment.retire()
+        try:
+            environment = self._cold_start(function, generation, integration_deadline, request_id)
+        finally:
+            with self._lock:
+                self._starting -= 1
+        with self._lock:
+            self._live.add(environment)
+        return environment
+
+    def _make_room_locked(self) -> list[ExecutionEnvironment]:
+        """Take the least recently used idle environments out while the pool is full."""
+        taken: list[ExecutionEnvironment] = []
+        while len(self._live) + self._starting >= self._max_environments:
+            candidates = [environment for environments in self._idle.values() for environment in environments]
+            if not candidates:
+                break
+            oldest = min(candidates, key=lambda environment: environment.last_used)
+            self._idle[oldest.function].remove(oldest)
+            self._live.discard(oldest)
+            taken.append(oldest)
+        return taken
+
+    def _check_in(self, environment: ExecutionEnvironment) -> None:
+        """Back to the pool after an invocation, unless its generation is over or the runtime is closed."""
+        with self._lock:
+            keep = not self._closed and environment.generation == self._generation and environment.alive
+            if keep:
+                environment.last_used = time.monotonic()
+                self._idle[environment.function].append(environment)
+            else:
+                self._live.discard(environment)
+        if not keep:
+            environment.retire()
+
+    def _discard(self, environment: ExecutionEnvironment) -> None:
+        with self._lock:
+            self._live.discard(environment)
+        environment.kill()
+
+    def _cold_start(
+        self, function: str, generation: int, integration_deadline: float, request_id: str
+    ) -> ExecutionEnvironment:
+        spec = self._functions[function]
+        task_root = self._root / function
+        stream = log_stream_name()
+        env = lambda_environment(spec, self._env[function], region=self._region, task_root=task_root, log_stream=stream)
         started = time.perf_counter()
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        if spec is None or spec.loader is None:
-            raise IntegrationFailure(f"cannot load {path}")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module
         try:
-            spec.loader.exec_module(module)  # the init phase: module-level code runs once per cold start
-        except Exception as e:
-            sys.modules.pop(module_name, None)
-            log.exception("%s: init failed (Runtime.ImportModuleError)", function)
+            environment = ExecutionEnvironment.start(
+                function=function,
+                generation=generation,
+                interpreter=self._interpreter,
+                env=env,
+                code_path=[str(task_root), *self._shared_roots],
+                cwd=task_root,
+                log_stream=stream,
+            )
+        except OSError as e:
+            log.error("%s: cannot start an execution environment with %s: %s", function, self._interpreter, e)
+            raise IntegrationFailure(f"{function}: no execution environment") from e
+        init_deadline = time.monotonic() + max(self._init_timeout, self._timeouts[function])
+        try:
+            init_ms = environment.wait_ready(min(init_deadline, integration_deadline))
+        except InitFailed as e:
+            environment.kill()
+            _log_reported(function, "init failed", e, request_id)
             raise IntegrationFailure(f"{function} failed to initialize") from e
-        handler = getattr(module, "lambda_handler", None)
-        if not callable(handler):
-            sys.modules.pop(module_name, None)
-            log.error("%s: Runtime.HandlerNotFound: %s has no lambda_handler", function, path)
-            raise IntegrationFailure(f"{function} has no lambda_handler")
-        self.cold_starts[function] += 1
-        init_ms = (time.perf_counter() - started) * 1000
-        log.info("cold start %s (init %.1f ms)", function, init_ms)
-        stream = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[$LATEST]{uuid.uuid4().hex}"
-        return _Instance(module=module, handler=handler, log_stream_name=stream)
+        except EnvironmentTimeout as e:
+            environment.kill()
+            log.error("%s: init timed out (request %s)", function, request_id)
+            raise IntegrationFailure(f"{function}: init timed out") from e
+        except EnvironmentExited as e:
+            environment.kill()
+            log.error("%s: Runtime.ExitError: the runtime exited during init (request %s)", function, request_id)
+            raise IntegrationFailure(f"{function}: the runtime exited during init") from e
+        with self._lock:
+            self.cold_starts[function] += 1
+        total_ms = (time.perf_counter() - started) * 1000
+        log.info("cold start %s (init %.1f ms, process start %.1f ms)", function, init_ms, total_ms - init_ms)
+        return environment
+
+
+class HandlerError(Exception):
+    """Stands in, in the dev server's log, for a handler's exception of a type this process cannot name."""
+
+
+def _exception_for_log(error: ReportedError) -> BaseException:
+    """The handler's exception as this process can show it: the builtin type it names, else HandlerError."""
+    found = getattr(builtins, error.error_type, None)
+    if isinstance(found, type) and issubclass(found, Exception):
+        try:
+            return found(error.message)
+        except TypeError:  # a builtin exception whose constructor needs more than a message
+            pass
+    return HandlerError(f"{error.error_type}: {error.message}")
+
+
+def _log_reported(function: str, what: str, error: ReportedError, request_id: str) -> None:
+    """One log record for a handler's or an init's failure, with the handler's stack trace as the runtime sent it."""
+    stack = "".join(error.stack)
+    trace = f"\nTraceback (most recent call last):\n{stack}" if stack else ""
+    if error.error_type.startswith("Runtime."):
+        log.error("%s: %s: %s: %s (request %s)%s", function, what, error.error_type, error.message, request_id, trace)
+        return
+    exception = _exception_for_log(error)
+    log.error(
+        "%s: %s (request %s)%s",
+        function,
+        what,
+        request_id,
+        trace,
+        exc_info=(type(exception), exception, None),
+    )

@@ -196,7 +196,7 @@ def test_context_object(gateway, call, echo_of, token):
     assert ctx["function_name"] == "EchoFunction"
     assert ctx["function_version"] == "$LATEST"
     assert ctx["invoked_function_arn"] == "arn:aws:lambda:us-east-1:123456789012:function:EchoFunction"
-    assert ctx["memory_limit_in_mb"] == 256
+    assert ctx["memory_limit_in_mb"] == "256"  # for parity: awslambdaric reads it from the environment (a str)
     assert ctx["log_group_name"] == "/aws/lambda/EchoFunction"
     assert "[$LATEST]" in ctx["log_stream_name"]
     assert 0 < ctx["remaining"] <= 5000
