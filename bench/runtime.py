@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
-from devserver.gateway.contract import FunctionSpec
 
 from bench.common import percentiles, time_calls, write
 from devserver.gateway import CognitoAuthorizer, Gateway, GatewayConfig
 from devserver.gateway.errors import IntegrationFailure
 from devserver.gateway.runtime import LambdaRuntime
+from kit.contract import FunctionSpec
 from tests.gateway.gateway_support import (
     CLIENT_ID,
     CONTRACT,

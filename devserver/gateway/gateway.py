@@ -79,9 +79,10 @@ class GatewayConfig:
         if self.watch_dirs is not None:
             return [Path(d) for d in self.watch_dirs]
         dirs = [Path(self.functions_root)]
-        shared = Path(self.functions_root).parent / "expense_core"
-        if shared.is_dir():
-            dirs.append(shared)
+        for package in self.shared_packages:
+            shared = Path(self.functions_root).parent / package
+            if shared.is_dir():
+                dirs.append(shared)
         return dirs
 
 

@@ -606,7 +606,7 @@ def test_close_ends_every_environment(runtime_for: MakeRuntime) -> None:
 HOST_SCRIPT = """
 import sys, threading, time
 from pathlib import Path
-from devserver.gateway.contract import FunctionSpec
+from kit.contract import FunctionSpec
 from devserver.gateway.runtime import Interpreter, LambdaRuntime, choose_interpreter
 
 root, marker = Path(sys.argv[1]), sys.argv[2]
