@@ -50,6 +50,43 @@ def _environ(body: bytes, creds: Credentials, target: str) -> dict[str, Any]:
     return environ
 
 
+def dev_server_posts(repeat: int = 150) -> dict[str, Any]:
+    """POST /expenses with Idempotency-Key (the frontend's path) on two dev servers, IAM on and --no-iam,
+    requests interleaved so both see the same machine load."""
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from bench.common import percentiles
+    from tests.devserver_support import DevServerProcess, User
+
+    with tempfile.TemporaryDirectory() as tmp:
+        on = DevServerProcess(Path(tmp) / "on").start()
+        off = DevServerProcess(Path(tmp) / "off", "--no-iam").start()
+        try:
+            users = {"on": User(on, "bench-on").register(), "off": User(off, "bench-off").register()}
+            samples: dict[str, list[float]] = {"on": [], "off": []}
+            for n in range(repeat + 5):
+                for name, user in users.items():
+                    started = time.perf_counter()
+                    answer = user.api(
+                        "POST",
+                        "/expenses",
+                        json={"amount": "1.50", "category": "Bench"},
+                        headers={"Idempotency-Key": f"bench-{name}-{n}"},
+                    )
+                    elapsed = (time.perf_counter() - started) * 1000
+                    assert answer.status_code == 201, answer.text
+                    if n >= 5:  # the first few warm the workers
+                        samples[name].append(elapsed)
+        finally:
+            on.stop()
+            off.stop()
+    result: dict[str, Any] = {name: percentiles(values) for name, values in samples.items()}
+    result["ratioP50"] = round(result["on"]["p50"] / result["off"]["p50"], 3)
+    return result
+
+
 def main() -> None:
     store = CredentialStore(ACCOUNT, "testing", "testing")
     policy = {
@@ -104,7 +141,15 @@ def main() -> None:
     print(f"IAM gate check (SigV4 + action mapping + evaluation): p50 {gate_p['p50'] * 1000:.0f} us")
     print(f"moto PutItem in-process (baseline, same run):        p50 {backend_p['p50'] * 1000:.0f} us")
     print(f"gate / backend: x{ratio}")
-    write("iam_gate", {"gateMs": gate_p, "backendPutItemMs": backend_p, "gateOverBackendP50": ratio})
+    posts = dev_server_posts()
+    print(
+        f"dev server POST /expenses (Idempotency-Key) p50: IAM on {posts['on']['p50']} ms, "
+        f"--no-iam {posts['off']['p50']} ms (same run, interleaved): x{posts['ratioP50']}"
+    )
+    write(
+        "iam_gate",
+        {"gateMs": gate_p, "backendPutItemMs": backend_p, "gateOverBackendP50": ratio, "devServerPost": posts},
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 INTERACTIVE_MS = 1000  # a dashboard visit answered within a second counts as interactive
 
 BENCHMARKS = [
+    ("bench.iam_gate", "iam_gate"),
     ("bench.handlers", "handlers"),
     ("bench.devserver_history", "devserver_history"),
     ("bench.post_flood", "post_flood"),
