@@ -15,7 +15,7 @@ from bootstrap.target import Target
 from devserver.app import DevParts, create_app
 from devserver.cognito import LocalCognito, Mailbox
 from devserver.config import CONTRACT_PATH, FUNCTIONS_ROOT, LOCAL_CREDENTIALS, SPLIT_SERVICES, STAGE, DevOptions
-from devserver.gateway import Gateway, GatewayConfig
+from devserver.gateway import CognitoAuthorizer, Gateway, GatewayConfig
 from devserver.httpserver import make_dev_server
 from kit.clients import Endpoints, Role, client
 from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
@@ -62,8 +62,20 @@ class DevServer:
             state_root=opts.state_dir,
         )
         mailbox = Mailbox(opts.mailbox_file, announce=lambda line: print(f"[mailbox] {line}", flush=True))
-        cognito = LocalCognito(self._client("cognito-idp"), opts.cognito_state, mailbox)
-        self._gateway = Gateway(self._gateway_config())
+        cognito = LocalCognito(
+            self._client("cognito-idp"), opts.cognito_state, mailbox, keys_path=opts.layout.cognito_keys
+        )
+        config = self._gateway_config()
+        # The authorizer trusts only the pool's own key, read from the layer that signs with it (the same
+        # document the pool's JWKS URL on the dev server serves), never moto's packaged key.
+        authorizer = CognitoAuthorizer(
+            issuer=str(config.issuer),
+            audience=str(config.audience),
+            jwks_url=str(config.jwks_url),
+            leeway_seconds=config.token_leeway_seconds,
+            fetcher=lambda _url: cognito.jwks(str(self.outputs["userPoolId"])).json(),
+        )
+        self._gateway = Gateway(config, authorizer=authorizer)
         parts = DevParts(
             config_json=self.config_json(),
             gateway=self._gateway,
@@ -156,7 +168,9 @@ class DevServer:
             cors_origins=opts.cors_origins,
             issuer=self.outputs["issuer"],
             audience=self.outputs["clientId"],
-            jwks_url=self.outputs["jwksUrl"],
+            # for parity: the pool's JWKS where the local Cognito publishes it (its own key per pool), as AWS
+            # serves it at cognito-idp.<region>.amazonaws.com/<pool id>/.well-known/jwks.json.
+            jwks_url=f"{opts.base_url}/cognito/{self.outputs['userPoolId']}/.well-known/jwks.json",
             function_timeouts=opts.function_timeouts,
             hot_reload=opts.hot_reload,
             region=opts.region,

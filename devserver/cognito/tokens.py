@@ -3,7 +3,7 @@
 moto signs its own tokens with the wrong claims and a fixed hour. The backend still decides who may sign in and
 keeps the refresh tokens; this module replaces the ID and access tokens of every answer with its own, keeps the
 sign-in each refresh token belongs to, and maps each of its access tokens to the backend's for self-service calls.
-Signing keys come from a `keys.SigningKeys` source (see keys.py).
+Signing keys come from a `keys.SigningKeys` source: each pool's own key (see keys.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from cryptography.fernet import InvalidToken
 
 from devserver.cognito import errors, wire
 from devserver.cognito.backend import Backend
-from devserver.cognito.keys import BackendSigningKeys, SigningKeys
+from devserver.cognito.keys import SigningKeys
 from devserver.cognito.state import AccessRecord, RefreshRecord, Store
 
 # for parity: the scope of tokens from the user pools API ("Understanding the access token", Cognito developer
@@ -133,12 +133,12 @@ class Tokens:
         backend: Backend,
         store: Store,
         clock: Callable[[], float],
-        keys: SigningKeys | None = None,
+        keys: SigningKeys,
     ) -> None:
         self._backend = backend
         self._store = store
         self._clock = clock
-        self._keys = keys or BackendSigningKeys()
+        self._keys = keys
 
     # --- issuing
 
