@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devserver.cognito import errors, wire
+from devserver.cognito import errors, validation, wire
 from devserver.cognito.backend import Backend
 from devserver.cognito.policy import check_password_policy
 from devserver.cognito.state import Store
@@ -52,6 +52,8 @@ class Accounts:
     def admin_create_user(self, payload: dict[str, Any]) -> dict[str, Any]:
         pool_id = wire.required_str(payload, "UserPoolId")
         username = wire.required_str(payload, "Username")
+        attributes = wire.attributes(payload.get("UserAttributes"), "UserAttributes")
+        validation.check_attributes(attributes, self._backend.describe_pool(pool_id).get("SchemaAttributes", []))
         if isinstance(payload.get("TemporaryPassword"), str):
             check_password_policy(self._backend.password_policy(pool_id), payload["TemporaryPassword"])
         with self._users.reserve(pool_id, username, errors.UsernameExists("User account already exists")):

@@ -10,6 +10,7 @@ from botocore import xform_name
 from botocore.exceptions import ClientError, ParamValidationError
 
 from devserver.cognito import errors
+from devserver.cognito.validation import loggable
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class Backend:
             error = backend_error(e)
             if error.status >= 500:
                 # moto answers 500 for what it does not implement: say so, without its stack trace.
-                logger.warning("backend failed %s: %s %s", operation, error.code, error.message)
+                logger.warning("backend failed %s: %s %s", operation, error.code, loggable(error.message))
                 raise errors.InternalError(f"The local backend could not perform {operation}.") from e
             raise error from e
         result.pop("ResponseMetadata", None)

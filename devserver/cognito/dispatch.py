@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devserver.cognito import errors, sigv4, wire
+from devserver.cognito import errors, sigv4, validation, wire
 from devserver.cognito.accounts import Accounts
 from devserver.cognito.backend import Backend, backend_error
 from devserver.cognito.codes import Codes
@@ -121,7 +121,7 @@ class LocalCognito:
             # A backend call outside Backend.call (should not happen): pass its code on rather than a 500.
             return wire.error_response(backend_error(e))
         except (BotoCoreError, OSError) as e:
-            logger.exception("local Cognito could not complete %s", target)
+            logger.exception("local Cognito could not complete %s", validation.loggable(target))
             return wire.error_response(errors.InternalError(f"Internal error: {type(e).__name__}"))
 
     def _parse(self, target: str, body: bytes) -> tuple[str, dict[str, Any]]:
@@ -138,6 +138,9 @@ class LocalCognito:
             raise errors.SerializationError("Request body is not valid JSON.") from e
         if not isinstance(payload, dict):
             raise errors.SerializationError("Request body must be a JSON object.")
+        if isinstance(payload.get("Username"), str):
+            # for parity: AWS validates the input shape before anything else (UsernameType, every operation).
+            validation.check_username(payload["Username"])
         return operation, wire.without_nulls(payload)
 
     def _forward(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -148,6 +151,9 @@ class LocalCognito:
         if isinstance(pool_id, str) and isinstance(username, str):
             # for parity: usernames are case-insensitive in admin operations too.
             payload = {**payload, "Username": self._users.canonical(pool_id, username)}
+        if operation == "AdminUpdateUserAttributes" and isinstance(pool_id, str):
+            attributes = wire.attributes(payload.get("UserAttributes"), "UserAttributes")
+            validation.check_attributes(attributes, self._backend.describe_pool(pool_id).get("SchemaAttributes", []))
         result = self._backend.call(operation, **payload)
         if operation in ("UpdateUserPoolClient", "DeleteUserPoolClient") and isinstance(payload.get("ClientId"), str):
             self._backend.forget_client(payload["ClientId"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from devserver.cognito import errors, wire
+from devserver.cognito import errors, validation, wire
 from devserver.cognito.backend import Backend
 from devserver.cognito.codes import SIGN_UP, Codes
 from devserver.cognito.policy import check_password_policy
@@ -30,6 +30,9 @@ class SignUpFlow:
         attributes = wire.attributes(payload.get("UserAttributes"), "UserAttributes")
         pool_id, _ = self._backend.pool_for_client(client_id)
         pool = self._backend.describe_pool(pool_id)
+        # for parity: AWS refuses malformed input before it creates anything (see validation.py); moto would
+        # fail half-way and leave a ghost user behind.
+        validation.check_attributes(attributes, pool.get("SchemaAttributes", []))
         for schema in pool.get("SchemaAttributes", []):
             name = schema.get("Name", "")
             # `sub` is listed as required in every pool's schema, but Cognito assigns it: nobody sends one.

@@ -23,6 +23,7 @@ from devserver.cognito import errors, srp
 from devserver.cognito.backend import Backend
 from devserver.cognito.protections import Lockout, prevents_existence_errors
 from devserver.cognito.users import Directory
+from devserver.cognito.validation import loggable
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class SrpFlow:
             logger.warning(
                 "local Cognito has no SRP verifier for %s in %s (user created straight in the backend?): "
                 "set its password through the layer (AdminSetUserPassword, sign-up, --demo) to sign in",
-                canonical,
+                loggable(canonical),
                 pool_id,
             )
             raise errors.NotAuthorized()

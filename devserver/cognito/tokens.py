@@ -21,6 +21,7 @@ from devserver.cognito import errors, wire
 from devserver.cognito.backend import Backend
 from devserver.cognito.keys import SigningKeys
 from devserver.cognito.state import AccessRecord, RefreshRecord, Store
+from devserver.cognito.validation import STANDARD_ATTRIBUTES, VERIFIED_FLAGS
 
 # for parity: the scope of tokens from the user pools API ("Understanding the access token", Cognito developer
 # guide: aws.cognito.signin.user.admin authorizes the user's self-service operations).
@@ -34,11 +35,6 @@ UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 DEFAULT_VALIDITY = {"AccessToken": (1, "hours"), "IdToken": (1, "hours"), "RefreshToken": (30, "days")}
 # for parity: an app client without ReadAttributes reads the standard attributes and the two verified flags
 # (CreateUserPoolClient, ReadAttributes; Cognito API reference). Custom attributes need ReadAttributes.
-STANDARD_ATTRIBUTES = frozenset(
-    "address birthdate email family_name gender given_name locale middle_name name nickname phone_number picture "
-    "preferred_username profile zoneinfo updated_at website".split()
-)
-VERIFIED_FLAGS = {"email_verified": "email", "phone_number_verified": "phone_number"}
 
 # for parity: the user pools API's words for each refused token, from captured AWS answers: "Invalid Refresh
 # Token." (aws/aws-sdk-cpp#1789; also for another app client's token: AWS knowledge center,
