@@ -13,7 +13,7 @@ from typing import Any
 import bootstrap
 from bootstrap.target import Target
 from devserver.app import DevParts, create_app
-from devserver.cognito import LocalCognito, Mailbox
+from devserver.cognito import LocalCognito, Mailbox, check_state_present
 from devserver.config import CONTRACT_PATH, FUNCTIONS_ROOT, LOCAL_CREDENTIALS, SPLIT_SERVICES, STAGE, DevOptions
 from devserver.gateway import CognitoAuthorizer, Gateway, GatewayConfig
 from devserver.httpserver import make_dev_server
@@ -62,6 +62,7 @@ class DevServer:
             state_root=opts.state_dir,
         )
         mailbox = Mailbox(opts.mailbox_file, announce=lambda line: print(f"[mailbox] {line}", flush=True))
+        check_state_present(self._client("cognito-idp"), opts.cognito_state, str(self.outputs["userPoolId"]))
         cognito = LocalCognito(
             self._client("cognito-idp"), opts.cognito_state, mailbox, keys_path=opts.layout.cognito_keys
         )

@@ -19,6 +19,7 @@ from devserver.cognito import errors, sigv4, validation, wire
 from devserver.cognito.accounts import Accounts
 from devserver.cognito.backend import Backend, backend_error
 from devserver.cognito.codes import Codes
+from devserver.cognito.files import RECOVERY_HINT
 from devserver.cognito.keys import PoolSigningKeys, SigningKeys
 from devserver.cognito.mailbox import Mailbox
 from devserver.cognito.protections import Lockout
@@ -36,6 +37,23 @@ logger = logging.getLogger(__name__)
 TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def check_state_present(idp_client: Any, state_path: pathlib.Path | None, pool_id: str) -> None:
+    """Refuse to start when the layer's state file is gone while the pool has users.
+
+    Without the file the layer has no SRP verifier, no issued refresh token and no revocation: every sign-in
+    would be refused and revoked tokens would work again. StateCorrupted says so before anything starts.
+    """
+    if state_path is None or state_path.exists():
+        return
+    users = Backend(idp_client).call("ListUsers", UserPoolId=pool_id, Limit=1).get("Users", [])
+    if users:
+        raise errors.StateCorrupted(
+            f"the local Cognito state file {state_path} is missing, but user pool {pool_id} has users: without it "
+            f"no one can sign in (it holds their SRP verifiers) and revoked tokens would work again. Restore the "
+            f"file, or {RECOVERY_HINT}"
+        )
 
 
 class LocalCognito:
@@ -85,7 +103,10 @@ class LocalCognito:
             "AdminInitiateAuth": sign_in.admin_initiate_auth,
             "RespondToAuthChallenge": sign_in.respond_to_auth_challenge,
             "RevokeToken": self._tokens.revoke_token,
-            "GlobalSignOut": self._tokens.global_sign_out,
+            "GlobalSignOut": self._accounts.global_sign_out,
+            "GetUser": self._accounts.get_user,
+            "UpdateUserAttributes": self._accounts.update_user_attributes,
+            "DeleteUserAttributes": self._accounts.delete_user_attributes,
             "AdminUserGlobalSignOut": self._accounts.admin_user_global_sign_out,
             "ChangePassword": self._accounts.change_password,
             "DeleteUser": self._accounts.delete_user,

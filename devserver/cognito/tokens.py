@@ -372,14 +372,6 @@ class Tokens:
         self._store.save()
         return {}
 
-    def global_sign_out(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """GlobalSignOut: the backend ends the user's sessions; the layer refuses their tokens from now on."""
-        backend_payload, claims = self.authorize(payload)
-        result = self._backend.call("GlobalSignOut", **backend_payload)
-        if claims is not None:
-            self.revoke_sessions(pool_of(claims), str(claims.get("username", "")))
-        return result
-
     def revoke_sessions(self, pool_id: str, username: str) -> None:
         """Every sign-in of the user is over: its refresh and access tokens are refused as revoked."""
         now = self._clock()
