@@ -14,7 +14,7 @@ import bootstrap
 from bootstrap.spec import THROTTLE_BURST_LIMIT, THROTTLE_RATE_LIMIT, StackSpec
 from bootstrap.target import Target
 from devserver.app import DevParts, create_app
-from devserver.cognito import LocalCognito, Mailbox
+from devserver.cognito import LocalCognito, Mailbox, check_state_present
 from devserver.config import (
     CONTRACT_PATH,
     DYNAMODB_LOCAL,
@@ -24,7 +24,7 @@ from devserver.config import (
     STAGE,
     DevOptions,
 )
-from devserver.gateway import Gateway, GatewayConfig
+from devserver.gateway import CognitoAuthorizer, Gateway, GatewayConfig
 from devserver.hosts import HostPolicy
 from devserver.httpserver import make_dev_server
 from expense_core.config import SERVICE_ENDPOINT_ENV
@@ -81,8 +81,21 @@ class DevServer:
             state_root=opts.state_dir,
         )
         mailbox = Mailbox(opts.mailbox_file, announce=lambda line: print(f"[mailbox] {line}", flush=True))
-        cognito = LocalCognito(self._client("cognito-idp"), opts.cognito_state, mailbox)
-        self._gateway = Gateway(self._gateway_config())
+        check_state_present(self._client("cognito-idp"), opts.cognito_state, str(self.outputs["userPoolId"]))
+        cognito = LocalCognito(
+            self._client("cognito-idp"), opts.cognito_state, mailbox, keys_path=opts.layout.cognito_keys
+        )
+        config = self._gateway_config()
+        # The authorizer trusts only the pool's own key, read from the layer that signs with it (the same
+        # document the pool's JWKS URL on the dev server serves), never moto's packaged key.
+        authorizer = CognitoAuthorizer(
+            issuer=str(config.issuer),
+            audience=str(config.audience),
+            jwks_url=str(config.jwks_url),
+            leeway_seconds=config.token_leeway_seconds,
+            fetcher=lambda _url: cognito.jwks(str(self.outputs["userPoolId"])).json(),
+        )
+        self._gateway = Gateway(config, authorizer=authorizer)
         gateway = self._gateway
         # Answers the HTTP server makes before the app runs (431, 414) carry the gateway errors' CORS headers.
         self._http.error_headers = lambda: gateway.cors.error_headers(None)
@@ -223,7 +236,9 @@ class DevServer:
             cors_origins=opts.cors_origins,
             issuer=self.outputs["issuer"],
             audience=self.outputs["clientId"],
-            jwks_url=self.outputs["jwksUrl"],
+            # for parity: the pool's JWKS where the local Cognito publishes it (its own key per pool), as AWS
+            # serves it at cognito-idp.<region>.amazonaws.com/<pool id>/.well-known/jwks.json.
+            jwks_url=f"{opts.base_url}/cognito/{self.outputs['userPoolId']}/.well-known/jwks.json",
             function_timeouts=opts.function_timeouts,
             hot_reload=opts.hot_reload,
             region=opts.region,

@@ -101,7 +101,8 @@ class StateLayout:
     """Where one stack's state lives under a state root. Nothing else in the kit builds these paths.
 
     <root>/backend/                 the embedded backend (moto snapshot + journal), shared by the stacks it serves
-    <root>/cognito/<stack>.json     the local Cognito's own state; <stack>-mailbox.json its mailbox
+    <root>/cognito/<stack>.json     the local Cognito's own state; <stack>-mailbox.json its mailbox;
+                                    <stack>-signing-keys.json its per-pool token signing keys (0600)
     <root>/<stack>/outputs.json     what bootstrap provisioned; config.json the frontend's configuration
     <root>/<stack>/runtime.json     written by a running dev server (its endpoints and pid)
     <root>/<stack>/lake-cache.<bucket>.jsonl  the parsed lake objects the dashboard and preview share
@@ -130,6 +131,11 @@ class StateLayout:
     @property
     def cognito_state(self) -> Path:
         return self.cognito_dir / f"{self.stack}.json"
+
+    @property
+    def cognito_keys(self) -> Path:
+        """The local Cognito's per-pool token signing keys (private keys: written 0600)."""
+        return self.cognito_dir / f"{self.stack}-signing-keys.json"
 
     @property
     def mailbox_file(self) -> Path:

@@ -10,6 +10,7 @@ from botocore import xform_name
 from botocore.exceptions import ClientError, ParamValidationError
 
 from devserver.cognito import errors
+from devserver.cognito.validation import loggable
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,23 @@ class Backend:
         names: list[str] = self._idp.meta.service_model.operation_names
         return names
 
+    @property
+    def public_operations(self) -> frozenset[str]:
+        """The operations AWS serves without IAM credentials (client id or access token only).
+
+        for parity: AWS's own API model (botocore's cognito-idp service-2.json) marks exactly these
+        `"auth": ["smithy.api#noAuth"]` ("authtype": "none"); every other operation is IAM-authorized (SigV4).
+        The Cognito API reference says the same per operation ("unauthenticated" / "token-authorized" vs
+        "Amazon Cognito evaluates IAM policies in requests for this API operation").
+        """
+        model = self._idp.meta.service_model
+        return frozenset(
+            name
+            for name in model.operation_names
+            if model.operation_model(name).auth_type == "none"
+            or "smithy.api#noAuth" in (getattr(model.operation_model(name), "auth", None) or [])
+        )
+
     def call(self, operation: str, **params: Any) -> dict[str, Any]:
         """Call the backend; its errors come back as BackendError with the backend's own code."""
         method = getattr(self._idp, xform_name(operation))
@@ -47,7 +65,7 @@ class Backend:
             error = backend_error(e)
             if error.status >= 500:
                 # moto answers 500 for what it does not implement: say so, without its stack trace.
-                logger.warning("backend failed %s: %s %s", operation, error.code, error.message)
+                logger.warning("backend failed %s: %s %s", operation, error.code, loggable(error.message))
                 raise errors.InternalError(f"The local backend could not perform {operation}.") from e
             raise error from e
         result.pop("ResponseMetadata", None)

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from devserver.cognito.dispatch import LocalCognito
 from devserver.cognito.mailbox import Mailbox
+from devserver.cognito.sigv4 import HttpRequest
 from devserver.cognito.wire import MAX_BODY_BYTES
 
 # for parity: what amazon-cognito-identity-js sends, and what AWS lets a page read back.
@@ -32,11 +33,27 @@ def cognito_blueprint(layer: LocalCognito) -> Blueprint:
     @blueprint.route("/cognito/", methods=["POST", "OPTIONS"], strict_slashes=False)
     def cognito_endpoint() -> Response:
         if request.method == "OPTIONS":
+            # A preflight names no operation (X-Amz-Target is only in Access-Control-Request-Headers): it is
+            # answered, and the actual answer then carries CORS headers only for the public operations.
             return Response(status=204, headers=_cors_headers())
         # Read at most one byte past the limit: the layer refuses the oversized body without holding all of it.
         body = request.stream.read(MAX_BODY_BYTES + 1)
-        answer = layer.handle(request.headers.get("X-Amz-Target", ""), body)
-        return Response(answer.body, status=answer.status, headers={**answer.headers, **_cors_headers()})
+        target = request.headers.get("X-Amz-Target", "")
+        signed = HttpRequest(method=request.method, url=request.url, headers=dict(request.headers))
+        answer = layer.handle(target, body, signed)
+        # CORS only on the operations AWS serves to browsers without credentials: a page on another origin can
+        # never read an admin operation's answer (and cannot sign one: it has no kit credentials).
+        cors = _cors_headers() if layer.is_public(target) else {}
+        return Response(answer.body, status=answer.status, headers={**answer.headers, **cors})
+
+    @blueprint.get("/cognito/<pool_id>/.well-known/jwks.json")
+    def pool_jwks(pool_id: str) -> Response:
+        # The pool's JWKS, where AWS serves it (cognito-idp.<region>.amazonaws.com/<pool id>/.well-known/
+        # jwks.json) under the local endpoint; public, like AWS's, and readable by any origin (public keys).
+        answer = layer.jwks(pool_id)
+        return Response(
+            answer.body, status=answer.status, headers={**answer.headers, "Access-Control-Allow-Origin": "*"}
+        )
 
     return blueprint
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from devserver.cognito import errors, wire
 from devserver.cognito.mailbox import Mailbox
+from devserver.cognito.protections import CodeAttempts
 from devserver.cognito.state import Code, Store
 from devserver.cognito.users import email_of
 
@@ -32,6 +33,7 @@ class Codes:
         self._store = store
         self._mailbox = mailbox
         self._clock = clock
+        self._attempts = CodeAttempts(clock)
 
     def issue(self, pool_id: str, canonical: str, purpose: str) -> str:
         """A fresh code for `purpose` (saved before returning)."""
@@ -54,9 +56,11 @@ class Codes:
     def consume(self, pool_id: str, canonical: str, purpose: str, code: str) -> Code:
         """Check `code` and retire it in one step (so two requests cannot both use it); returns it.
 
-        Raises ExpiredCode for a superseded or late code and CodeMismatch for any other. A caller whose next
-        step fails gives the code back with `restore`.
+        Raises ExpiredCode for a superseded or late code and CodeMismatch for any other, and LimitExceeded for
+        every code once too many wrong ones were tried. A caller whose next step fails gives the code back with
+        `restore`.
         """
+        self._attempts.check(pool_id, canonical, purpose)
         given = code.encode()
         with self._store.edit() as state:
             user = state.pool(pool_id).user(canonical)
@@ -65,10 +69,12 @@ class Codes:
             if current is not None and matches and self._clock() - current.issued_at <= CODE_TTL[purpose]:
                 del user.codes[purpose]
                 user.supersede(purpose, current.code)
+                self._attempts.succeeded(pool_id, canonical, purpose)
                 return current
             superseded = any(hmac.compare_digest(old.encode(), given) for old in user.old_codes.get(purpose, []))
         if matches or superseded:
             raise errors.ExpiredCode()
+        self._attempts.failed(pool_id, canonical, purpose)
         raise errors.CodeMismatch()
 
     def restore(self, pool_id: str, canonical: str, purpose: str, code: Code) -> None:

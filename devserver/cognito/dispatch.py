@@ -15,12 +15,14 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from devserver.cognito import errors, wire
+from devserver.cognito import errors, sigv4, validation, wire
 from devserver.cognito.accounts import Accounts
 from devserver.cognito.backend import Backend, backend_error
 from devserver.cognito.codes import Codes
-from devserver.cognito.keys import SigningKeys
+from devserver.cognito.files import RECOVERY_HINT
+from devserver.cognito.keys import PoolSigningKeys, SigningKeys
 from devserver.cognito.mailbox import Mailbox
+from devserver.cognito.protections import Lockout
 from devserver.cognito.reset import PasswordReset
 from devserver.cognito.signin import SignIn
 from devserver.cognito.signup import SignUpFlow
@@ -37,6 +39,23 @@ TARGET_PREFIX = "AWSCognitoIdentityProviderService."
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+def check_state_present(idp_client: Any, state_path: pathlib.Path | None, pool_id: str) -> None:
+    """Refuse to start when the layer's state file is gone while the pool has users.
+
+    Without the file the layer has no SRP verifier, no issued refresh token and no revocation: every sign-in
+    would be refused and revoked tokens would work again. StateCorrupted says so before anything starts.
+    """
+    if state_path is None or state_path.exists():
+        return
+    users = Backend(idp_client).call("ListUsers", UserPoolId=pool_id, Limit=1).get("Users", [])
+    if users:
+        raise errors.StateCorrupted(
+            f"the local Cognito state file {state_path} is missing, but user pool {pool_id} has users: without it "
+            f"no one can sign in (it holds their SRP verifiers) and revoked tokens would work again. Restore the "
+            f"file, or {RECOVERY_HINT}"
+        )
+
+
 class LocalCognito:
     """The Cognito user pools API as AWS answers it, over a moto backend reached through `idp_client`.
 
@@ -44,7 +63,7 @@ class LocalCognito:
     answer. The layer's own state (usernames, SRP verifiers, codes, issued and revoked tokens) is saved to
     `state_path` before any answer that depends on it is returned. Requests run concurrently: no lock is held
     while the backend is called (the store locks only around in-memory reads and writes). Tokens are signed
-    with `signing_keys` (default: the backend's own key, see keys.py).
+    with `signing_keys` (default: each pool's own key, kept in `keys_path` 0600; in memory when None).
     """
 
     def __init__(
@@ -54,19 +73,25 @@ class LocalCognito:
         mailbox: Mailbox,
         clock: Callable[[], float] = time.time,
         signing_keys: SigningKeys | None = None,
+        keys_path: pathlib.Path | None = None,
     ) -> None:
         self._mailbox = mailbox
+        self._keys: SigningKeys = signing_keys or PoolSigningKeys(keys_path)
         self._backend = Backend(idp_client)
         store = Store(state_path)
         users = Directory(self._backend, store)
         codes = Codes(store, mailbox, clock)
-        self._tokens = Tokens(self._backend, store, clock, signing_keys)
-        srp_flow = SrpFlow(self._backend, users, store.fernet, clock)
-        sign_up = SignUpFlow(self._backend, store, users, codes)
-        reset = PasswordReset(self._backend, store, users, codes)
-        sign_in = SignIn(self._backend, users, srp_flow, self._tokens)
+        self._tokens = Tokens(self._backend, store, clock, self._keys)
+        lockout = Lockout(clock)
+        decoy_secret = store.derived_key("simulated-delivery")
+        srp_flow = SrpFlow(self._backend, users, store.fernet, clock, lockout)
+        sign_up = SignUpFlow(self._backend, store, users, codes, decoy_secret)
+        reset = PasswordReset(self._backend, store, users, codes, decoy_secret)
+        sign_in = SignIn(self._backend, users, srp_flow, self._tokens, lockout)
         self._accounts = Accounts(self._backend, store, users, self._tokens)
         self._users = users
+        self._clock = clock
+        self._public = self._backend.public_operations
         self._handlers: dict[str, Handler] = {
             "SignUp": sign_up.sign_up,
             "ConfirmSignUp": sign_up.confirm_sign_up,
@@ -78,7 +103,10 @@ class LocalCognito:
             "AdminInitiateAuth": sign_in.admin_initiate_auth,
             "RespondToAuthChallenge": sign_in.respond_to_auth_challenge,
             "RevokeToken": self._tokens.revoke_token,
-            "GlobalSignOut": self._tokens.global_sign_out,
+            "GlobalSignOut": self._accounts.global_sign_out,
+            "GetUser": self._accounts.get_user,
+            "UpdateUserAttributes": self._accounts.update_user_attributes,
+            "DeleteUserAttributes": self._accounts.delete_user_attributes,
             "AdminUserGlobalSignOut": self._accounts.admin_user_global_sign_out,
             "ChangePassword": self._accounts.change_password,
             "DeleteUser": self._accounts.delete_user,
@@ -92,10 +120,18 @@ class LocalCognito:
         """Where this layer delivers its codes."""
         return self._mailbox
 
-    def handle(self, target: str, body: bytes) -> CognitoResponse:
-        """Answer one request: `target` is the X-Amz-Target header, `body` the raw JSON body."""
+    def is_public(self, target: str) -> bool:
+        """Whether AWS serves the operation `target` names without IAM credentials (and so to web pages)."""
+        return target.startswith(TARGET_PREFIX) and target[len(TARGET_PREFIX) :] in self._public
+
+    def handle(self, target: str, body: bytes, request: sigv4.HttpRequest | None = None) -> CognitoResponse:
+        """Answer one request: `target` is the X-Amz-Target header, `body` the raw JSON body, `request` what
+        the SigV4 signature of an IAM-authorized operation covers (None: no signature)."""
         try:
             operation, payload = self._parse(target, body)
+            if operation not in self._public:
+                # for parity: every operation AWS does not mark unauthenticated needs a valid SigV4 signature.
+                sigv4.verify(request, body, self._clock)
             handler = self._handlers.get(operation)
             if handler is None:
                 return wire.json_response(self._forward(operation, payload))
@@ -106,7 +142,7 @@ class LocalCognito:
             # A backend call outside Backend.call (should not happen): pass its code on rather than a 500.
             return wire.error_response(backend_error(e))
         except (BotoCoreError, OSError) as e:
-            logger.exception("local Cognito could not complete %s", target)
+            logger.exception("local Cognito could not complete %s", validation.loggable(target))
             return wire.error_response(errors.InternalError(f"Internal error: {type(e).__name__}"))
 
     def _parse(self, target: str, body: bytes) -> tuple[str, dict[str, Any]]:
@@ -123,6 +159,9 @@ class LocalCognito:
             raise errors.SerializationError("Request body is not valid JSON.") from e
         if not isinstance(payload, dict):
             raise errors.SerializationError("Request body must be a JSON object.")
+        if isinstance(payload.get("Username"), str):
+            # for parity: AWS validates the input shape before anything else (UsernameType, every operation).
+            validation.check_username(payload["Username"])
         return operation, wire.without_nulls(payload)
 
     def _forward(self, operation: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -133,10 +172,25 @@ class LocalCognito:
         if isinstance(pool_id, str) and isinstance(username, str):
             # for parity: usernames are case-insensitive in admin operations too.
             payload = {**payload, "Username": self._users.canonical(pool_id, username)}
+        if operation == "AdminUpdateUserAttributes" and isinstance(pool_id, str):
+            attributes = wire.attributes(payload.get("UserAttributes"), "UserAttributes")
+            validation.check_attributes(attributes, self._backend.describe_pool(pool_id).get("SchemaAttributes", []))
         result = self._backend.call(operation, **payload)
         if operation in ("UpdateUserPoolClient", "DeleteUserPoolClient") and isinstance(payload.get("ClientId"), str):
             self._backend.forget_client(payload["ClientId"])
         return result
+
+    def jwks(self, pool_id: str) -> CognitoResponse:
+        """The pool's `/.well-known/jwks.json`: the public key its tokens are signed with (404 for no pool)."""
+        try:
+            self._backend.describe_pool(pool_id)
+        except errors.CognitoError as e:
+            if e.status >= 500:
+                return wire.error_response(e)
+            missing = errors.ResourceNotFound(f"User pool {pool_id} does not exist.")
+            return CognitoResponse(404, missing.headers, missing.body)
+        document = self._keys.jwks(pool_id)
+        return CognitoResponse(200, {"Content-Type": "application/json"}, json.dumps(document).encode())
 
     def create_confirmed_user(self, pool_id: str, username: str, password: str, email: str) -> str:
         """Create a confirmed user with a permanent password and a verified email; returns its `sub`.

@@ -77,6 +77,12 @@ class ExpiredCode(CognitoError):
     default_message = "Invalid code provided, please request a code again."
 
 
+class LimitExceeded(CognitoError):
+    code = "LimitExceededException"
+    # for parity: the wording of AWS's answer (see protections.py).
+    default_message = "Attempt limit exceeded, please try after some time."
+
+
 class ResourceNotFound(CognitoError):
     code = "ResourceNotFoundException"
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from devserver.cognito.errors import StateCorrupted
 from devserver.cognito.files import RECOVERY_HINT, load_json, save_json
+from devserver.cognito.validation import loggable
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ class Mailbox:
             self._messages.append(message)
             del self._messages[:-MAX_MESSAGES]
             save_json(self._path, {"version": _VERSION, "messages": self._messages})
-        self._announce(f"{kind} code {code} for {username} <{email or '-'}> (pool {pool_id})")
+        # A name or address with a newline cannot write a fake line on the console (nor in the log).
+        self._announce(f"{kind} code {code} for {loggable(username)} <{loggable(email or '-')}> (pool {pool_id})")
         return dict(message)
 
     def messages(self) -> list[dict[str, Any]]:

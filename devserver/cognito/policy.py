@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from devserver.cognito import errors
+from devserver.cognito.validation import check_new_password
 
 # for parity: the characters Cognito's password policy counts as symbols (the "Password requirements" list
 # of the Cognito developer guide, "Adding user pool password requirements"), and the space.
@@ -17,7 +18,11 @@ POLICY_PREFIX = "Password did not conform with policy: "
 
 
 def check_password_policy(policy: Mapping[str, Any], password: str) -> None:
-    """Refuse a password the pool's policy forbids, naming the first rule it breaks as Cognito does."""
+    """Refuse a password the pool's policy forbids, naming the first rule it breaks as Cognito does.
+
+    AWS's PasswordType (no leading or trailing space, at most 256) is checked first: it is input validation.
+    """
+    check_new_password(password)
     if len(password) < int(policy.get("MinimumLength", 8)):
         raise errors.InvalidPassword(POLICY_PREFIX + "Password not long enough")
     if policy.get("RequireUppercase", True) and not re.search(r"[A-Z]", password):

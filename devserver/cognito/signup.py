@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from devserver.cognito import errors, wire
+from devserver.cognito import errors, validation, wire
 from devserver.cognito.backend import Backend
 from devserver.cognito.codes import SIGN_UP, Codes
 from devserver.cognito.policy import check_password_policy
+from devserver.cognito.protections import prevents_existence_errors, simulated_delivery
 from devserver.cognito.state import Store
 from devserver.cognito.users import Directory
 
@@ -15,7 +16,8 @@ from devserver.cognito.users import Directory
 class SignUpFlow:
     """Creates users with the checks moto skips and sends (locally) the confirmation codes moto never makes."""
 
-    def __init__(self, backend: Backend, store: Store, users: Directory, codes: Codes) -> None:
+    def __init__(self, backend: Backend, store: Store, users: Directory, codes: Codes, decoy_secret: bytes) -> None:
+        self._decoy_secret = decoy_secret
         self._backend = backend
         self._store = store
         self._users = users
@@ -28,6 +30,9 @@ class SignUpFlow:
         attributes = wire.attributes(payload.get("UserAttributes"), "UserAttributes")
         pool_id, _ = self._backend.pool_for_client(client_id)
         pool = self._backend.describe_pool(pool_id)
+        # for parity: AWS refuses malformed input before it creates anything (see validation.py); moto would
+        # fail half-way and leave a ghost user behind.
+        validation.check_attributes(attributes, pool.get("SchemaAttributes", []))
         for schema in pool.get("SchemaAttributes", []):
             name = schema.get("Name", "")
             # `sub` is listed as required in every pool's schema, but Cognito assigns it: nobody sends one.
@@ -58,8 +63,12 @@ class SignUpFlow:
         client_id = wire.required_str(payload, "ClientId")
         username = wire.required_str(payload, "Username")
         given = wire.required_str(payload, "ConfirmationCode")
-        pool_id, _ = self._backend.pool_for_client(client_id)
-        user = self._users.require(pool_id, username)
+        pool_id, client = self._backend.pool_for_client(client_id)
+        found = self._users.find(pool_id, username)
+        if found is None and prevents_existence_errors(client):
+            # for parity: no code was ever sent, so the one given is wrong (nothing says the user is unknown).
+            raise errors.CodeMismatch()
+        user = found or self._users.require(pool_id, username)
         canonical = user["Username"]
         if user.get("UserStatus") == "CONFIRMED":
             raise errors.NotAuthorized("User cannot be confirmed. Current status is CONFIRMED")
@@ -90,8 +99,13 @@ class SignUpFlow:
     def resend_confirmation_code(self, payload: dict[str, Any]) -> dict[str, Any]:
         client_id = wire.required_str(payload, "ClientId")
         username = wire.required_str(payload, "Username")
-        pool_id, _ = self._backend.pool_for_client(client_id)
-        user = self._users.require(pool_id, username)
+        pool_id, client = self._backend.pool_for_client(client_id)
+        found = self._users.find(pool_id, username)
+        if found is None and prevents_existence_errors(client):
+            # for parity: "account confirmation [...] return[s] a response indicating a code was sent to a
+            # simulated destination" (PreventUserExistenceErrors, see protections.py).
+            return {"CodeDeliveryDetails": simulated_delivery(self._decoy_secret, pool_id, username)}
+        user = found or self._users.require(pool_id, username)
         if user.get("UserStatus") == "CONFIRMED":
             raise errors.InvalidParameter("User is already confirmed.")
         code = self._codes.issue(pool_id, user["Username"], SIGN_UP)

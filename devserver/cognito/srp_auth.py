@@ -7,6 +7,8 @@ of open attempts), makes every block single-use, and only then asks the backend 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 import secrets
@@ -19,7 +21,9 @@ from cryptography.fernet import Fernet, InvalidToken
 
 from devserver.cognito import errors, srp
 from devserver.cognito.backend import Backend
+from devserver.cognito.protections import Lockout, prevents_existence_errors
 from devserver.cognito.users import Directory
+from devserver.cognito.validation import loggable
 
 logger = logging.getLogger(__name__)
 
@@ -71,8 +75,13 @@ class SrpAttempt:
 class SrpFlow:
     """USER_SRP_AUTH: `start` answers InitiateAuth, `finish` checks the PASSWORD_VERIFIER answer."""
 
-    def __init__(self, backend: Backend, users: Directory, fernet: Fernet, clock: Callable[[], float]) -> None:
+    def __init__(
+        self, backend: Backend, users: Directory, fernet: Fernet, clock: Callable[[], float], lockout: Lockout
+    ) -> None:
         self._backend = backend
+        self._lockout = lockout
+        # Keys the simulated challenge of unknown users, so that a name gets the same salt every time.
+        self._decoy_secret = secrets.token_bytes(32)
         self._users = users
         self._fernet = fernet
         self._clock = clock
@@ -91,9 +100,11 @@ class SrpFlow:
             raise errors.InvalidParameter("SRP_A is not a valid SRP public value.") from e
         user = self._users.find(pool_id, username)
         if user is None:
-            if client.get("PreventUserExistenceErrors") == "ENABLED":
-                # for parity: with user-existence errors prevented, an unknown user looks like a bad password.
-                raise errors.NotAuthorized()
+            if prevents_existence_errors(client):
+                # for parity: with user-existence errors prevented, an unknown user gets a challenge like anyone
+                # else, and the answer to it fails as a wrong password does ("Managing user existence error
+                # responses": USER_SRP_AUTH returns the generic authentication failure, not at once).
+                return self._challenge(pool_id, client, username, self._decoy(pool_id, username), big_a)
             raise errors.UserNotFound()
         canonical = user["Username"]
         # A disabled or unconfirmed user is refused only after the proof checks (by the backend's own flow),
@@ -103,10 +114,20 @@ class SrpFlow:
             logger.warning(
                 "local Cognito has no SRP verifier for %s in %s (user created straight in the backend?): "
                 "set its password through the layer (AdminSetUserPassword, sign-up, --demo) to sign in",
-                canonical,
+                loggable(canonical),
                 pool_id,
             )
             raise errors.NotAuthorized()
+        return self._challenge(pool_id, client, canonical, verifier, big_a)
+
+    def _decoy(self, pool_id: str, username: str) -> srp.Verifier:
+        """A verifier for a name that has no user: a stable salt, and a password nobody knows."""
+        digest = hmac.new(self._decoy_secret, f"{pool_id}\0{username.lower()}".encode(), hashlib.sha256).digest()
+        return srp.make_verifier(pool_id, username, secrets.token_urlsafe(16), int.from_bytes(digest[:16], "big"))
+
+    def _challenge(
+        self, pool_id: str, client: Mapping[str, Any], canonical: str, verifier: srp.Verifier, big_a: int
+    ) -> dict[str, Any]:
         attempt = SrpAttempt(
             pool_id=pool_id,
             client_id=client["ClientId"],
@@ -151,7 +172,8 @@ class SrpFlow:
                 raise errors.InvalidParameter(f"{key} is required for PASSWORD_VERIFIER.")
         attempt, block = self._open_secret_block(client_id, responses["PASSWORD_CLAIM_SECRET_BLOCK"])
         if self._users.known(attempt.pool_id, responses["USERNAME"]) != attempt.username:
-            raise errors.NotAuthorized()
+            raise errors.NotAuthorized()  # also every answer to an unknown user's simulated challenge
+        self._lockout.check(attempt.pool_id, attempt.username)
         verifier = self._users.verifier(attempt.pool_id, attempt.username)
         if verifier is None:
             raise errors.NotAuthorized()
@@ -168,8 +190,11 @@ class SrpFlow:
         except srp.SrpError as e:
             raise errors.NotAuthorized() from e
         if not srp.signature_matches(expected, responses["PASSWORD_CLAIM_SIGNATURE"]):
+            self._lockout.failed(attempt.pool_id, attempt.username)
             raise errors.NotAuthorized("Incorrect username or password.")
-        return attempt, self._backend_tokens(client_id, attempt.username, responses)
+        result = self._backend_tokens(client_id, attempt.username, responses)
+        self._lockout.succeeded(attempt.pool_id, attempt.username)
+        return attempt, result
 
     def _backend_tokens(self, client_id: str, canonical: str, responses: Mapping[str, str]) -> dict[str, Any]:
         """Tokens from the backend, via its own SRP flow (which trusts any proof: ours was checked)."""

@@ -7,6 +7,8 @@ in-memory reads and writes (never around a backend call), and saves the whole do
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import pathlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -324,6 +326,10 @@ class Store:
         else:
             self._state = LayerState.parse(document, path)
         self.fernet = Fernet(self._state.secret_key.encode())
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for `purpose` derived from the state's secret (stable across restarts, never saved itself)."""
+        return hmac.new(self._state.secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
 
     @contextmanager
     def edit(self) -> Iterator[LayerState]:

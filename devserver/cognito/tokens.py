@@ -3,7 +3,7 @@
 moto signs its own tokens with the wrong claims and a fixed hour. The backend still decides who may sign in and
 keeps the refresh tokens; this module replaces the ID and access tokens of every answer with its own, keeps the
 sign-in each refresh token belongs to, and maps each of its access tokens to the backend's for self-service calls.
-Signing keys come from a `keys.SigningKeys` source (see keys.py).
+Signing keys come from a `keys.SigningKeys` source: each pool's own key (see keys.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,9 @@ from cryptography.fernet import InvalidToken
 
 from devserver.cognito import errors, wire
 from devserver.cognito.backend import Backend
-from devserver.cognito.keys import BackendSigningKeys, SigningKeys
+from devserver.cognito.keys import SigningKeys
 from devserver.cognito.state import AccessRecord, RefreshRecord, Store
+from devserver.cognito.validation import STANDARD_ATTRIBUTES, VERIFIED_FLAGS
 
 # for parity: the scope of tokens from the user pools API ("Understanding the access token", Cognito developer
 # guide: aws.cognito.signin.user.admin authorizes the user's self-service operations).
@@ -34,11 +35,6 @@ UNIT_SECONDS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400}
 DEFAULT_VALIDITY = {"AccessToken": (1, "hours"), "IdToken": (1, "hours"), "RefreshToken": (30, "days")}
 # for parity: an app client without ReadAttributes reads the standard attributes and the two verified flags
 # (CreateUserPoolClient, ReadAttributes; Cognito API reference). Custom attributes need ReadAttributes.
-STANDARD_ATTRIBUTES = frozenset(
-    "address birthdate email family_name gender given_name locale middle_name name nickname phone_number picture "
-    "preferred_username profile zoneinfo updated_at website".split()
-)
-VERIFIED_FLAGS = {"email_verified": "email", "phone_number_verified": "phone_number"}
 
 # for parity: the user pools API's words for each refused token, from captured AWS answers: "Invalid Refresh
 # Token." (aws/aws-sdk-cpp#1789; also for another app client's token: AWS knowledge center,
@@ -133,12 +129,12 @@ class Tokens:
         backend: Backend,
         store: Store,
         clock: Callable[[], float],
-        keys: SigningKeys | None = None,
+        keys: SigningKeys,
     ) -> None:
         self._backend = backend
         self._store = store
         self._clock = clock
-        self._keys = keys or BackendSigningKeys()
+        self._keys = keys
 
     # --- issuing
 
@@ -375,14 +371,6 @@ class Tokens:
                 state.revoked_origin_jtis[record.origin_jti] = now
         self._store.save()
         return {}
-
-    def global_sign_out(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """GlobalSignOut: the backend ends the user's sessions; the layer refuses their tokens from now on."""
-        backend_payload, claims = self.authorize(payload)
-        result = self._backend.call("GlobalSignOut", **backend_payload)
-        if claims is not None:
-            self.revoke_sessions(pool_of(claims), str(claims.get("username", "")))
-        return result
 
     def revoke_sessions(self, pool_id: str, username: str) -> None:
         """Every sign-in of the user is over: its refresh and access tokens are refused as revoked."""

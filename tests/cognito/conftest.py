@@ -87,7 +87,9 @@ def make_layer(backend: Any, state_dir: Path, clock: Clock) -> Callable[[], Loca
 
     def build() -> LocalCognito:
         mailbox = Mailbox(state_dir / "mailbox.json")
-        return LocalCognito(backend, state_dir / "cognito.json", mailbox, clock=clock)
+        return LocalCognito(
+            backend, state_dir / "cognito.json", mailbox, clock=clock, keys_path=state_dir / "signing-keys.json"
+        )
 
     return build
 
@@ -145,6 +147,12 @@ def serve(_served: tuple[str, _SwappableApp]) -> Iterator[Callable[[LocalCognito
 def layer_url(serve: Callable[[LocalCognito], str], layer: LocalCognito) -> str:
     """The test's layer, served over HTTP on loopback."""
     return serve(layer)
+
+
+@pytest.fixture
+def jwks_base(layer_url: str) -> str:
+    """Where the layer publishes each pool's JWKS: `<jwks_base>/<pool id>/.well-known/jwks.json`."""
+    return f"{layer_url}/cognito"
 
 
 @pytest.fixture(scope="session")

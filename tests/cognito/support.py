@@ -10,6 +10,9 @@ from typing import Any
 import boto3
 import jwt
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from pycognito.aws_srp import AWSSRP
 
@@ -33,6 +36,21 @@ def idp_client(endpoint_url: str) -> Any:
         aws_secret_access_key="testing",
         aws_session_token="testing",
     )
+
+
+def sigv4_headers(
+    url: str, target: str, body: bytes | str, secret: str = "testing", access_key: str = "testing"
+) -> dict[str, str]:
+    """The headers of a cognito-idp request to `url` signed as the kit's clients sign (SigV4, placeholder pair)."""
+    data = body.encode() if isinstance(body, str) else body
+    request = AWSRequest(
+        method="POST",
+        url=url,
+        data=data,
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
+    )
+    SigV4Auth(Credentials(access_key, secret), "cognito-idp", REGION).add_auth(request)
+    return dict(request.headers.items())
 
 
 @dataclass
@@ -65,10 +83,10 @@ def srp_sign_in(idp: Any, pool: Pool, username: str, password: str = PASSWORD) -
     return result["AuthenticationResult"]
 
 
-def verified_claims(backend_url: str, pool: Pool, id_token: str, leeway: float = 0) -> dict[str, Any]:
-    """The ID token's claims, verified against the backend's JWKS, issuer and audience (`leeway`: for tokens
-    dated by a test clock that was moved forward)."""
-    jwks = jwt.PyJWKClient(f"{backend_url}/{pool.pool_id}/.well-known/jwks.json")
+def verified_claims(jwks_base: str, pool: Pool, id_token: str, leeway: float = 0) -> dict[str, Any]:
+    """The ID token's claims, verified against the pool's JWKS (the layer publishes it), issuer and audience
+    (`leeway`: for tokens dated by a test clock that was moved forward)."""
+    jwks = jwt.PyJWKClient(f"{jwks_base}/{pool.pool_id}/.well-known/jwks.json")
     key = jwks.get_signing_key_from_jwt(id_token)
     claims: dict[str, Any] = jwt.decode(
         id_token,

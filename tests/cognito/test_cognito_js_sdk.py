@@ -21,7 +21,7 @@ NODE = shutil.which("node")
 
 @pytest.mark.skipif(NODE is None, reason="Node.js is not installed (the Makefile's install target needs it)")
 @pytest.mark.skipif(not SDK.is_dir(), reason="frontend/node_modules is missing: run `make install`")
-def test_the_js_sdk_signs_up_confirms_and_signs_in(layer_url: str, pool: Pool, backend_url: str, alice: str) -> None:
+def test_the_js_sdk_signs_up_confirms_and_signs_in(layer_url: str, pool: Pool, jwks_base: str, alice: str) -> None:
     env = {
         **os.environ,
         "SDK_PATH": str(SDK),
@@ -40,7 +40,7 @@ def test_the_js_sdk_signs_up_confirms_and_signs_in(layer_url: str, pool: Pool, b
     assert seen["wrongPassword"] == "NotAuthorizedException"
     assert seen["username"] == alice
     assert seen["refreshed"] is True
-    jwks = jwt.PyJWKClient(f"{backend_url}/{pool.pool_id}/.well-known/jwks.json")
+    jwks = jwt.PyJWKClient(f"{jwks_base}/{pool.pool_id}/.well-known/jwks.json")
     claims = jwt.decode(
         seen["idToken"],
         jwks.get_signing_key_from_jwt(seen["idToken"]).key,

@@ -27,23 +27,23 @@ def start_srp(idp: Any, pool: Pool, username: str) -> tuple[AWSSRP, dict[str, An
 
 
 def test_srp_with_the_right_password_gets_backend_signed_tokens(
-    idp: Any, pool: Pool, backend_url: str, confirmed_user: str
+    idp: Any, pool: Pool, jwks_base: str, confirmed_user: str
 ) -> None:
     tokens = srp_sign_in(idp, pool, confirmed_user)
-    claims = verified_claims(backend_url, pool, tokens["IdToken"])
+    claims = verified_claims(jwks_base, pool, tokens["IdToken"])
     assert claims["cognito:username"] == confirmed_user
     assert claims["token_use"] == "id"
     assert idp.get_user(AccessToken=tokens["AccessToken"])["Username"] == confirmed_user
 
 
 def test_srp_in_another_letter_case_signs_in_the_canonical_user(
-    idp: Any, pool: Pool, backend_url: str, confirmed_user: str
+    idp: Any, pool: Pool, jwks_base: str, confirmed_user: str
 ) -> None:
     _, challenge = start_srp(idp, pool, confirmed_user.upper())
     assert challenge["ChallengeName"] == "PASSWORD_VERIFIER"
     assert challenge["ChallengeParameters"]["USER_ID_FOR_SRP"] == confirmed_user
     tokens = srp_sign_in(idp, pool, confirmed_user.lower())
-    assert verified_claims(backend_url, pool, tokens["IdToken"])["cognito:username"] == confirmed_user
+    assert verified_claims(jwks_base, pool, tokens["IdToken"])["cognito:username"] == confirmed_user
 
 
 def test_srp_with_a_wrong_password_is_refused(idp: Any, pool: Pool, confirmed_user: str) -> None:
@@ -149,13 +149,13 @@ def test_unknown_user_is_user_not_found(idp: Any, pool: Pool) -> None:
     assert error_code(excinfo) == "UserNotFoundException"
 
 
-def test_user_password_auth_maps_the_letter_case(idp: Any, pool: Pool, backend_url: str, confirmed_user: str) -> None:
+def test_user_password_auth_maps_the_letter_case(idp: Any, pool: Pool, jwks_base: str, confirmed_user: str) -> None:
     tokens = idp.initiate_auth(
         ClientId=pool.client_id,
         AuthFlow="USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": confirmed_user.upper(), "PASSWORD": PASSWORD},
     )["AuthenticationResult"]
-    assert verified_claims(backend_url, pool, tokens["IdToken"])["cognito:username"] == confirmed_user
+    assert verified_claims(jwks_base, pool, tokens["IdToken"])["cognito:username"] == confirmed_user
     with pytest.raises(ClientError) as excinfo:
         idp.initiate_auth(
             ClientId=pool.client_id,
@@ -247,10 +247,10 @@ def test_change_password_updates_the_srp_verifier(idp: Any, pool: Pool, confirme
 
 
 def test_create_confirmed_user_can_sign_in_with_srp(
-    layer: LocalCognito, idp: Any, pool: Pool, backend_url: str, alice: str
+    layer: LocalCognito, idp: Any, pool: Pool, jwks_base: str, alice: str
 ) -> None:
     sub = layer.create_confirmed_user(pool.pool_id, alice, PASSWORD, f"{alice}@example.com")
-    claims = verified_claims(backend_url, pool, srp_sign_in(idp, pool, alice.lower())["IdToken"])
+    claims = verified_claims(jwks_base, pool, srp_sign_in(idp, pool, alice.lower())["IdToken"])
     assert claims["sub"] == sub
     assert claims["cognito:username"] == alice
 

@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devserver.cognito import LocalCognito, Mailbox
-from devserver.cognito.keys import SigningKey
+from devserver.cognito.keys import SigningKey, public_jwk
 from devserver.cognito.tokens import Lifetimes, readable_claims
 from tests.cognito.support import PASSWORD, Clock, Pool, error_code, refresh, srp_sign_in, verified_claims
 
@@ -50,24 +50,26 @@ def short_client(backend: Any, pool: Pool) -> Pool:
 
 
 def test_the_header_holds_only_kid_and_alg_and_verifies_at_the_pools_jwks(
-    idp: Any, pool: Pool, backend_url: str, confirmed_user: str
+    idp: Any, pool: Pool, jwks_base: str, confirmed_user: str
 ) -> None:
     tokens = srp_sign_in(idp, pool, confirmed_user)
-    jwks = requests.get(f"{backend_url}/{pool.pool_id}/.well-known/jwks.json", timeout=10).json()
+    jwks = requests.get(f"{jwks_base}/{pool.pool_id}/.well-known/jwks.json", timeout=10).json()
     kids = {key["kid"] for key in jwks["keys"]}
     for token in (tokens["IdToken"], tokens["AccessToken"]):
         header = jwt.get_unverified_header(token)
         assert set(header) == {"kid", "alg"}
         assert header["alg"] == "RS256"
         assert header["kid"] in kids
-    assert verified_claims(backend_url, pool, tokens["IdToken"])["token_use"] == "id"
+        # The pool's own key, never the one moto ships to everyone.
+        assert header["kid"] != "dummy"
+    assert verified_claims(jwks_base, pool, tokens["IdToken"])["token_use"] == "id"
 
 
 def test_id_token_claims_after_sign_up_and_confirmation(
-    idp: Any, pool: Pool, clock: Clock, backend_url: str, confirmed_user: str
+    idp: Any, pool: Pool, clock: Clock, jwks_base: str, confirmed_user: str
 ) -> None:
     answer = srp_sign_in(idp, pool, confirmed_user)
-    claims = verified_claims(backend_url, pool, answer["IdToken"])
+    claims = verified_claims(jwks_base, pool, answer["IdToken"])
     # The code sent by email proved the address: a JSON boolean, not the string "true".
     assert claims["email_verified"] is True
     assert claims["email"] == f"{confirmed_user.lower()}@example.com"
@@ -107,7 +109,7 @@ def test_each_sign_in_is_a_new_event(idp: Any, pool: Pool, confirmed_user: str) 
 
 
 def test_refresh_keeps_auth_time_event_and_origin(
-    idp: Any, pool: Pool, clock: Clock, backend_url: str, confirmed_user: str
+    idp: Any, pool: Pool, clock: Clock, jwks_base: str, confirmed_user: str
 ) -> None:
     signed_in = srp_sign_in(idp, pool, confirmed_user)
     clock.advance(600)
@@ -120,7 +122,7 @@ def test_refresh_keeps_auth_time_event_and_origin(
         assert after["origin_jti"] == before["origin_jti"]
         assert after["iat"] == before["iat"] + 600
         assert after["jti"] != before["jti"]
-    assert verified_claims(backend_url, pool, renewed["IdToken"], leeway=600)["email_verified"] is True
+    assert verified_claims(jwks_base, pool, renewed["IdToken"], leeway=600)["email_verified"] is True
 
 
 def test_lifetimes_come_from_the_app_client(idp: Any, short_client: Pool, clock: Clock, confirmed_user: str) -> None:
@@ -279,6 +281,9 @@ class OwnKeys:
 
     def verification_key(self, pool_id: str, kid: str) -> Any | None:
         return self.key.public_key if kid == self.key.kid else None
+
+    def jwks(self, pool_id: str) -> dict[str, Any]:
+        return {"keys": [public_jwk(self.key)]}
 
 
 def test_tokens_are_signed_by_the_key_source_given(
