@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import time
@@ -86,8 +85,9 @@ class ParityTarget:
     def expired_token(self, user: ParityUser) -> str | None:
         """A token the pool signed whose `exp` has passed, or None when the target cannot give one.
 
-        Locally: the user's own claims re-signed with the key the local Cognito signs with (moto's packaged key,
-        served at the pool's JWKS). On AWS: PARITY_EXPIRED_TOKEN, an ID token of this pool saved over an hour ago.
+        Locally: the user's own claims re-signed with the pool's own key (kept 0600 in the dev server's state
+        directory, served at the pool's JWKS). On AWS: PARITY_EXPIRED_TOKEN, an ID token of this pool saved over an
+        hour ago.
         """
         if self.name == "aws":
             return os.environ.get("PARITY_EXPIRED_TOKEN") or None
@@ -95,8 +95,18 @@ class ParityTarget:
         header = jwt.get_unverified_header(user.id_token)
         now = int(time.time())
         claims.update(exp=now - 120, iat=now - 3720, auth_time=now - 3720)
-        key = _local_signing_key(header.get("kid"))
+        key = self._pool_signing_key(header.get("kid"))
         return jwt.encode(claims, key, algorithm="RS256", headers={"kid": header.get("kid")})
+
+    def _pool_signing_key(self, kid: str | None) -> Any:
+        from devserver.cognito.keys import PoolSigningKeys
+        from kit.state import StateLayout
+
+        assert self._server is not None
+        key = PoolSigningKeys(StateLayout(self._server.state_dir, "dev").cognito_keys).signing_key(self.pool_id, "id")
+        if kid is not None and key.kid != kid:
+            raise LookupError(f"no local signing key with kid {kid!r}: the local Cognito signs with another key now")
+        return key.private_key
 
     def close(self) -> None:
         if self.name == "aws":
@@ -104,17 +114,6 @@ class ParityTarget:
                 self._admin.admin_delete_user(UserPoolId=self.pool_id, Username=user.username)
         elif self._server is not None:
             self._server.stop()
-
-
-def _local_signing_key(kid: str | None) -> Any:
-    from importlib.resources import files
-
-    raw = files("moto").joinpath("cognitoidp/resources/jwks-private.json.gz").read_bytes()
-    document = json.loads(gzip.decompress(raw))
-    for jwk in document.get("keys", [document]):
-        if kid is None or jwk.get("kid") == kid:
-            return jwt.algorithms.RSAAlgorithm.from_jwk(json.dumps(jwk))
-    raise LookupError(f"no local signing key with kid {kid!r}: the local Cognito signs with another key now")
 
 
 def local_target(state_dir: Path) -> ParityTarget:
