@@ -8,26 +8,17 @@ over the signed headers and the body matches, and the request time is within 15 
 from __future__ import annotations
 
 import hmac
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-
-from botocore.auth import SIGV4_TIMESTAMP, SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
+from urllib.parse import urlsplit
 
 from devserver.cognito import errors
 from kit.constants import PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
+from localaws.iam import sigv4
+from localaws.iam.sigv4 import SignedRequest
 
-_AUTHORIZATION = re.compile(
-    r"AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+),\s*SignedHeaders=(?P<signed>[^,\s]+),"
-    r"\s*Signature=(?P<signature>[0-9a-f]{64})\s*$"
-)
-# for parity: a signed request dated more than 15 minutes away from AWS's clock is refused as "Signature expired"
-# (the SigV4 clock-skew window, AWS General Reference "Signature Version 4 signing process").
-MAX_CLOCK_SKEW_SECONDS = 15 * 60
+# The SigV4 rules (15 minutes of clock skew included) are localaws.iam.sigv4's, cited there.
 
 
 class MissingAuthenticationToken(errors.CognitoError):
@@ -73,44 +64,29 @@ class HttpRequest:
 def verify(request: HttpRequest | None, body: bytes, clock: Callable[[], float] = time.time) -> None:
     """Raise the error AWS answers unless the request carries a valid SigV4 signature of the kit's key pair.
 
-    `request` None (an in-process call with no HTTP request behind it) carries no signature either.
+    `request` None (an in-process call with no HTTP request behind it) carries no signature either. The signature
+    math is the IAM gate's (localaws.iam.sigv4); this maps its findings to Cognito's errors.
     """
     if request is None:
         raise MissingAuthenticationToken()
-    method, url, headers = request.method, request.url, request.headers
-    lowered = {name.lower(): value for name, value in headers.items()}
-    authorization = lowered.get("authorization")
-    if not authorization:
-        raise MissingAuthenticationToken()
-    match = _AUTHORIZATION.match(authorization)
-    if match is None:
-        raise IncompleteSignature()
-    scope = match["credential"].split("/")
-    if len(scope) != 5 or scope[4] != "aws4_request":
-        raise IncompleteSignature()
-    access_key, date, region, service, _ = scope
-    if not hmac.compare_digest(access_key.encode(), PLACEHOLDER_ACCESS_KEY_ID.encode()):
-        raise UnrecognizedClient()
-    timestamp = lowered.get("x-amz-date", "")
+    parts = urlsplit(request.url)
+    signed = SignedRequest(request.method, parts.path or "/", parts.query, list(request.headers.items()), body)
+
+    def secret_of(key_id: str) -> str | None:
+        return PLACEHOLDER_SECRET_ACCESS_KEY if hmac.compare_digest(key_id, PLACEHOLDER_ACCESS_KEY_ID) else None
+
     try:
-        signed_at = datetime.strptime(timestamp, SIGV4_TIMESTAMP).replace(tzinfo=UTC).timestamp()
-    except ValueError as e:
-        raise IncompleteSignature() from e
-    if timestamp[:8] != date:
-        raise InvalidSignature()
-    if abs(clock() - signed_at) > MAX_CLOCK_SKEW_SECONDS:
-        raise InvalidSignature("Signature expired: " + timestamp + " is now earlier or later than the allowed skew.")
-    signed_names = match["signed"].split(";")
-    if "host" not in signed_names:
-        raise IncompleteSignature()
-    missing = [name for name in signed_names if name not in lowered]
-    if missing:
-        raise IncompleteSignature()
-    signed_headers = {name: lowered[name] for name in signed_names}
-    recomputed = AWSRequest(method=method, url=url, data=body, headers=signed_headers)
-    recomputed.context["timestamp"] = timestamp
-    signer = SigV4Auth(Credentials(access_key, PLACEHOLDER_SECRET_ACCESS_KEY), service, region)
-    canonical = signer.canonical_request(recomputed)
-    expected = signer.signature(signer.string_to_sign(recomputed, canonical), recomputed)
-    if not hmac.compare_digest(expected.encode(), match["signature"].encode()):
-        raise InvalidSignature()
+        sigv4.verify(signed, secret_of, now=clock)
+    except sigv4.SignatureProblem as problem:
+        if problem.kind == sigv4.SignatureProblem.MISSING:
+            raise MissingAuthenticationToken() from problem
+        if problem.kind == sigv4.SignatureProblem.MALFORMED:
+            raise IncompleteSignature() from problem
+        if problem.kind == sigv4.SignatureProblem.EXPIRED:
+            stamp = signed.header("x-amz-date") or ""
+            raise InvalidSignature(
+                "Signature expired: " + stamp + " is now earlier or later than the allowed skew."
+            ) from problem
+        if problem.credential is not None and secret_of(problem.credential.access_key_id) is None:
+            raise UnrecognizedClient() from problem
+        raise InvalidSignature() from problem

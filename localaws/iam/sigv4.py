@@ -146,7 +146,9 @@ def _request_time(request: SignedRequest) -> datetime.datetime | None:
         return None
 
 
-def verify(request: SignedRequest, secret_of: Callable[[str], str | None]) -> Credential:
+def verify(
+    request: SignedRequest, secret_of: Callable[[str], str | None], *, now: Callable[[], float] | None = None
+) -> Credential:
     """The request's credential when it is signed with the secret `secret_of` gives its key; SignatureProblem if not.
 
     `secret_of` answering None (an unknown key) is reported as MISMATCH with the credential, so the caller can
@@ -175,7 +177,8 @@ def verify(request: SignedRequest, secret_of: Callable[[str], str | None]) -> Cr
     expected = hmac.new(signing_key(secret, credential), to_sign.encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, signature):
         raise SignatureProblem(SignatureProblem.MISMATCH, credential)
-    if abs(datetime.datetime.now(datetime.UTC) - when) > MAX_CLOCK_SKEW:
+    current = datetime.datetime.fromtimestamp(now(), datetime.UTC) if now else datetime.datetime.now(datetime.UTC)
+    if abs(current - when) > MAX_CLOCK_SKEW:
         raise SignatureProblem(SignatureProblem.EXPIRED, credential)
     return credential
 
