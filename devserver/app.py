@@ -14,7 +14,9 @@ from flask import Flask, Response, abort, jsonify, redirect, request, send_file
 from devserver.cognito import LocalCognito, Mailbox, cognito_blueprint, mailbox_blueprint
 from devserver.config import FRONTEND_ROOT
 from devserver.gateway import Gateway, register_gateway
+from devserver.gateway.errors import Forbidden
 from devserver.gateway.flask_shell import install_json_errors
+from devserver.gateway.routing import split_path
 from devserver.hosts import HostGuard, HostPolicy
 from kit.constants import STAGE
 from kit.page_headers import app_headers, dashboard_headers, dev_page_headers
@@ -43,6 +45,12 @@ def vendor_files(frontend_root: Path) -> dict[str, Path]:
     """URL path -> file, from frontend/vendor.json (npm-installed browser libraries; never a CDN)."""
     mapping = json.loads((frontend_root / "vendor.json").read_text())
     return {url: frontend_root / path for url, path in mapping.items()}
+
+
+def _is_api_path(gateway: Gateway | None, rest: str) -> bool:
+    """Whether `rest` (a path below its first segment) names a resource of the API's contract."""
+    segments = split_path("/" + rest)
+    return gateway is not None and segments is not None and gateway.router.match(segments) is not None
 
 
 def create_app(parts: DevParts) -> Flask:
@@ -103,6 +111,10 @@ def create_app(parts: DevParts) -> Flask:
     @app.get("/<folder>/<path:name>")
     def asset(folder: str, name: str) -> Response:
         if folder not in _PUBLIC_DIRS:
+            if _is_api_path(parts.gateway, name):
+                # for parity: an API resource under a stage that is not deployed gets API Gateway's 403
+                # {"message":"Forbidden"} (the frontend only shares the dev server's host, not the API's).
+                raise Forbidden(f"no stage {folder!r}")
             abort(404)
         path = (root / folder / name).resolve()
         if not path.is_relative_to(root / folder) or not path.is_file():

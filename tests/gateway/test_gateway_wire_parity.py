@@ -358,6 +358,9 @@ def test_expired_token_with_a_bad_signature_is_plain_unauthorized(gateway, call,
         ("POST", "/login.html", 403),  # no route takes POST here: API Gateway's answer outside its stages
         ("GET", "/prod//expenses", 403),
         ("GET", "/prod/", 403),
+        # for parity: an API resource under a stage that is not deployed is API Gateway's 403 Forbidden
+        ("GET", "/dev/echo", 403),
+        ("GET", "/staging/items/abc", 403),
     ],
 )
 def test_dev_app_answers_errors_in_json_never_html(gateway, method, path, status):
