@@ -21,9 +21,10 @@ import time
 from pathlib import Path
 
 import requests
-from devserver.process import ROOT, free_port
 
 from bench.common import write
+from bench.harness.motoserver import free_port
+from bench.harness.process import ROOT
 
 RUNS = int(os.environ.get("BENCH_STARTS", "5"))
 ENGINES = ("local", "moto")

@@ -25,9 +25,9 @@ from typing import Any
 import boto3
 import jwt
 import requests
-from devserver.process import DevServerProcess
 
 from bench.common import percentiles, write
+from bench.harness.process import DevServerProcess
 from bench.history import MONTH, USERS, seed
 from tests.devserver_support import User
 from tests.support import children_running

@@ -18,9 +18,8 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from devserver.process import DevServerProcess
-
 from bench.common import percentiles, write
+from bench.harness.process import DevServerProcess
 from bench.load import PASSWORD, Ledger, LoadUser, Stores, check, register, require_loopback
 from tests.devserver_support import User
 

@@ -7,12 +7,12 @@ import shutil
 from pathlib import Path
 
 import yaml
-from bootstrap.contract import load_contract as load_bootstrap_contract
 
 from bootstrap.apidoc import build_import_document
 from bootstrap.packaging import build_zip
 from bootstrap.spec import StackSpec
 from devserver.gateway import Gateway, GatewayConfig
+from kit.contract import load_contract as load_bootstrap_contract
 
 ROOT = Path(__file__).resolve().parents[2]
 PING = '''"""PingFunction: GET /ping answers who asked (the README's example of a new function)."""
