@@ -44,7 +44,8 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
     if h := _load("handlers"):
         for r in h["rows"]:
-            reads = f", items read x{r['itemsReadRatio']}" if r["operation"].startswith("GET") else ""
+            read10, read10k = r["at10"].get("itemsRead"), r["at10000"].get("itemsRead")
+            reads = f", items read {read10} -> {read10k}" if r["operation"].startswith("GET") else ""
             rows.append(
                 (
                     f"handler {r['operation']}",
@@ -95,7 +96,7 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
         for op in ("POST", "GET"):
             rows.append(
                 (
-                    f"dev server {op}",
+                    f"gateway: dev server {op} vs in-process",
                     f"p50 {g['latency']['devServer'][op]['p50']} ms",
                     f"in-process handler p50 {g['latency']['inProcess'][op]['p50']} ms",
                     f"x{g['overheadRatioP50'][op]} (target <= 1.5)",
@@ -174,12 +175,15 @@ def main() -> int:
         if code:
             failures.append(module)
     m = machine()
+    loads = [r["machine"]["loadAverage1m"] for name in (n for _, n in BENCHMARKS) if (r := _load(name))
+             and "loadAverage1m" in r.get("machine", {})]  # fmt: skip
+    load_note = f"{min(loads)}-{max(loads)} when the results were written" if loads else f"{m['loadAverage1m']}"
     lines = [
         "# Benchmark results",
         "",
         f"Machine: {m['cpus']} CPUs, {m['processor']}, Python {m['python']}, "
         f"{m['platform']}. Written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `make bench`. The "
-        f"machine is shared with other jobs (load average {m['loadAverage1m']} at the end): absolute figures move "
+        f"machine is shared with other jobs (1-minute load average {load_note}): absolute figures move "
         "with their load, the ratios (measured within one run, interleaved) are what to compare.",
         "",
     ]
