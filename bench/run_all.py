@@ -46,7 +46,8 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
     rows: list[tuple[str, str, str, str]] = []
     if h := _load("handlers"):
         for r in h["rows"]:
-            reads = f", items read x{r['itemsReadRatio']}" if r["operation"].startswith("GET") else ""
+            read10, read10k = r["at10"].get("itemsRead"), r["at10000"].get("itemsRead")
+            reads = f", items read {read10} -> {read10k}" if r["operation"].startswith("GET") else ""
             rows.append(
                 (
                     f"handler {r['operation']}",
@@ -97,7 +98,7 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
         for op in ("POST", "GET"):
             rows.append(
                 (
-                    f"dev server {op}",
+                    f"gateway: dev server {op} vs in-process",
                     f"p50 {g['latency']['devServer'][op]['p50']} ms",
                     f"in-process handler p50 {g['latency']['inProcess'][op]['p50']} ms",
                     f"x{g['overheadRatioP50'][op]} (target <= 1.5)",
@@ -142,6 +143,24 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
                     ),
                 )
             )
+    if iam := _load("iam_gate"):
+        rows.append(
+            (
+                "IAM gate per AWS call (in-process)",
+                f"p50 {round(iam['gateMs']['p50'] * 1000)} us (SigV4 + action mapping + evaluation)",
+                f"moto PutItem in-process p50 {round(iam['backendPutItemMs']['p50'] * 1000)} us",
+                f"x{iam['gateOverBackendP50']} of the backend's own work",
+            )
+        )
+        post = iam["devServerPost"]
+        rows.append(
+            (
+                "dev server POST /expenses (Idempotency-Key), IAM on",
+                f"p50 {post['on']['p50']} ms",
+                f"--no-iam p50 {post['off']['p50']} ms (interleaved)",
+                f"x{post['ratioP50']}",
+            )
+        )
     if rt := _load("runtime"):
         rows.append(
             (
@@ -218,12 +237,15 @@ def main() -> int:
         if code:
             failures.append(module)
     m = machine()
+    loads = [r["machine"]["loadAverage1m"] for name in (n for _, n in BENCHMARKS) if (r := _load(name))
+             and "loadAverage1m" in r.get("machine", {})]  # fmt: skip
+    load_note = f"{min(loads)}-{max(loads)} when the results were written" if loads else f"{m['loadAverage1m']}"
     lines = [
         "# Benchmark results",
         "",
         f"Machine: {m['cpus']} CPUs, {m['processor']}, Python {m['python']}, "
         f"{m['platform']}. Written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `make bench`. The "
-        f"machine is shared with other jobs (load average {m['loadAverage1m']} at the end): absolute figures move "
+        f"machine is shared with other jobs (1-minute load average {load_note}): absolute figures move "
         "with their load, the ratios (measured within one run, interleaved) are what to compare.",
         "",
     ]

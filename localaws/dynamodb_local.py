@@ -183,6 +183,7 @@ class DynamoDBLocal:
         self._ready = threading.Event()
         self._port: int | None = None
         self._spawn_error: OSError | None = None
+        self._stopping = threading.Event()
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -260,6 +261,7 @@ class DynamoDBLocal:
 
     def stop(self, grace: float = STOP_GRACE) -> None:
         """SIGTERM to its process group (DynamoDB Local closes its database), SIGKILL after ``grace`` seconds."""
+        self._stopping.set()  # a child spawned from now on is stopped by its thread at once
         proc = self._proc
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -318,6 +320,8 @@ class DynamoDBLocal:
             self._ready.set()
             return
         self._proc = proc
+        if self._stopping.is_set():  # stop() ran while the JVM was being spawned
+            proc.kill()
         assert proc.stdout is not None
         try:
             for line in proc.stdout:
@@ -333,6 +337,9 @@ class DynamoDBLocal:
                     self._ready.set()
         finally:
             proc.wait()
+            if self._port is not None and not self._stopping.is_set():
+                where = f"; its output is in {self.log_file}" if self.log_file else ""
+                log.error("DynamoDB Local exited unexpectedly (status %s): DynamoDB is down%s", proc.returncode, where)
             self._ready.set()
 
     # ---------------------------------------------------------------------------------------- state dir

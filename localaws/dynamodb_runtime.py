@@ -27,6 +27,7 @@ Nothing here starts a server for the dev server; :mod:`localaws.dynamodb_local` 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
@@ -36,7 +37,7 @@ import shutil
 import subprocess
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -229,8 +230,23 @@ def load_runtime() -> Runtime:
     stamp = _read_stamp()
     if stamp is not None and {k: stamp.get(k) for k in wanted} == wanted:
         return _runtime(java, str(stamp["javaVersion"]), jar_dir, bool(stamp.get("cds")))
-    log.warning("DynamoDB Local: preparing its launcher now (`make install` does it ahead and adds a faster start)")
-    return prepare()
+    with _build_lock():  # dev servers starting at once prepare it once
+        stamp = _read_stamp()
+        if stamp is not None and {k: stamp.get(k) for k in wanted} == wanted:
+            return _runtime(java, str(stamp["javaVersion"]), jar_dir, bool(stamp.get("cds")))
+        log.warning("DynamoDB Local: preparing its launcher now (`make install` does it ahead, with a faster start)")
+        return _prepare(java, jar_dir, None)
+
+
+@contextlib.contextmanager
+def _build_lock() -> Iterator[None]:
+    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    fd = os.open(BUILD_DIR / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 # ------------------------------------------------------------------------------------------------ preparing
@@ -300,9 +316,13 @@ def prepare(*, record_cds: Callable[[Runtime], bool] | None = None) -> Runtime:
     """Build the launcher, the jar copy and (given ``record_cds``, which runs DynamoDB Local once) the class-data
     archive; record what was built."""
     java = find_java()
-    version = java_version(java)
     jar_dir = package_lib()
-    BUILD_DIR.mkdir(parents=True, exist_ok=True)
+    with _build_lock():
+        return _prepare(java, jar_dir, record_cds)
+
+
+def _prepare(java: Path, jar_dir: Path, record_cds: Callable[[Runtime], bool] | None) -> Runtime:
+    version = java_version(java)
     (BUILD_DIR / STAMP).unlink(missing_ok=True)
     (BUILD_DIR / CDS_ARCHIVE).unlink(missing_ok=True)
     _thin_copy(jar_dir / "DynamoDBLocal.jar", BUILD_DIR / THIN_JAR)

@@ -18,7 +18,7 @@ Starting (``dynamodb="local"``, the default):
 
 Without Java 17+ or the npm package, the start says so in one log line with the command that fixes it and moto
 serves DynamoDB, persisted in its journal as every other service (``dynamodb="moto"`` asks for that directly).
-``dynamodb=<URL>`` uses a DynamoDB endpoint that already runs (moto hands DynamoDB over to it, nothing copied).
+``dynamodb=<URL>`` uses a DynamoDB endpoint that already runs (moto's saved DynamoDB is copied there the same way).
 """
 
 from __future__ import annotations
@@ -111,19 +111,22 @@ class EmbeddedServices:
         try:
             moto.start()
             self.moto = moto
+            target = None
             if ddb is not None:
                 ddb.wait_ready()
                 self.dynamodb_local = ddb
-                if moto.holds("dynamodb"):  # saved before DynamoDB Local served it: move it over
-                    self.moved_items = move_dynamodb(moto.endpoint_url, ddb.endpoint_url, self.region)
                 if self.gate is not None:  # DynamoDB Local trusts any signature: IAM is checked in front of it
                     self.dynamodb_front = GatedFront(ddb.endpoint_url, self.gate, self.host)
                     self.dynamodb_front.start()
-                moto.hand_over("dynamodb", f"DynamoDB Local at {self.service_endpoints['dynamodb']}")
-                if self.moved_items:
-                    log.warning("moved %d DynamoDB items that moto had saved into DynamoDB Local", self.moved_items)
+                target = (ddb.endpoint_url, f"DynamoDB Local at {self.service_endpoints['dynamodb']}")
             elif self.dynamodb not in (LOCAL, MOTO):
-                moto.hand_over("dynamodb", self.dynamodb)
+                target = (self.dynamodb.rstrip("/"), self.dynamodb)
+            if target is not None:
+                if moto.holds("dynamodb"):  # saved before another engine served DynamoDB: move it over
+                    self.moved_items = move_dynamodb(moto.endpoint_url, target[0], self.region)
+                moto.hand_over("dynamodb", target[1])
+                if self.moved_items:
+                    log.warning("moved %d DynamoDB items that moto had saved into %s", self.moved_items, target[1])
         except BaseException:
             adopted = self.dynamodb_local is ddb
             self.stop()

@@ -273,3 +273,17 @@ def test_without_the_npm_package_it_is_unavailable_with_make_install(
 @pytest.mark.parametrize(("text", "major"), [("17.0.15", 17), ("1.8.0_392", 8), ("21-ea", 21), ("25", 25), ("x", 0)])
 def test_java_versions_are_read_like_the_jvm_writes_them(text: str, major: int) -> None:
     assert java_major(text) == major
+
+
+def test_the_jar_copy_lists_its_library_jars_but_no_directory() -> None:
+    """Class-data sharing refuses a class path naming a non-empty directory: the copy drops `.` and keeps the jars."""
+    jars = " ".join(f"DynamoDBLocal_lib/library-number-{n}.jar" for n in range(6))
+    line = f"Class-Path: . log4j2.xml {jars}"
+    wrapped = line[:72] + "".join(f"\r\n {line[i : i + 71]}" for i in range(72, len(line), 71))
+    manifest = f"Manifest-Version: 1.0\r\nMain-Class: a.b.C\r\n{wrapped}\r\n\r\n"
+    rewritten = dynamodb_runtime._without_directory_entries(manifest)
+    lines = rewritten.split("\r\n")
+    assert all(len(raw.encode()) <= 72 for raw in lines)
+    unfolded = rewritten.replace("\r\n ", "")
+    assert "Main-Class: a.b.C" in unfolded and "Manifest-Version: 1.0" in unfolded
+    assert f"Class-Path: {jars}\r\n" in unfolded

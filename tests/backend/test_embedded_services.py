@@ -160,3 +160,26 @@ def test_dynamodb_moto_is_chosen_explicitly(make_services: Callable[..., Embedde
     services = make_services(None, dynamodb="moto", need_local=False)
     assert services.dynamodb_local is None and services.notice is None and services.service_endpoints == {}
     create_table(aws("dynamodb", services.endpoint_url))
+
+
+def test_a_given_dynamodb_endpoint_gets_moto_s_saved_tables_and_moto_points_there(
+    make_services: Callable[..., EmbeddedServices], state_dir: pathlib.Path, dynamodb_local: str
+) -> None:
+    old = EmbeddedBackend(state_dir)
+    old.start()
+    try:
+        create_table(aws("dynamodb", old.endpoint_url))
+        put_expense(aws("dynamodb", old.endpoint_url), "alice", 3)
+    finally:
+        old.stop()
+    services = make_services(state_dir, dynamodb=dynamodb_local, need_local=False)
+    external = aws("dynamodb", dynamodb_local)
+    try:
+        assert services.service_endpoints == {"dynamodb": dynamodb_local}
+        assert services.dynamodb_engine == f"external {dynamodb_local}" and services.moved_items == 1
+        assert owners_items(external) == {"EXP#000003"}
+        with pytest.raises(ClientError) as err:
+            aws("dynamodb", services.endpoint_url).describe_table(TableName=TABLE)
+        assert err.value.response["Error"]["Code"] == "MisdirectedRequest"
+    finally:
+        external.delete_table(TableName=TABLE)  # the session's DynamoDB Local is shared
