@@ -22,6 +22,9 @@ def fake_aws_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    # boto3's default session keeps the credentials it first resolved: a test that ran with other keys must not
+    # hand them to the next one's boto3.client(...) (the IAM gate refuses keys the kit did not issue).
+    monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
 
 
 @pytest.fixture(scope="session")

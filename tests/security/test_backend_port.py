@@ -100,19 +100,23 @@ def test_unsigned_request_is_refused_as_aws_refuses_it(victim: User, backend_url
     assert _scan(backend_url, table, Authorization="Bearer whatever").status_code == 403
 
 
-def test_sdk_requests_still_work_and_carry_no_cors_headers(victim: User, backend_url: str, table: str) -> None:
+def test_sdk_requests_still_work_and_carry_no_cors_headers(
+    victim: User, server: DevServerProcess, backend_url: str, table: str
+) -> None:
     dynamodb = boto3.client(
         "dynamodb",
-        endpoint_url=backend_url,
+        endpoint_url=server.endpoint_for("dynamodb"),  # DynamoDB Local's gated front (same guard, same IAM gate)
         region_name="us-east-1",
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    items = dynamodb.scan(TableName=table)["Items"]
-    assert any(item.get("category", {}).get("S") == "Secret-on-backend" for item in items)
-    signed = _scan(backend_url, table, Authorization=FORGED_AUTH)  # a signed-looking SDK call, no Origin
-    assert signed.status_code == 200
-    assert _no_cors(signed)
+    answer = dynamodb.scan(TableName=table)
+    assert any(item.get("category", {}).get("S") == "Secret-on-backend" for item in answer["Items"])
+    assert not any(name.lower().startswith("access-control-") for name in answer["ResponseMetadata"]["HTTPHeaders"])
+    # A signed-looking call whose signature no key of the kit's makes is refused now (the IAM gate verifies it).
+    forged = _scan(server.endpoint_for("dynamodb"), table, Authorization=FORGED_AUTH)
+    assert forged.status_code == 400 and "Secret-on-backend" not in forged.text
+    assert _no_cors(forged)
 
 
 def test_jwks_stays_public_but_not_to_browsers(server: DevServerProcess) -> None:

@@ -67,7 +67,9 @@ def test_demo_seeding_is_wired_by_the_composition_root(
     def build(settings: Settings, clock: Any = None, region: str | None = None) -> ExpenseService:
         seen.append((settings, region))
         # in-process moto serves the test stack in us-east-1 without an endpoint
-        return composition.build_service(dataclasses.replace(settings, endpoint_url=None))
+        return composition.build_service(
+            dataclasses.replace(settings, endpoint_url=None, dynamodb_endpoint_url=None, s3_endpoint_url=None)
+        )
 
     monkeypatch.setattr(demo, "build_service", build)
     env = {

@@ -79,6 +79,10 @@ def test_a_listed_origin_is_echoed_and_an_unlisted_one_gets_none(
 def test_odd_header_shapes_get_the_policy_without_an_echoed_origin(headers: Any) -> None:
     from expense_core.http import cors_headers
 
+    # for parity with the deployed gateway responses: one allowed origin is a literal, whatever the request sent
     env = {"CORS_ALLOW_ORIGIN": "https://app.example", "CORS_EXPOSE_HEADERS": "Retry-After"}
     result = cors_headers({"headers": headers}, env)
-    assert "Access-Control-Allow-Origin" not in result and result["Access-Control-Expose-Headers"] == "Retry-After"
+    assert result["Access-Control-Allow-Origin"] == "https://app.example"
+    assert result["Access-Control-Expose-Headers"] == "Retry-After"
+    several = cors_headers({"headers": headers}, {**env, "CORS_ALLOW_ORIGIN": "https://a.example, https://b.example"})
+    assert "Access-Control-Allow-Origin" not in several  # nothing listed to echo
