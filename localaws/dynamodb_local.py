@@ -221,7 +221,7 @@ class DynamoDBLocal:
         if self.runtime is None:
             self.runtime = load_runtime()
         if self.state_dir is not None:
-            self.state_dir.mkdir(parents=True, exist_ok=True)
+            self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)  # users' expenses: the owner's only
             self._lock_state_dir()
             try:
                 assert self.db_file is not None and self.log_file is not None

@@ -108,6 +108,11 @@ def test_one_database_whatever_credentials_and_region_a_client_signs_with(
     assert count(client(server.endpoint_url, key="someoneElse")) == {"EXP#000001"}
 
 
+def test_the_database_directory_is_private(make_ddb: Callable[..., DynamoDBLocal], tmp_path: pathlib.Path) -> None:
+    make_ddb(tmp_path / "ddb")
+    assert stat.S_IMODE((tmp_path / "ddb").stat().st_mode) == 0o700
+
+
 def test_stop_ends_the_jvm_and_a_restart_keeps_every_item(
     make_ddb: Callable[..., DynamoDBLocal], tmp_path: pathlib.Path
 ) -> None:
