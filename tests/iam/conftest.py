@@ -14,6 +14,7 @@ from botocore.config import Config
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
+from expense_core.schema import table_definition
 from localaws.guard import BackendGuard
 from localaws.iam.credentials import CredentialStore, IssuedCredentials
 from localaws.iam.gate import IamGate, IamMiddleware, moto_role_policies
@@ -83,26 +84,7 @@ class GatedMoto:
 def gated() -> Iterator[GatedMoto]:
     server = GatedMoto()
     dynamodb = server.client("dynamodb")
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "ownerId", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        AttributeDefinitions=[
-            {"AttributeName": "ownerId", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-            {"AttributeName": "listKey", "AttributeType": "S"},
-        ],
-        LocalSecondaryIndexes=[
-            {
-                "IndexName": "byDate",
-                "KeySchema": [
-                    {"AttributeName": "ownerId", "KeyType": "HASH"},
-                    {"AttributeName": "listKey", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb.create_table(**table_definition(TABLE))  # the project's own table and indexes
     server.client("s3").create_bucket(Bucket=BUCKET)
     yield server
     server.stop()

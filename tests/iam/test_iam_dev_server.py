@@ -19,6 +19,7 @@ import boto3
 import pytest
 import requests
 
+from bench.harness.process import running
 from bootstrap.policies import function_policy
 from bootstrap.resources.iam import INLINE_POLICY
 from bootstrap.spec import StackSpec
@@ -33,11 +34,8 @@ SPEC = StackSpec("dev", "us-east-1", LOCAL_ACCOUNT_ID, on_aws=False)
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServerProcess]:
-    process = DevServerProcess(tmp_path_factory.mktemp("iam") / "state").start()
-    try:
+    with running(tmp_path_factory.mktemp("iam") / "state") as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")
@@ -156,11 +154,8 @@ def test_each_function_signs_as_its_own_role_session(server: DevServerProcess, u
 
 
 def test_no_iam_warns_at_start(tmp_path: Path) -> None:
-    process = DevServerProcess(tmp_path / "state", "--no-iam").start()
-    try:
+    with running(tmp_path / "state", "--no-iam") as process:
         assert "IAM is not enforced (--no-iam)" in process.log()
-    finally:
-        process.stop()
 
 
 def test_contract_statements_reach_the_role(tmp_path: Path) -> None:
