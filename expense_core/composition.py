@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from expense_core import service as service_module
+from expense_core.compaction import Compactor
 from expense_core.config import DEV_ONLY_PAGE_TOKEN_SECRET, Settings
 from expense_core.lake import ExpenseLake
 from expense_core.pagination import PageTokenCodec
@@ -49,6 +50,11 @@ def build_service(settings: Settings, clock: Clock | None = None, region: str | 
         idempotency_ttl=settings.idempotency_ttl,
         clock=clock if clock is not None else service_module.utc_now,
     )
+
+
+def build_compactor(settings: Settings, shards: int, region: str | None = None) -> Compactor:
+    """The compaction function's Compactor for the stack's data bucket."""
+    return Compactor(handler_client("s3", settings, region), settings.bucket_name, shards=shards)
 
 
 class Services:

@@ -28,8 +28,25 @@ DEFAULT_MEMORY_MB = 128
 MEMORY_RANGE_MB = (128, 10240)
 
 
+# for parity: an SQS event source mapping takes 1-10,000 messages per batch from a standard queue, waits at most
+# 300 s to fill one, and needs a window of at least 1 s when the batch size is over 10
+# (https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html).
+MAX_BATCH_SIZE = 10000
+MAX_BATCH_WINDOW_SECONDS = 300
+LAKE_EVENTS = "lake-events"  # the one trigger kind: the data bucket's S3 notifications of expenses/, through SQS
+
+
 class ContractError(ValueError):
     """The contract cannot be served or deployed: a broken reference or a field of the wrong shape."""
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """What invokes a function that is not behind the API: the lake's S3 event notifications, batched by SQS."""
+
+    kind: str  # LAKE_EVENTS
+    batch_size: int
+    batch_window_seconds: int
 
 
 @dataclass(frozen=True)
@@ -44,6 +61,7 @@ class FunctionSpec:
     lake_actions: tuple[str, ...] = ()
     # Any further IAM statements of the role, with placeholders (STATEMENT_PLACEHOLDERS) for the stack's resources.
     statements: tuple[Mapping[str, Any], ...] = ()
+    trigger: Trigger | None = None  # None: invoked by API Gateway for its operations
 
 
 # What a contract statement may name; bootstrap substitutes each for the stack's own value.
@@ -123,7 +141,24 @@ def _parse_function(directory: str, spec: Any) -> FunctionSpec:
             _parse_statement(item, f"{where}.statements[{n}]")
             for n, item in enumerate(_list(spec, "statements", where))
         ),
+        trigger=_parse_trigger(spec.get("trigger"), f"{where}.trigger"),
     )
+
+
+def _parse_trigger(raw: Any, where: str) -> Trigger | None:
+    if raw is None:
+        return None
+    if (
+        not isinstance(raw, dict)
+        or raw.get("type") != LAKE_EVENTS
+        or not set(raw) <= {"type", "batchSize", "batchWindow"}
+    ):
+        raise ContractError(f"{where} must be a mapping with type: {LAKE_EVENTS}, batchSize and batchWindow")
+    size = _whole(raw.get("batchSize", 10), f"{where}.batchSize", 1, MAX_BATCH_SIZE)
+    window = _whole(raw.get("batchWindow", 0), f"{where}.batchWindow", 0, MAX_BATCH_WINDOW_SECONDS)
+    if size > 10 and window < 1:
+        raise ContractError(f"{where}.batchWindow must be at least 1 when batchSize is over 10")
+    return Trigger(kind=LAKE_EVENTS, batch_size=size, batch_window_seconds=window)
 
 
 def _list(spec: dict[str, Any], key: str, where: str) -> list[Any]:
@@ -155,6 +190,8 @@ def _parse_operations(paths: Any, functions: Mapping[str, FunctionSpec]) -> tupl
                 raise ContractError(f"{method.upper()} {resource} has no x-lambda-function")
             if function not in functions:
                 raise ContractError(f"{method.upper()} {resource} names unknown function {function!r}")
+            if functions[function].trigger is not None:
+                raise ContractError(f"{method.upper()} {resource} names {function!r}, which has a trigger, not routes")
             operations.append(Operation(resource=str(resource), method=method.upper(), function=function))
     return tuple(operations)
 

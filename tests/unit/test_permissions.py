@@ -140,6 +140,8 @@ def test_every_call_is_in_the_functions_contract_actions_and_every_action_is_use
     run_every_path(audit, monkeypatch)
     functions = load_contract().functions
     for directory, spec in functions.items():
+        if spec.trigger is not None:  # not behind the API: tests/lake/test_compaction.py audits the compactor
+            continue
         granted = set(spec.table_actions) | set(spec.lake_actions)
         assert audit.actions[directory] == granted, directory
     table, bucket = audit.stack["table"], audit.stack["bucket"]

@@ -1,0 +1,1 @@
+"""CompactLakeFunction: keeps analytics/ current from the lake's S3 event notifications."""
