@@ -127,45 +127,91 @@ class Compactor:
                 report.failed.append(file)
         return report
 
+    def rebuild(self, files: Mapping[str, list[LakeRef]], *, dry_run: bool = False) -> CompactionReport:
+        """Make each file hold exactly the expenses of `refs` (every one read afresh) and nothing else.
+
+        For reconciliation: the caller names every file that should exist (from the table) and every one that does;
+        a file with no refs is deleted. The same conditional write as `apply`, so a compaction running meanwhile is
+        never overwritten with older rows.
+        """
+        report = CompactionReport()
+        for file, refs in sorted(files.items()):
+
+            def from_refs(_current: dict[str, bytes] | None, refs: list[LakeRef] = refs) -> dict[str, bytes]:
+                return self._rows_of(refs)
+
+            try:
+                self._converge(file, from_refs, report, dry_run=dry_run)
+            except (CompactionConflict, ClientError) as e:
+                logger.error("rebuild of %s failed: %s", file, error_code(e) if isinstance(e, ClientError) else e)
+                report.failed.append(file)
+        return report
+
     # -- one file ---------------------------------------------------------------------------------------------
     def _update(self, file: str, refs: list[LakeRef], report: CompactionReport) -> None:
-        for attempt in range(self._max_attempts):
-            try:
-                current, etag = self._read_file(file)
-            except LayoutError as e:
-                logger.warning("%s is damaged (%s): rebuilding it from the per-expense objects", file, e)
-                self._rebuild(file)
+        def changed(current: dict[str, bytes] | None) -> dict[str, bytes]:
+            if current is None:  # damaged: rebuilt from every per-expense object that belongs in it (a listing)
                 report.rebuilt.append(file)
-                return
+                return self._rows_of([ref for ref in self._lake_refs() if file_for(ref, self._shards) == file])
             rows = dict(current)
             for ref in refs:
                 document = self._read_document(ref.key)
                 rows.pop(ref.expense_id, None)
                 if document is not None:
                     rows[ref.expense_id] = one_line(document)
-            if rows == current:
+            return rows
+
+        self._converge(file, changed, report)
+
+    def _converge(
+        self,
+        file: str,
+        compute: Callable[[dict[str, bytes] | None], dict[str, bytes]],
+        report: CompactionReport,
+        *,
+        dry_run: bool = False,
+    ) -> None:
+        """Read the file and its ETag, compute its new rows (None = the file is damaged), write them conditionally."""
+        for attempt in range(self._max_attempts):
+            body, etag = self._read_file(file)
+            try:
+                current: dict[str, bytes] | None = decode_file(body) if body is not None else {}
+            except LayoutError as e:
+                logger.warning("%s is damaged (%s): rebuilding it from the per-expense objects", file, e)
+                current = None
+            rows = compute(current)
+            if rows == current or (not rows and etag is None):
                 report.unchanged.append(file)
                 return
-            try:
-                self._write(file, rows, etag)
-            except ClientError as e:
-                if error_code(e) not in RETRY_CODES:
-                    raise
-                report.retries += 1
-                self._sleep(min(1.0, 0.02 * 2**attempt) * random.random())
-                continue
+            if not dry_run:
+                try:
+                    self._write(file, rows, etag)
+                except ClientError as e:
+                    if error_code(e) not in RETRY_CODES:
+                        raise
+                    report.retries += 1
+                    self._sleep(min(1.0, 0.02 * 2**attempt) * random.random())
+                    continue
             (report.written if rows else report.deleted).append(file)
             return
         raise CompactionConflict(f"{file} changed under every one of {self._max_attempts} attempts")
 
-    def _read_file(self, file: str) -> tuple[dict[str, bytes], str | None]:
+    def _rows_of(self, refs: Iterable[LakeRef]) -> dict[str, bytes]:
+        rows: dict[str, bytes] = {}
+        for ref in refs:
+            document = self._read_document(ref.key)
+            if document is not None:
+                rows[ref.expense_id] = one_line(document)
+        return rows
+
+    def _read_file(self, file: str) -> tuple[bytes | None, str | None]:
         try:
             response = self._s3.get_object(Bucket=self._bucket, Key=file)
         except ClientError as e:
             if missing_key(e):
-                return {}, None
+                return None, None
             raise
-        return decode_file(response["Body"].read()), response["ETag"]
+        return response["Body"].read(), response["ETag"]
 
     def _read_document(self, key: str) -> bytes | None:
         try:
@@ -177,29 +223,13 @@ class Compactor:
         return body
 
     def _write(self, file: str, rows: Mapping[str, bytes], etag: str | None) -> None:
-        if not rows:
-            if etag is not None:  # the month's last expense went away: no empty file left for QuickSight to import
-                self._s3.delete_object(Bucket=self._bucket, Key=file, IfMatch=etag)
+        if not rows:  # the file's last expense went away: no empty file left for QuickSight to import
+            self._s3.delete_object(Bucket=self._bucket, Key=file, IfMatch=str(etag))
             return
         condition = {"IfMatch": etag} if etag is not None else {"IfNoneMatch": "*"}
         self._s3.put_object(
             Bucket=self._bucket, Key=file, Body=encode_file(rows), ContentType="application/x-ndjson", **condition
         )
-
-    def _rebuild(self, file: str) -> None:
-        """Rewrite a damaged file from every per-expense object that belongs in it (a full listing: rare)."""
-        refs = [ref for ref in self._lake_refs() if file_for(ref, self._shards) == file]
-        rows: dict[str, bytes] = {}
-        for ref in refs:
-            document = self._read_document(ref.key)
-            if document is not None:
-                rows[ref.expense_id] = one_line(document)
-        if rows:
-            self._s3.put_object(
-                Bucket=self._bucket, Key=file, Body=encode_file(rows), ContentType="application/x-ndjson"
-            )
-        else:
-            self._s3.delete_object(Bucket=self._bucket, Key=file)
 
     def _lake_refs(self) -> Iterable[LakeRef]:
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=LAKE_PREFIX):

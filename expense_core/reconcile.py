@@ -11,10 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from expense_core import keys
-from expense_core.composition import build_service
+from expense_core.compaction import Compactor, shards_from_env
+from expense_core.composition import build_compactor, build_service
 from expense_core.config import ENV_BUCKET, ENV_DYNAMODB_ENDPOINT_URL, ENV_TABLE, Settings
 from expense_core.lake import ExpenseLake, lake_document
 from expense_core.repository import ExpenseRepository
+from kit.analytics import ANALYTICS_PREFIX, LakeRef, files_for, parse_file_key
 
 
 @dataclass
@@ -25,11 +27,24 @@ class Report:
     lake_objects: int = 0
     written: list[str] = field(default_factory=list)  # lake objects missing or different from the table
     deleted: list[str] = field(default_factory=list)  # lake objects with no expense in the table
+    # The compacted analytics files (kit/analytics.py) rewritten or deleted to hold exactly the lake's expenses,
+    # and objects under the analytics prefix outside its layout (reported, left alone: QuickSight would import them).
+    analytics_written: list[str] = field(default_factory=list)
+    analytics_deleted: list[str] = field(default_factory=list)
+    analytics_failed: list[str] = field(default_factory=list)
+    analytics_foreign: list[str] = field(default_factory=list)
     dry_run: bool = False
 
     @property
     def in_step(self) -> bool:
-        return not self.written and not self.deleted
+        return not (
+            self.written
+            or self.deleted
+            or self.analytics_written
+            or self.analytics_deleted
+            or self.analytics_failed
+            or self.analytics_foreign
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -37,13 +52,20 @@ class Report:
             "lakeObjects": self.lake_objects,
             "written": self.written,
             "deleted": self.deleted,
+            "analyticsWritten": self.analytics_written,
+            "analyticsDeleted": self.analytics_deleted,
+            "analyticsFailed": self.analytics_failed,
+            "analyticsForeign": self.analytics_foreign,
             "dryRun": self.dry_run,
             "inStep": self.in_step,
         }
 
 
-def reconcile(repository: ExpenseRepository, lake: ExpenseLake, *, dry_run: bool = False) -> Report:
-    """The table is the source of truth: the lake gets exactly one, identical, object per expense."""
+def reconcile(
+    repository: ExpenseRepository, lake: ExpenseLake, *, dry_run: bool = False, compactor: Compactor | None = None
+) -> Report:
+    """The table is the source of truth: the lake gets exactly one, identical, object per expense, and (given a
+    compactor) the compacted analytics files hold exactly those objects, in the files their keys name."""
     report = Report(dry_run=dry_run)
     expected: dict[str, dict[str, Any]] = {}
     for item in repository.scan_expenses():
@@ -60,7 +82,24 @@ def reconcile(repository: ExpenseRepository, lake: ExpenseLake, *, dry_run: bool
         report.deleted.append(key)
         if not dry_run:
             lake.delete(key)
+    if compactor is not None:
+        _reconcile_analytics(report, lake, compactor, list(expected), dry_run)
     return report
+
+
+def _reconcile_analytics(
+    report: Report, lake: ExpenseLake, compactor: Compactor, keys: list[str], dry_run: bool
+) -> None:
+    """Rebuild every compacted file whose rows differ from the per-expense objects; delete files nothing belongs in."""
+    files: dict[str, list[LakeRef]] = files_for(keys, compactor.shards)
+    for key in lake.keys(ANALYTICS_PREFIX):
+        if parse_file_key(key) is None:
+            report.analytics_foreign.append(key)
+        else:
+            files.setdefault(key, [])
+    result = compactor.rebuild(files, dry_run=dry_run)
+    report.analytics_written, report.analytics_deleted = result.written, result.deleted
+    report.analytics_failed = result.failed
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,14 +126,23 @@ def main(argv: list[str] | None = None) -> int:
         s3_endpoint_url=args.endpoint_url or settings.s3_endpoint_url,
     )
     service = build_service(settings)
-    report = reconcile(service.repository, service.lake, dry_run=args.dry_run)
+    compactor = build_compactor(settings, shards_from_env(os.environ))
+    report = reconcile(service.repository, service.lake, dry_run=args.dry_run, compactor=compactor)
     verb = "would write" if args.dry_run else "wrote"
     for key in report.written:
         print(f"{verb} lake object {key}")
     for key in report.deleted:
         print(f"{'would delete' if args.dry_run else 'deleted'} orphan lake object {key}")
+    for key in report.analytics_written:
+        print(f"{verb} compacted file {key}")
+    for key in report.analytics_deleted:
+        print(f"{'would delete' if args.dry_run else 'deleted'} compacted file {key} (no expense belongs in it)")
+    for key in report.analytics_failed:
+        print(f"could not rebuild compacted file {key} (see the log); run again")
+    for key in report.analytics_foreign:
+        print(f"left alone: {key} is under {ANALYTICS_PREFIX} but not a compacted file; QuickSight would import it")
     print(json.dumps(report.as_dict()))
-    return 0
+    return 1 if report.analytics_failed else 0
 
 
 if __name__ == "__main__":
