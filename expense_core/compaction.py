@@ -17,6 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote_plus
@@ -47,6 +48,7 @@ logger = logging.getLogger("expense_core.compaction")
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html).
 RETRY_CODES = frozenset({"PreconditionFailed", "ConditionalRequestConflict"})
 MAX_ATTEMPTS = 10
+READ_WORKERS = 10  # parallel GETs of changed objects: botocore's default pool of 10 connections (kit.clients)
 
 
 class CompactionConflict(RuntimeError):
@@ -154,10 +156,10 @@ class Compactor:
                 report.rebuilt.append(file)
                 return self._rows_of([ref for ref in self._lake_refs() if file_for(ref, self._shards) == file])
             rows = dict(current)
+            documents = self._read_documents([ref.key for ref in refs])
             for ref in refs:
-                document = self._read_document(ref.key)
                 rows.pop(ref.expense_id, None)
-                if document is not None:
+                if (document := documents[ref.key]) is not None:
                     rows[ref.expense_id] = one_line(document)
             return rows
 
@@ -197,12 +199,17 @@ class Compactor:
         raise CompactionConflict(f"{file} changed under every one of {self._max_attempts} attempts")
 
     def _rows_of(self, refs: Iterable[LakeRef]) -> dict[str, bytes]:
-        rows: dict[str, bytes] = {}
-        for ref in refs:
-            document = self._read_document(ref.key)
-            if document is not None:
-                rows[ref.expense_id] = one_line(document)
-        return rows
+        refs = list(refs)
+        documents = self._read_documents([ref.key for ref in refs])
+        return {ref.expense_id: one_line(doc) for ref in refs if (doc := documents[ref.key]) is not None}
+
+    def _read_documents(self, keys: list[str]) -> dict[str, bytes | None]:
+        """Every key's current object (None: deleted), read in parallel (boto3 clients are thread-safe)."""
+        unique = list(dict.fromkeys(keys))
+        if len(unique) <= 1:
+            return {key: self._read_document(key) for key in unique}
+        with ThreadPoolExecutor(max_workers=min(READ_WORKERS, len(unique)), thread_name_prefix="compact") as pool:
+            return dict(zip(unique, pool.map(self._read_document, unique), strict=True))
 
     def _read_file(self, file: str) -> tuple[bytes | None, str | None]:
         try:

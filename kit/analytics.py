@@ -90,11 +90,24 @@ def encode_file(rows: Mapping[str, bytes]) -> bytes:
     return b"".join(rows[expense_id] + b"\n" for expense_id in sorted(rows))
 
 
+# The compactor writes each line with json.dumps(sort_keys=True): `"expenseId": "<id>"` appears once, unescaped (a
+# quote inside a string value is always escaped, so this cannot match inside another field's text).
+_EXPENSE_ID = re.compile(rb'"expenseId": "([^"\\]+)"')
+
+
 def decode_file(body: bytes) -> dict[str, bytes]:
-    """expenseId -> document line of a compacted file; LayoutError for a line that is not a JSON object with an id."""
+    """expenseId -> document line of a compacted file; LayoutError for a line that is not a JSON object with an id.
+
+    Lines in the compactor's own form are recognised without parsing them (a 100,000-row file is rewritten for
+    every batch); any other line is parsed, so a hand-edited or foreign file is still read right or refused.
+    """
     rows: dict[str, bytes] = {}
-    for number, line in enumerate(body.split(b"\n"), start=1):
+    for number, raw in enumerate(body.split(b"\n"), start=1):
+        line = raw.rstrip(b"\r")
         if not line.strip():
+            continue
+        if line.startswith(b"{") and line.endswith(b"}") and (match := _EXPENSE_ID.search(line)):
+            rows[match[1].decode("utf-8", "replace")] = line
             continue
         try:
             document = json.loads(line)
@@ -102,7 +115,7 @@ def decode_file(body: bytes) -> dict[str, bytes]:
             raise LayoutError(f"line {number} is not JSON ({e.__class__.__name__})") from e
         if not isinstance(document, dict) or not isinstance(document.get("expenseId"), str):
             raise LayoutError(f"line {number} is not a JSON object with an expenseId")
-        rows[document["expenseId"]] = line.rstrip(b"\r")
+        rows[document["expenseId"]] = line
     return rows
 
 
