@@ -302,8 +302,13 @@ class AthenaWorkGroup(_AwsOnly):
         # Listed first: GetWorkGroup answers a missing workgroup with the generic InvalidRequestException, which
         # cannot be told apart from other refusals without reading the message.
         names: set[str] = set()
-        for page in athena.get_paginator("list_work_groups").paginate():
+        kwargs: dict[str, str] = {}
+        while True:  # botocore has no paginator for ListWorkGroups
+            page = athena.list_work_groups(**kwargs)
             names.update(w["Name"] for w in page.get("WorkGroups", []))
+            if not page.get("NextToken"):
+                break
+            kwargs = {"NextToken": page["NextToken"]}
         if self.name not in names:
             return None
         found: dict[str, Any] = athena.get_work_group(WorkGroup=self.name)["WorkGroup"]
