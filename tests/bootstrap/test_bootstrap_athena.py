@@ -73,9 +73,7 @@ def aws(tmp_path: Path) -> Any:
     ctx = Context(spec=SPEC, target=Target.aws(), layout=StateLayout(tmp_path, SPEC.stack))
     stubs: dict[str, Stubber] = {}
     for service in ("glue", "athena", "iam"):
-        client = boto3.client(  # type: ignore[call-overload]
-            service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
-        )
+        client = boto3.client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
         ctx._clients[service] = client
         stubs[service] = Stubber(client)
         stubs[service].activate()

@@ -115,7 +115,7 @@ def test_the_data_set_gives_the_dashboard_its_column_names_and_types() -> None:
 
 
 def test_up_again_updates_the_existing_source_and_set(qs: Any) -> None:
-    exists = {"service_error_code": "ResourceExistsException", "http_status_code": 409}
+    exists: dict[str, Any] = {"service_error_code": "ResourceExistsException", "http_status_code": 409}
     with Stubber(qs) as stubber:
         stubber.add_client_error("create_data_source", **exists)
         request = athena.data_source_request(ACCOUNT, STACK, ROLE_ARN, USER)
@@ -159,7 +159,7 @@ def test_up_refuses_a_bad_user_or_import_mode(qs: Any) -> None:
 
 
 def test_down_also_deletes_the_athena_set_and_source(qs: Any) -> None:
-    missing = {"service_error_code": "ResourceNotFoundException", "http_status_code": 404}
+    missing: dict[str, Any] = {"service_error_code": "ResourceNotFoundException", "http_status_code": 404}
     with Stubber(qs) as stubber:
         stubber.add_response(
             "delete_dashboard", {"Status": 200}, {"AwsAccountId": ACCOUNT, "DashboardId": IDS.dashboard}
