@@ -104,8 +104,8 @@ deploy-aws: install ## Provision the whole stack on AWS (asks first; needs crede
 destroy-aws: install ## Remove the stack from AWS (asks first; DEPLOY=cfn: delete the CloudFormation stack)
 	$(PY) -m bootstrap down --target aws --stack $(STACK) --region $(REGION) --deploy $(DEPLOY) $(ATHENA_ARGS) $(if $(YES),--yes)
 
-template: install ## Print the stack's CloudFormation template (FORMAT=yaml|json, OUT=file)
-	@$(PY) -m bootstrap template --stack $(STACK) --format $(FORMAT) $(if $(OUT),--out $(OUT))
+template: install ## Print the stack's CloudFormation template (FORMAT=yaml|json, OUT=file, ATHENA=1)
+	@$(PY) -m bootstrap template --stack $(STACK) --format $(FORMAT) $(ATHENA_ARGS) $(if $(OUT),--out $(OUT))
 
 reconcile: install ## Compare table and data lake of the running dev stack and repair drift
 	$(PY) -m devserver.reconcile --stack $(STACK)

@@ -184,3 +184,30 @@ def test_down_also_deletes_the_athena_set_and_source(qs: Any) -> None:
         f"data source {SOURCE_ID}",
     ]
     assert result.absent == [f"data set {IDS.data_set}", f"data source {IDS.data_source}"]
+
+
+def test_the_cli_up_athena_needs_no_bucket_and_passes_the_import_mode(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from quicksight import cli
+
+    calls: list[tuple[str, str, str, str]] = []
+
+    class Session:
+        def client(self, service: str, region_name: str) -> str:
+            return f"{service}@{region_name}"
+
+    monkeypatch.setattr(cli, "_quicksight_client", lambda region: (Session(), "us-east-1"))
+    monkeypatch.setattr(cli, "_account_id", lambda session, given: ACCOUNT)
+
+    def fake_up(qs: str, account: str, stack: str, user: str, *, import_mode: str) -> aws.UpResult:
+        calls.append((qs, account, stack, import_mode))
+        return aws.UpResult(SOURCE_ARN, DATASET_ARN, ANALYSIS_ARN, DASHBOARD_ARN)
+
+    monkeypatch.setattr(athena, "up", fake_up)
+    argv = ["up", "--stack", STACK, "--user", USER, "--athena", "--import-mode", "SPICE", "--state-dir", str(tmp_path)]
+    assert cli.main(argv) == cli.EXIT_OK
+    assert calls == [("quicksight@us-east-1", ACCOUNT, STACK, "SPICE")]
+    assert f"data_set: {DATASET_ARN}" in capsys.readouterr().out
+    # Without --athena the S3 path still needs the stack's outputs (none in tmp_path).
+    assert cli.main(["up", "--stack", STACK, "--user", USER, "--state-dir", str(tmp_path)]) == cli.EXIT_USAGE
