@@ -619,13 +619,15 @@ def render(calibration: Calibration, rows: list[tuple[str, Workload, Day, Storag
         "",
         "## Per month (year 1, us-east-1 list prices, no free tier)",
         "",
-        "| scenario | S3 storage | S3 requests | SQS | Lambda | QuickSight / Athena | total |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| scenario | S3 storage | S3 requests | SQS | Lambda | QuickSight / Athena | total | x {rows[0][0]} |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    baseline = rows[0][4].total
     for name, _w, _day, _store, cost in rows:
         lines.append(
             f"| {name} | {_money(cost.s3_storage)} | {_money(cost.s3_requests)} | {_money(cost.sqs)} | "
-            f"{_money(cost.lambda_)} | {_money(cost.quicksight)} ({cost.quicksight_note}) | **{_money(cost.total)}** |"
+            f"{_money(cost.lambda_)} | {_money(cost.quicksight)} ({cost.quicksight_note}) | **{_money(cost.total)}** | "
+            f"{cost.total / baseline:,.0f} |"
         )
     lines += [
         "",
