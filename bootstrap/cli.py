@@ -147,7 +147,7 @@ def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, st
 
 
 def _dispatch(args: argparse.Namespace, target: Target, out: Callable[[str], None]) -> int:
-    athena = args.athena
+    athena = args.athena  # AWS only (checked in _run)
     if args.command == "up":
         run_up(target, args.stack, args.region, out, args.state_dir, athena=athena)
     elif args.command == "plan":

@@ -216,6 +216,8 @@ def _report_outputs(outputs: dict[str, Any], reporter: Reporter, layout: StateLa
         "apiId",
         "apiUrl",
         "siteUrl",
+        "analyticsDatabase",  # --athena
+        "athenaWorkGroup",
     ):
         if key in outputs:
             reporter(f"  {key:<15} {outputs[key]}")
