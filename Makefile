@@ -19,6 +19,10 @@ FORMAT ?= yaml
 DOMAIN ?=
 CERTIFICATE_ARN ?=
 QUICKSIGHT ?=
+# ATHENA=1 (deploy-aws / destroy-aws, both paths): a Glue table over the compacted lake, an Athena workgroup and
+# QuickSight's Athena role, for lakes past QuickSight's S3 import limits (then `python -m quicksight up --athena`)
+ATHENA ?=
+ATHENA_ARGS = $(if $(filter 1 yes true,$(ATHENA)),--athena)
 CFN_ARGS = $(if $(DOMAIN),--domain $(DOMAIN)) $(if $(CERTIFICATE_ARN),--certificate-arn $(CERTIFICATE_ARN)) $(if $(QUICKSIGHT),--quicksight $(QUICKSIGHT))
 
 .DEFAULT_GOAL := help
@@ -74,13 +78,13 @@ integration-test: install ## Integration tests on BACKEND=moto|localstack (Docke
 parity-test: install ## The parity suite on the dev server, or on a deployed stack with TARGET=aws STACK=... (needs credentials)
 	PARITY_TARGET=$(TARGET) PARITY_STACK=$(STACK) PARITY_REGION=$(REGION) $(VENV)/bin/pytest tests/parity $(PYTEST_ARGS)
 
-lint: install ## ruff (lint + format check), mypy, import layers (import-linter), cfn-lint and parliament on the generated CloudFormation template
+lint: install ## ruff (lint + format check), mypy, import layers (import-linter), cfn-lint and parliament on the generated CloudFormation template (with --athena: every resource)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	  $(PY) -m bootstrap template --stack lint --out $$tmp/template.yaml && \
+	  $(PY) -m bootstrap template --stack lint --athena --out $$tmp/template.yaml && \
 	  echo "cfn-lint --regions $(REGION) template.yaml" && $(VENV)/bin/cfn-lint --regions $(REGION) -- $$tmp/template.yaml && \
 	  $(PY) -m bootstrap.cfn.lint $$tmp/template.yaml --region $(REGION)
 
@@ -95,13 +99,13 @@ screenshots: install ## Screenshots of both pages (desktop and phone) into docs/
 	$(PY) scripts/screenshots.py
 
 deploy-aws: install ## Provision the whole stack on AWS (asks first; needs credentials; DEPLOY=cfn: CloudFormation change set)
-	$(PY) -m bootstrap up --target aws --stack $(STACK) --region $(REGION) --deploy $(DEPLOY) $(CFN_ARGS) $(if $(YES),--yes)
+	$(PY) -m bootstrap up --target aws --stack $(STACK) --region $(REGION) --deploy $(DEPLOY) $(CFN_ARGS) $(ATHENA_ARGS) $(if $(YES),--yes)
 
 destroy-aws: install ## Remove the stack from AWS (asks first; DEPLOY=cfn: delete the CloudFormation stack)
-	$(PY) -m bootstrap down --target aws --stack $(STACK) --region $(REGION) --deploy $(DEPLOY) $(if $(YES),--yes)
+	$(PY) -m bootstrap down --target aws --stack $(STACK) --region $(REGION) --deploy $(DEPLOY) $(ATHENA_ARGS) $(if $(YES),--yes)
 
-template: install ## Print the stack's CloudFormation template (FORMAT=yaml|json, OUT=file)
-	@$(PY) -m bootstrap template --stack $(STACK) --format $(FORMAT) $(if $(OUT),--out $(OUT))
+template: install ## Print the stack's CloudFormation template (FORMAT=yaml|json, OUT=file, ATHENA=1)
+	@$(PY) -m bootstrap template --stack $(STACK) --format $(FORMAT) $(ATHENA_ARGS) $(if $(OUT),--out $(OUT))
 
 reconcile: install ## Compare table and data lake of the running dev stack and repair drift
 	$(PY) -m devserver.reconcile --stack $(STACK)

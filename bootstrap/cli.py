@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="where outputs.json and config.json are written (under <state-dir>/<stack>/)",
     )
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask before changing AWS")
+    parser.add_argument(
+        "--athena",
+        action="store_true",
+        help="AWS only: also a Glue table over the compacted lake (analytics/), an Athena workgroup and a role for "
+        "QuickSight's Athena data source, for lakes past QuickSight's S3 limits (then `python -m quicksight up "
+        "--athena`); give it to down and status too",
+    )
     cfn = parser.add_argument_group("CloudFormation (template, and up/down --target aws --deploy cfn)")
     cfn.add_argument(
         "--deploy",
@@ -96,6 +103,12 @@ def _embedded(state_root: Path, stack: str, region: str, out: Callable[[str], No
 
 
 def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, stdout: TextIO) -> int:
+    if args.athena and args.command != "template" and args.target != "aws":
+        raise CliExit(
+            EXIT_MISSING_SETTINGS,
+            "--athena goes with --target aws: Glue, Athena and QuickSight's queries exist only on AWS "
+            "(locally the dashboard reads the compacted files itself)",
+        )
     if args.command == "template" or args.deploy == "cfn":
         from bootstrap.cfn import command  # lazy: the CloudFormation path
 
@@ -118,13 +131,15 @@ def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, st
         out(f"AWS account {account} as {caller}, region {args.region}, stack {args.stack}")
         if args.command in ("up", "down") and not args.yes:
             if args.command == "up":
-                changes = run_up(target, args.stack, args.region, out, args.state_dir, dry_run=True).changes
+                changes = run_up(
+                    target, args.stack, args.region, out, args.state_dir, dry_run=True, athena=args.athena
+                ).changes
                 if not any(c.action.startswith("would") for c in changes):
                     out("nothing to change")
                     return EXIT_OK
                 question = f"Create/update the resources above in account {account} ({args.region})?"
             else:
-                run_status(target, args.stack, args.region, out, args.state_dir)
+                run_status(target, args.stack, args.region, out, args.state_dir, athena=args.athena)
                 question = f"DELETE every resource of stack {args.stack} in account {account} ({args.region})?"
             if not confirm(question, stdin, stdout):
                 raise CliExit(EXIT_ABORTED, "aborted; nothing was done")
@@ -132,14 +147,15 @@ def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, st
 
 
 def _dispatch(args: argparse.Namespace, target: Target, out: Callable[[str], None]) -> int:
+    athena = args.athena  # AWS only (checked in _run)
     if args.command == "up":
-        run_up(target, args.stack, args.region, out, args.state_dir)
+        run_up(target, args.stack, args.region, out, args.state_dir, athena=athena)
     elif args.command == "plan":
-        run_up(target, args.stack, args.region, out, args.state_dir, dry_run=True)
+        run_up(target, args.stack, args.region, out, args.state_dir, dry_run=True, athena=athena)
     elif args.command == "down":
-        run_down(target, args.stack, args.region, out, args.state_dir)
+        run_down(target, args.stack, args.region, out, args.state_dir, athena=athena)
     else:
-        run_status(target, args.stack, args.region, out, args.state_dir)
+        run_status(target, args.stack, args.region, out, args.state_dir, athena=athena)
     return EXIT_OK
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bootstrap.policies import data_bucket_policy, frontend_bucket_policy
+from bootstrap.resources.analytics_catalog import analytics_resources
 from bootstrap.resources.apigateway import GatewayResponses, RestApi, Stage
 from bootstrap.resources.base import PENDING, Context, Reporter, Resource
 from bootstrap.resources.cloudfront import Distribution, OriginAccessControl, ResponseHeadersPolicy
@@ -62,10 +63,12 @@ def stack_resources(spec: StackSpec) -> list[Resource]:
         SiteFiles(spec.frontend_bucket),
         QuickSightLakeAccess(spec.stack),
     ]
+    if spec.athena:
+        resources += analytics_resources(spec)
     return resources
 
 
-def _context(target: Target, stack: str, region: str, state_root: Path, dry_run: bool) -> Context:
+def _context(target: Target, stack: str, region: str, state_root: Path, dry_run: bool, athena: bool = False) -> Context:
     probe = Context(
         spec=StackSpec(stack=stack, region=region, account_id="000000000000", on_aws=target.is_aws),
         target=target,
@@ -73,7 +76,7 @@ def _context(target: Target, stack: str, region: str, state_root: Path, dry_run:
         dry_run=dry_run,
     )
     account = probe.client("sts").get_caller_identity()["Account"]
-    spec = StackSpec(stack=stack, region=region, account_id=account, on_aws=target.is_aws)
+    spec = StackSpec(stack=stack, region=region, account_id=account, on_aws=target.is_aws, athena=athena)
     ctx = Context(spec=spec, target=target, layout=probe.layout, dry_run=dry_run)
     ctx._clients = probe._clients
     ctx.outputs.update(_base_outputs(ctx))
@@ -171,10 +174,16 @@ class RunResult:
 
 
 def run_up(
-    target: Target, stack: str, region: str, reporter: Reporter, state_root: Path, dry_run: bool = False
+    target: Target,
+    stack: str,
+    region: str,
+    reporter: Reporter,
+    state_root: Path,
+    dry_run: bool = False,
+    athena: bool = False,
 ) -> RunResult:
     started = time.monotonic()
-    ctx = _context(target, stack, region, state_root, dry_run)
+    ctx = _context(target, stack, region, state_root, dry_run, athena)
     verb = "plan" if dry_run else "up"
     reporter(f"{verb}: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
     changes = [_apply(ctx, r, current, reporter) for r, current in _each_with_state(ctx, stack_resources(ctx.spec))]
@@ -207,6 +216,8 @@ def _report_outputs(outputs: dict[str, Any], reporter: Reporter, layout: StateLa
         "apiId",
         "apiUrl",
         "siteUrl",
+        "analyticsDatabase",  # --athena
+        "athenaWorkGroup",
     ):
         if key in outputs:
             reporter(f"  {key:<15} {outputs[key]}")
@@ -221,8 +232,10 @@ def _read_all(ctx: Context) -> list[tuple[Resource, Any]]:
     return found
 
 
-def run_down(target: Target, stack: str, region: str, reporter: Reporter, state_root: Path) -> RunResult:
-    ctx = _context(target, stack, region, state_root, dry_run=False)
+def run_down(
+    target: Target, stack: str, region: str, reporter: Reporter, state_root: Path, athena: bool = False
+) -> RunResult:
+    ctx = _context(target, stack, region, state_root, dry_run=False, athena=athena)
     reporter(f"down: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
     changes = []
     for resource, current in reversed(_read_all(ctx)):
@@ -244,8 +257,10 @@ def run_down(target: Target, stack: str, region: str, reporter: Reporter, state_
     return RunResult(changes, {})
 
 
-def run_status(target: Target, stack: str, region: str, reporter: Reporter, state_root: Path) -> RunResult:
-    ctx = _context(target, stack, region, state_root, dry_run=True)
+def run_status(
+    target: Target, stack: str, region: str, reporter: Reporter, state_root: Path, athena: bool = False
+) -> RunResult:
+    ctx = _context(target, stack, region, state_root, dry_run=True, athena=athena)
     reporter(f"status: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
     changes = []
     for resource, current in _each_with_state(ctx, stack_resources(ctx.spec)):
@@ -281,9 +296,11 @@ def _lake_check(ctx: Context, reporter: Reporter) -> None:
 
 
 # The pieces of a run other deploy paths reuse (bootstrap.cfn: the same outputs, uploads and report).
-def context_for(target: Target, stack: str, region: str, state_root: Path, dry_run: bool = False) -> Context:
+def context_for(
+    target: Target, stack: str, region: str, state_root: Path, dry_run: bool = False, athena: bool = False
+) -> Context:
     """A run's context: the spec with the caller's account (from STS), clients, the base outputs."""
-    return _context(target, stack, region, state_root, dry_run)
+    return _context(target, stack, region, state_root, dry_run, athena)
 
 
 def apply_resources(ctx: Context, resources: list[Resource], reporter: Reporter) -> list[Change]:

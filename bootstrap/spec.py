@@ -41,6 +41,8 @@ class StackSpec:
     on_aws: bool
     project_root: Path = PROJECT_ROOT
     contract: Contract = field(default_factory=load_contract)
+    # `--athena` (AWS only): a Glue table over the compacted lake, an Athena workgroup and QuickSight's role for it.
+    athena: bool = False
 
     def __post_init__(self) -> None:
         try:

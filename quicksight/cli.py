@@ -12,7 +12,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from kit.aws_errors import error_code
 from kit.state import StateLayout
-from quicksight import aws
+from quicksight import athena, aws
 from quicksight.check import check_lake
 from quicksight.lake import LakeError, LakeReader
 from quicksight.manifest import MANIFEST_KEY, ManifestError
@@ -67,11 +67,24 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--region")
     up.add_argument("--account-id", help="default: the caller's account (sts get-caller-identity)")
     up.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR)
+    up.add_argument(
+        "--athena",
+        action="store_true",
+        help="read the compacted lake through Athena (the Glue table and workgroup of `python -m bootstrap up "
+        "--athena`) instead of importing the manifest's files: for lakes past QuickSight's 1,000 files / 10 GB",
+    )
+    up.add_argument(
+        "--import-mode",
+        choices=["DIRECT_QUERY", "SPICE"],
+        default="DIRECT_QUERY",
+        help="with --athena: DIRECT_QUERY (each visual is an Athena query, default) or SPICE (imported copy)",
+    )
     down = sub.add_parser("down", help="delete what `up` created")
     down.add_argument("--stack", required=True)
     down.add_argument("--user", help="accepted for symmetry with `up`; not needed to delete")
     down.add_argument("--region")
     down.add_argument("--account-id")
+    down.add_argument("--athena", action="store_true", help="also delete the Athena data set and data source")
     return parser
 
 
@@ -146,10 +159,14 @@ def _account_id(session: boto3.session.Session, given: str | None) -> str:
 
 def _up(args: argparse.Namespace, out: TextIO) -> int:
     validate_stack_name(args.stack)
-    bucket = resolve_bucket(args.stack, args.bucket, args.state_dir)
+    bucket = None if args.athena else resolve_bucket(args.stack, args.bucket, args.state_dir)
     session, region = _quicksight_client(args.region)
     account = _account_id(session, args.account_id)
-    result = aws.up(session.client("quicksight", region_name=region), account, args.stack, bucket, args.user)
+    qs = session.client("quicksight", region_name=region)
+    if bucket is None:
+        result = athena.up(qs, account, args.stack, args.user, import_mode=args.import_mode)
+    else:
+        result = aws.up(qs, account, args.stack, bucket, args.user)
     for name, arn in vars(result).items():
         print(f"{name}: {arn}", file=out)
     return EXIT_OK
@@ -159,7 +176,8 @@ def _down(args: argparse.Namespace, out: TextIO) -> int:
     validate_stack_name(args.stack)
     session, region = _quicksight_client(args.region)
     account = _account_id(session, args.account_id)
-    result = aws.down(session.client("quicksight", region_name=region), account, args.stack)
+    qs = session.client("quicksight", region_name=region)
+    result = athena.down(qs, account, args.stack) if args.athena else aws.down(qs, account, args.stack)
     for name in result.deleted:
         print(f"deleted {name}", file=out)
     for name in result.absent:

@@ -18,7 +18,7 @@ PATH_NAME = "CloudFormation path (--deploy cfn)"
 
 def write_template(args: argparse.Namespace, stdout: TextIO) -> int:
     """Prints the template, or writes it to --out."""
-    text = render(build_template(args.stack), args.format)
+    text = render(build_template(args.stack, athena=args.athena), args.format)
     if args.out:
         Path(args.out).write_text(text, encoding="utf-8")
         stdout.write(f"template for stack {args.stack} written to {args.out} ({len(text)} bytes)\n")
@@ -43,7 +43,7 @@ def run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, std
     except CliExit as e:
         raise CliExit(e.code, f"{PATH_NAME}: {e.message}") from e
     out(f"AWS account {account} as {caller}, region {args.region}, stack {args.stack} ({PATH_NAME})")
-    ctx = context_for(target, args.stack, args.region, args.state_dir)
+    ctx = context_for(target, args.stack, args.region, args.state_dir, athena=args.athena)
     options = DeployOptions(
         yes=args.yes, domain=args.domain, certificate_arn=args.certificate_arn, quicksight=args.quicksight
     )

@@ -21,6 +21,7 @@ from bootstrap.cfn.errors import DeployAborted, DeployError
 from bootstrap.cfn.template import (
     CERTIFICATE_PATTERN,
     DOMAIN_PATTERN,
+    GLUE_DATABASE_PARAMETER,
     OUTPUT_API_ID,
     OUTPUT_CLIENT_ID,
     OUTPUT_DISTRIBUTION_DOMAIN,
@@ -58,6 +59,7 @@ from bootstrap.resources.quicksight_access import QuickSightLakeAccess
 from bootstrap.resources.s3 import Bucket, LakeManifest, empty_bucket
 from bootstrap.spec import SpecError, StackSpec
 from kit.aws_errors import error_code
+from quicksight.athena import database_name
 
 POLL_SECONDS = 5.0
 # CloudFront alone can take 15-30 minutes to deploy or delete a distribution.
@@ -194,6 +196,8 @@ def _parameters(spec: StackSpec, options: DeployOptions, quicksight: str, secret
         "CertificateArn": options.certificate_arn,
         "QuickSight": quicksight,
     }
+    if spec.athena:
+        values[GLUE_DATABASE_PARAMETER] = database_name(spec.stack)
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
 
@@ -371,7 +375,7 @@ def deploy(ctx: Context, options: DeployOptions, reporter: Reporter, ask: Ask) -
     quicksight = _quicksight(ctx, options, reporter)
     secret = _page_token_secret(ctx, creating)
     artifacts = code_artifacts(spec)
-    template = build_template(spec.stack, project_root=spec.project_root, artifacts=artifacts)
+    template = build_template(spec.stack, project_root=spec.project_root, artifacts=artifacts, athena=spec.athena)
     url = _package(ctx, artifacts, compact(template), reporter)
 
     change_set = f"bootstrap-{time.strftime('%Y%m%d-%H%M%S')}"

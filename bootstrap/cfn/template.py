@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,20 @@ from bootstrap.policies import (
     lambda_trust_policy,
     quicksight_role_policy,
     validate_policy,
+)
+from bootstrap.resources.analytics_catalog import (
+    AthenaWorkGroup,
+    GlueDatabase,
+    GlueTable,
+    QuickSightAthenaRole,
+    athena_role_policy,
+    database_input,
+    quicksight_trust_policy,
+    workgroup_configuration,
+    workgroup_description,
+)
+from bootstrap.resources.analytics_catalog import (
+    role_description as athena_role_description,
 )
 from bootstrap.resources.apigateway import FAIL_ON_WARNINGS, GatewayResponses, RestApi, Stage, stage_settings
 from bootstrap.resources.base import Context, Resource, stack_tags, tag_list
@@ -55,6 +69,7 @@ from bootstrap.spec import API_STAGE, SpecError, StackSpec
 from bootstrap.target import Target
 from kit.constants import STACK_NAME_PATTERN
 from kit.state import StateLayout
+from quicksight.athena import database_name, table_input
 
 TEMPLATE_FORMAT_VERSION = "2010-09-09"
 CODE_PREFIX = "lambda/"
@@ -151,6 +166,13 @@ OAC_ID = "OriginAccessControl"
 DISTRIBUTION_ID = "Distribution"
 HEADERS_POLICY_ID = "ResponseHeadersPolicy"
 QUICKSIGHT_ACCESS_ID = "QuickSightLakeAccess"
+GLUE_DATABASE_ID = "AnalyticsDatabase"
+GLUE_TABLE_ID = "AnalyticsTable"
+WORKGROUP_ID = "AthenaWorkGroup"
+ATHENA_ROLE_ID = "QuickSightAthenaRole"
+# --athena only: the database name is the stack's with `-` as `_` (Athena's rule), which CloudFormation cannot
+# compute from StackName, so the deploy passes it (quicksight.athena.database_name, the direct path's function).
+GLUE_DATABASE_PARAMETER = "GlueDatabaseName"
 
 
 GATEWAY_RESPONSES_KEY = "x-amazon-apigateway-gateway-responses"
@@ -394,6 +416,48 @@ def _quicksight_access(b: _Builder, r: Resource) -> None:
     b.add(QUICKSIGHT_ACCESS_ID, "AWS::IAM::RolePolicy", properties, Condition=QUICKSIGHT_ENABLED)
 
 
+def _glue_database(b: _Builder, r: Resource) -> None:
+    properties = {
+        "CatalogId": b.spec.account_id,
+        "DatabaseInput": database_input(b.spec, ref(GLUE_DATABASE_PARAMETER)),
+    }
+    b.add(GLUE_DATABASE_ID, "AWS::Glue::Database", properties)
+
+
+def _glue_table(b: _Builder, r: Resource) -> None:
+    properties = {
+        "CatalogId": b.spec.account_id,
+        "DatabaseName": ref(GLUE_DATABASE_ID),
+        "TableInput": table_input(b.spec.data_bucket),
+    }
+    b.add(GLUE_TABLE_ID, "AWS::Glue::Table", properties)
+
+
+def _workgroup(b: _Builder, r: Resource) -> None:
+    properties = {
+        "Name": r.name,
+        "Description": workgroup_description(b.spec),
+        "State": "ENABLED",
+        "RecursiveDeleteOption": True,  # as the direct path's delete
+        "WorkGroupConfiguration": workgroup_configuration(b.spec),
+        "Tags": tag_list(stack_tags(b.spec.stack)),
+    }
+    b.add(WORKGROUP_ID, "AWS::Athena::WorkGroup", properties)
+
+
+def _athena_role(b: _Builder, r: Resource) -> None:
+    policy = athena_role_policy(b.spec, ref(GLUE_DATABASE_ID), ref(WORKGROUP_ID))
+    validate_policy(policy, resource_policy=False)
+    properties = {
+        "RoleName": r.name,
+        "Description": athena_role_description(b.spec),
+        "AssumeRolePolicyDocument": quicksight_trust_policy(b.spec),
+        "Policies": [{"PolicyName": INLINE_POLICY, "PolicyDocument": policy}],
+        "Tags": tag_list(stack_tags(b.spec.stack)),
+    }
+    b.add(ATHENA_ROLE_ID, "AWS::IAM::Role", properties)
+
+
 _CONVERTERS: dict[type[Resource], Callable[[_Builder, Resource], None]] = {
     UserPool: _user_pool,
     AppClient: _app_client,
@@ -410,11 +474,15 @@ _CONVERTERS: dict[type[Resource], Callable[[_Builder, Resource], None]] = {
     ResponseHeadersPolicy: _headers_policy,
     Distribution: _distribution,
     QuickSightLakeAccess: _quicksight_access,
+    GlueDatabase: _glue_database,
+    GlueTable: _glue_table,
+    AthenaWorkGroup: _workgroup,
+    QuickSightAthenaRole: _athena_role,
 }
 
 
-def _parameters(stack: str) -> dict[str, Any]:
-    return {
+def _parameters(stack: str, athena: bool) -> dict[str, Any]:
+    parameters = {
         STACK_PARAMETER: {
             "Type": "String",
             "Default": stack,
@@ -453,6 +521,15 @@ def _parameters(stack: str) -> dict[str, Any]:
             "Description": "enabled: QuickSight's service role may read the lake (QuickSight must be set up)",
         },
     }
+    if athena:
+        parameters[GLUE_DATABASE_PARAMETER] = {
+            "Type": "String",
+            "Default": database_name(stack),
+            "AllowedPattern": "^[a-z][a-z0-9_]{0,254}$",
+            "ConstraintDescription": "lower-case letters, digits and '_' (Athena's names)",
+            "Description": "Glue database of the compacted lake: the stack name with '-' as '_' (the deploy sets it)",
+        }
+    return parameters
 
 
 # The stack outputs the deploy turns back into the direct path's outputs (through each resource's export()).
@@ -487,11 +564,18 @@ def _outputs(spec: StackSpec) -> dict[str, Any]:
 
 
 def build_template(
-    stack: str, project_root: Path | None = None, artifacts: dict[str, CodeArtifact] | None = None
+    stack: str,
+    project_root: Path | None = None,
+    artifacts: dict[str, CodeArtifact] | None = None,
+    athena: bool = False,
 ) -> dict[str, Any]:
-    """The CloudFormation template of the whole stack; `stack` is the StackName parameter's default."""
+    """The CloudFormation template of the whole stack; `stack` is the StackName parameter's default.
+
+    athena: with the Glue database and table, the Athena workgroup and QuickSight's Athena role (`--athena`).
+    """
     check_stack_name(stack)
     spec = symbolic_spec() if project_root is None else _with_root(symbolic_spec(), project_root)
+    spec = replace(spec, athena=athena)
     ctx = Context(spec=spec, target=Target.aws(), layout=StateLayout(Path("."), spec.stack))
     ctx.outputs.update(
         {
@@ -519,7 +603,7 @@ def build_template(
         "Metadata": {
             "UploadedAfterStack": [r.kind for r in stack_resources(spec) if isinstance(r, UPLOADED_AFTER_STACK)],
         },
-        "Parameters": _parameters(stack),
+        "Parameters": _parameters(stack, athena),
         "Rules": {
             "CustomDomainNeedsCertificate": {
                 "RuleCondition": {"Fn::Not": [{"Fn::Equals": [{"Ref": "DomainName"}, ""]}]},

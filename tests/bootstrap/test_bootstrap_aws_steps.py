@@ -252,7 +252,7 @@ def test_deploy_aws_asks_and_refuses_on_a_non_interactive_input(monkeypatch, tmp
     calls = []
     monkeypatch.setattr(cli, "aws_identity", lambda target, region: (ACCOUNT, "arn:aws:iam::123456789012:user/me"))
 
-    def fake_up(target, stack, region, out, state_dir, dry_run=False):
+    def fake_up(target, stack, region, out, state_dir, dry_run=False, athena=False):
         calls.append(dry_run)
         out("  would create  cognito user pool dev-ExpenseTrackerUserPool")
         return RunResult([Change("cognito user pool dev-ExpenseTrackerUserPool", "would create")], {})
