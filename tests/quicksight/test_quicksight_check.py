@@ -156,7 +156,7 @@ BAD_LAKES: list[tuple[str, Callable[[Any], None], str]] = [
     ("a missing category", _without("category"), "FIELD_MISSING"),
     ("a date that is not YYYY-MM-DD", _with("date", "12/01/2026"), "FIELD_BAD_VALUE"),
     ("a field the dataset does not list", _with("note", "x"), "FIELD_EXTRA"),
-    ("a CSV file in the lake", lambda lake: lake.put(f"{ROOT}created_month=2026-01/export.csv", "a,b\n"), "NOT_JSON_FILE"),
+    ("a CSV file in the lake", lambda lake: lake.put(f"{ROOT}created_month=2026-01/x.csv", "a,b\n"), "NOT_JSON_FILE"),
     ("a file outside the layout", lambda lake: lake.put(f"{ROOT}stray.json", lake.encode(lake.records[0])), "LAYOUT"),
     (
         "a per-expense object under the compacted prefix",
