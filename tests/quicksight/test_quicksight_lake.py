@@ -210,3 +210,15 @@ def test_a_file_that_could_not_be_read_is_read_again_next_time(lake: Any) -> Non
     second = reader.read()
     assert counter.take() == [denied]  # not cached as unreadable: only it is read again
     assert second.malformed == [] and len(second.rows) == len(lake.records)
+
+
+def test_a_refresh_with_nothing_changed_is_one_manifest_get_and_the_listing(lake: Any) -> None:
+    counter = GetCounter()
+    calls: list[str] = []
+    counter.s3.meta.events.register("before-call.s3.*", lambda model, **_: calls.append(model.name))
+    reader = LakeReader(counter.s3, lake.bucket)
+    reader.read()
+    calls.clear()
+    snapshot = reader.read()
+    assert calls == ["GetObject", "ListObjectsV2"] and snapshot.fetched == 0  # the GET is the manifest's
+    assert len(snapshot.rows) == len(lake.records)

@@ -174,3 +174,13 @@ def test_route_missing_bucket_is_503_json(client: Any) -> None:
     client.bucket["name"] = "no-such-bucket-anywhere"
     response = client.get("/_dev/dashboard")
     assert response.status_code == 503 and response.get_json()["message"].endswith("(NoSuchBucket).")
+
+
+def test_route_flags_mixed_column_types_and_lists_the_bad_line(client: Any, lake: Any) -> None:
+    record = {**lake.records[0], "amount": "twelve"}
+    lake.put_row(record, lake.encode(record))
+    page = client.get("/_dev/dashboard").get_data(as_text=True)
+    assert "QuickSight would not import these files as one data set" in page
+    assert "field &#x27;amount&#x27; is number in 14 rows and text in 1 rows" in page
+    assert f"{lake.file_of(record)} line 1: amount=&#x27;twelve&#x27; is not a decimal number" in page
+    assert f'<strong id="summary-count">{len(lake.records) - 1}</strong>' in page  # the rest is still shown
