@@ -12,7 +12,7 @@ from kit.analytics import ANALYTICS_PREFIX, file_key, parse_file_key
 from kit.aws_errors import error_code
 from kit.constants import LAKE_PREFIX
 from quicksight.lake import LakeError, column_problems, fetch_files, read_manifest
-from quicksight.limits import ListedFile, limit_problems
+from quicksight.limits import ListedFile, limit_problems, too_much
 from quicksight.manifest import MANIFEST_KEY, ManifestError, S3Location, manifest_locations
 from quicksight.policy import Need, policy_gaps
 
@@ -54,8 +54,7 @@ def check_lake(s3_client: S3Client, bucket: str, *, max_workers: int = 8) -> lis
     problems += [Problem(p.code, p.message) for p in limited]
     # QuickSight refuses an import past its count or size limits before reading a line: so does the check (reading
     # thousands of files, or gigabytes, to report on rows no import would reach helps nobody).
-    too_much = {p.code for p in limit_problems(compacted.values())} & {"LIMIT_FILE_COUNT", "LIMIT_TOTAL_SIZE"}
-    problems += _check_files(s3_client, bucket, compacted, keys, max_workers, read=not too_much)
+    problems += _check_files(s3_client, bucket, compacted, keys, max_workers, read=not too_much(compacted.values()))
     problems += _check_policy(s3_client, bucket, next(iter(sorted(compacted)), file_key("2026-01")))
     return problems
 

@@ -100,6 +100,12 @@ def limit_problems(files: Iterable[ListedFile]) -> list[LimitProblem]:
     return problems
 
 
+def too_much(files: Iterable[ListedFile]) -> bool:
+    """More files, or more bytes in all, than one import takes: no point reading them to report on their rows."""
+    listed = list(files)
+    return len(listed) > MAX_FILES or sum(f.size for f in listed) > MAX_TOTAL_BYTES
+
+
 class ImportLimitError(ManifestError):
     """The files a manifest covers break a QuickSight import limit: the import (and so the dashboard) fails."""
 
