@@ -1,4 +1,7 @@
-"""How the lake preview and /_dev/dashboard scale to 1,000 and 10,000 objects, next to DuckDB on a local copy.
+"""How the lake preview and /_dev/dashboard scale to 1,000 and 10,000 expenses, next to DuckDB on a local copy.
+
+The lake holds the guide's per-expense objects and, beside them, the compacted files the manifest points at
+(kit.analytics): the readers read the compacted files (bench/lake_read.py compares both layouts).
 
 Run: `PYTHONPATH=. .venv/bin/python -m bench.lake_preview [--sizes 1000,10000] [--workers 8]`.
 Two S3 servers hold the same objects, seeded straight into moto (uploading 10,000 objects over HTTP would dominate
@@ -38,6 +41,7 @@ from moto.server import ThreadedMotoServer
 
 from bench.common import write
 from devserver.dashboard.web import STATUS_PATH, dashboard_blueprint
+from kit.analytics import encode_file, file_for, parse_lake_key
 from kit.state import StateLayout
 from localaws.embedded import EmbeddedBackend
 from quicksight.aggregate import aggregate
@@ -90,6 +94,28 @@ def lake_key(record: dict[str, Any]) -> str:
     return f"expenses/{quote(record['userId'], safe='')}/{record['createdAt']}_{record['expenseId']}.json"
 
 
+def compacted_file(record: dict[str, Any]) -> str:
+    ref = parse_lake_key(lake_key(record))
+    assert ref is not None
+    return file_for(ref)
+
+
+def compacted(data: list[dict[str, Any]]) -> dict[str, bytes]:
+    """The compacted files of `data` (file key -> JSON Lines), as the compactor writes them."""
+    files: dict[str, dict[str, bytes]] = {}
+    for record in data:
+        files.setdefault(compacted_file(record), {})[record["expenseId"]] = encode(record)
+    return {key: encode_file(rows) for key, rows in files.items()}
+
+
+def seed(backend: Any, bucket: str, data: list[dict[str, Any]]) -> None:
+    """Per-expense objects and their compacted files, straight into moto."""
+    for record in data:
+        backend.put_object(bucket, lake_key(record), encode(record))
+    for key, body in compacted(data).items():
+        backend.put_object(bucket, key, body)
+
+
 def serve(port: int, conn: Connection) -> None:
     """Child process: a ThreadedMotoServer, plus seeding requests (bucket, count) answered over a pipe."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request log lines
@@ -99,8 +125,7 @@ def serve(port: int, conn: Connection) -> None:
     backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
     while (message := conn.recv()) is not None:
         bucket, count = message
-        for record in records(count):
-            backend.put_object(bucket, lake_key(record), encode(record))
+        seed(backend, bucket, records(count))
         conn.send("seeded")
     server.stop()
 
@@ -115,11 +140,18 @@ def ms(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
-def change_objects(s3: Any, bucket: str, data: list[dict[str, Any]], how_many: int) -> None:
-    """Rewrite `how_many` objects with a new amount (new ETags), as edits through the API would."""
-    for record in data[:how_many]:
+def change_objects(s3: Any, bucket: str, data: list[dict[str, Any]], how_many: int) -> int:
+    """Edit `how_many` expenses (new amounts), as the API and then the compactor would: their objects and their
+    months' compacted files get new ETags. Returns how many compacted files changed."""
+    edited = data[::97][:how_many]  # spread over the months
+    for record in edited:
         record["amount"] += 1
         s3.put_object(Bucket=bucket, Key=lake_key(record), Body=encode(record))
+    months = {compacted_file(r) for r in edited}
+    for key, body in compacted(data).items():
+        if key in months:
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
+    return len(months)
 
 
 def bench_reader(s3: Any, bucket: str, data: list[dict[str, Any]], workers: int, scratch: Path) -> dict[str, Any]:
@@ -128,10 +160,10 @@ def bench_reader(s3: Any, bucket: str, data: list[dict[str, Any]], workers: int,
     reader = LakeReader(s3, bucket, max_workers=workers)
     cold_ms, cold = timed(reader.read)
     warm_ms, warm = timed(reader.read)
-    assert cold.fetched == count and warm.fetched == 0 and len(warm.rows) == count
-    change_objects(s3, bucket, data, 10)
+    assert len(cold.rows) == count and warm.fetched == 0 and len(warm.rows) == count
+    files = change_objects(s3, bucket, data, 10)
     changed_ms, changed = timed(reader.read)
-    assert changed.fetched == 10, changed.fetched
+    assert changed.fetched == files, changed.fetched
     cache_path = scratch / f"{bucket}.jsonl"
     save_ms, _ = timed(lambda: reader.cache.save(cache_path))
     load_ms, cache = timed(lambda: LakeCache.load(cache_path))
@@ -198,8 +230,7 @@ def bench_size(
     bucket = f"bench-lake-{count}-{uuid.uuid4().hex[:6]}"
     s3.create_bucket(Bucket=bucket)
     backend = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
-    for record in data:
-        backend.put_object(bucket, lake_key(record), encode(record))
+    seed(backend, bucket, data)
     upload_manifest(s3, bucket)
     dev = bench_reader(s3, bucket, [dict(r) for r in data], workers, scratch)
     rows = dev.pop("rows")
@@ -217,7 +248,7 @@ def bench_size(
     server_warm_ms, _ = timed(reader.read)
 
     view_ms, _view = timed(lambda: aggregate(rows))
-    context = PageContext(bucket=bucket, manifest_uri=f"s3://{bucket}/manifest.json", objects=len(rows))
+    context = PageContext(bucket=bucket, manifest_uri=f"s3://{bucket}/manifest.json", files=len(compacted(data)))
     render_ms, page = timed(lambda: render_dashboard(rows, context, chart_js=chart_js))
 
     glob = str(local / "expenses" / "*" / "*.json")

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import json
-import re
-from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from kit.analytics import ANALYTICS_PREFIX, file_key, parse_file_key
 from kit.aws_errors import error_code
 from kit.constants import LAKE_PREFIX
-from quicksight.lake import LakeError, LakeObject, fetch_objects, read_manifest
+from quicksight.lake import LakeError, column_problems, fetch_files, read_manifest
+from quicksight.limits import ListedFile, limit_problems, too_much
 from quicksight.manifest import MANIFEST_KEY, ManifestError, S3Location, manifest_locations
 from quicksight.policy import Need, policy_gaps
-from quicksight.schema import COLUMNS, JSON_KINDS, CastError, cast_row, json_kind
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 MAX_FILE_LINES = 10  # per-file problems beyond this are summarised in one line
-_LAYOUT = re.compile(r"^expenses/[^/]+/[^/]+_[^/]+\.json$")
 _TEXT_ONLY_SETTINGS = ("containsHeader", "delimiter", "textqualifier")
+_LAYOUT_TEXT = f"{ANALYTICS_PREFIX}created_month=YYYY-MM/part-NNN.json"
 
 
 @dataclass(frozen=True)
@@ -37,71 +36,98 @@ class Problem:
 
 
 def check_lake(s3_client: S3Client, bucket: str, *, max_workers: int = 8) -> list[Problem]:
-    """Check the live bucket the way QuickSight would use it; an empty list means the import should work."""
+    """Check the live bucket the way QuickSight would use it; an empty list means the import should work.
+
+    QuickSight imports the compacted files (kit.analytics) through the manifest; the per-expense objects under
+    `expenses/` are the audit trail the compactor reads, checked here only for "compaction never ran".
+    """
     try:
-        keys = _list_bucket(s3_client, bucket)
+        listing = _list_bucket(s3_client, bucket)
     except LakeError as e:
         return [Problem(e.code if e.code != "NoSuchBucket" else "BUCKET_MISSING", e.message)]
-    lake_keys = {k: v for k, v in keys.items() if k.startswith(LAKE_PREFIX) and not k.endswith("/")}
-    problems = _check_manifest(s3_client, bucket, keys, lake_keys)
-    problems += _check_files(s3_client, bucket, lake_keys, max_workers)
-    problems += _check_policy(s3_client, bucket, next(iter(sorted(lake_keys)), f"{LAKE_PREFIX}example.json"))
+    keys = {k: f.etag for k, f in listing.items()}
+    compacted = {k: f for k, f in listing.items() if k.startswith(ANALYTICS_PREFIX) and not k.endswith("/")}
+    problems, covered = _check_manifest(s3_client, bucket, listing, compacted)
+    # The limits apply to what the import would read: what the manifest covers (the compacted files when the
+    # manifest is unusable, as they are what it should cover). Sizes come from the listing: no GET needed.
+    limited = limit_problems(covered if covered is not None else compacted.values())
+    problems += [Problem(p.code, p.message) for p in limited]
+    # QuickSight refuses an import past its count or size limits before reading a line: so does the check (reading
+    # thousands of files, or gigabytes, to report on rows no import would reach helps nobody).
+    problems += _check_files(s3_client, bucket, compacted, keys, max_workers, read=not too_much(compacted.values()))
+    problems += _check_policy(s3_client, bucket, next(iter(sorted(compacted)), file_key("2026-01")))
     return problems
 
 
-def _list_bucket(s3_client: S3Client, bucket: str) -> dict[str, str]:
-    keys: dict[str, str] = {}
+def _list_bucket(s3_client: S3Client, bucket: str) -> dict[str, ListedFile]:
+    listing: dict[str, ListedFile] = {}
     try:
         for page in s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
             for item in page.get("Contents", []):
-                keys[item["Key"]] = item["ETag"]
+                listing[item["Key"]] = ListedFile(bucket, item["Key"], item["ETag"], int(item["Size"]))
     except ClientError as e:
         code = error_code(e)
         if code == "NoSuchBucket":
             raise LakeError(code, f"bucket {bucket} does not exist") from e
         raise LakeError(code, f"cannot list bucket {bucket}: {code}") from e
-    return keys
+    return listing
 
 
-def _check_manifest(s3_client: S3Client, bucket: str, keys: dict[str, str], lake_keys: dict[str, str]) -> list[Problem]:
-    root = f"s3://{bucket}/{LAKE_PREFIX}"
+def _covered(bucket: str, locations: list[S3Location], listing: dict[str, ListedFile]) -> list[ListedFile]:
+    """The files the manifest's locations cover in this bucket, each once (other buckets are a problem of their own)."""
+    found: dict[str, ListedFile] = {}
+    for location in locations:
+        if location.bucket != bucket:
+            continue
+        if location.is_prefix:
+            found.update((k, f) for k, f in listing.items() if k.startswith(location.key) and not k.endswith("/"))
+        elif location.key in listing:
+            found[location.key] = listing[location.key]
+    return [found[k] for k in sorted(found)]
+
+
+def _check_manifest(
+    s3_client: S3Client, bucket: str, listing: dict[str, ListedFile], compacted: dict[str, ListedFile]
+) -> tuple[list[Problem], list[ListedFile] | None]:
+    """Problems with the manifest, and the files it covers (None when it cannot be read)."""
+    root = f"s3://{bucket}/{ANALYTICS_PREFIX}"
     try:
         manifest = read_manifest(s3_client, bucket)
     except ManifestError as e:
         if e.code != "MANIFEST_MISSING":
-            return [Problem(e.code, e.message)]
-        elsewhere = sorted(k for k in keys if k.rsplit("/", 1)[-1] == MANIFEST_KEY)
+            return [Problem(e.code, e.message)], None
+        elsewhere = sorted(k for k in listing if k.rsplit("/", 1)[-1] == MANIFEST_KEY)
         if elsewhere:
             return [
                 Problem(
                     "MANIFEST_NOT_AT_ROOT",
                     f"manifest found at s3://{bucket}/{elsewhere[0]} but not at s3://{bucket}/{MANIFEST_KEY}: "
-                    f"put it at the bucket root, next to {LAKE_PREFIX}",
+                    f"put it at the bucket root, next to {ANALYTICS_PREFIX.split('/')[0]}/",
                 )
-            ]
-        return [Problem(e.code, f"{e.message}; upload one with URIPrefixes [{root}]")]
+            ], None
+        return [Problem(e.code, f"{e.message}; upload one with URIPrefixes [{root}]")], None
     except LakeError as e:
-        return [Problem(e.code, e.message)]
+        return [Problem(e.code, e.message)], None
 
     problems = _check_upload_settings(manifest)
     try:
         locations = manifest_locations(manifest)
     except ManifestError as e:
-        return [*problems, Problem(e.code, e.message)]
+        return [*problems, Problem(e.code, e.message)], None
     for location in locations:
-        problems += _check_location(bucket, location, keys)
+        problems += _check_location(bucket, location, listing)
     uris = {loc.key for loc in locations if not loc.is_prefix and loc.bucket == bucket}
     if uris and not any(loc.is_prefix for loc in locations):
-        left_out = [k for k in lake_keys if k not in uris]
+        left_out = [k for k in sorted(compacted) if k not in uris]
         if left_out:
             problems.append(
                 Problem(
                     "MANIFEST_URIS_INCOMPLETE",
-                    f"manifest lists {len(uris)} files by URI but {len(left_out)} lake files are not among them "
-                    f"(e.g. s3://{bucket}/{left_out[0]}); use URIPrefixes [{root}] so new expenses are included",
+                    f"manifest lists {len(uris)} files by URI but {len(left_out)} compacted files are not among "
+                    f"them (e.g. s3://{bucket}/{left_out[0]}); use URIPrefixes [{root}] so new months are included",
                 )
             )
-    return problems
+    return problems, _covered(bucket, locations, listing)
 
 
 def _check_upload_settings(manifest: dict[str, Any]) -> list[Problem]:
@@ -129,8 +155,8 @@ def _check_upload_settings(manifest: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def _check_location(bucket: str, location: S3Location, keys: dict[str, str]) -> list[Problem]:
-    root = f"s3://{bucket}/{LAKE_PREFIX}"
+def _check_location(bucket: str, location: S3Location, listing: dict[str, ListedFile]) -> list[Problem]:
+    root = f"s3://{bucket}/{ANALYTICS_PREFIX}"
     kind = "URIPrefix" if location.is_prefix else "URI"
     if location.bucket != bucket:
         return [
@@ -140,9 +166,9 @@ def _check_location(bucket: str, location: S3Location, keys: dict[str, str]) -> 
             )
         ]
     if not location.is_prefix:
-        if location.key not in keys:
+        if location.key not in listing:
             return [Problem("MANIFEST_URI_MISSING", f"manifest URI {location.uri} does not exist")]
-        if not location.key.startswith(LAKE_PREFIX):
+        if not location.key.startswith(ANALYTICS_PREFIX):
             return [Problem("MANIFEST_WRONG_PREFIX", f"manifest URI {location.uri} is outside {root}")]
         return []
     prefix = location.key
@@ -154,20 +180,36 @@ def _check_location(bucket: str, location: S3Location, keys: dict[str, str]) -> 
                 f"everything else too; use {root}",
             )
         ]
-    if prefix in (LAKE_PREFIX, LAKE_PREFIX.rstrip("/")):
+    if prefix in (ANALYTICS_PREFIX, ANALYTICS_PREFIX.rstrip("/")):
         return []
+    if prefix.startswith(ANALYTICS_PREFIX):
+        return [
+            Problem(
+                "MANIFEST_PREFIX_PARTIAL",
+                f"manifest URIPrefix {location.uri} covers only part of the compacted lake (one month); use {root}",
+            )
+        ]
+    if prefix in (LAKE_PREFIX, LAKE_PREFIX.rstrip("/")):
+        return [
+            Problem(
+                "MANIFEST_PREFIX_PER_EXPENSE",
+                f"manifest URIPrefix {location.uri} covers the per-expense objects (one file per expense, the "
+                f"guide's layout): QuickSight imports at most 1,000 files, so point it at the compacted files {root}",
+            )
+        ]
     if prefix.startswith(LAKE_PREFIX):
         return [
             Problem(
                 "MANIFEST_PREFIX_ONE_USER",
-                f"manifest URIPrefix {location.uri} covers only part of the lake (one user's folder); use {root}",
+                f"manifest URIPrefix {location.uri} covers only one user's per-expense objects; use {root}",
             )
         ]
-    covered = sum(1 for k in keys if k.startswith(prefix))
+    covered = sum(1 for k in listing if k.startswith(prefix))
     return [
         Problem(
             "MANIFEST_WRONG_PREFIX",
-            f"manifest URIPrefix {location.uri} is not the lake prefix {root} (it matches {covered} objects)",
+            f"manifest URIPrefix {location.uri} is not the compacted lake's prefix {root} (it matches {covered} "
+            "objects)",
         )
     ]
 
@@ -175,97 +217,44 @@ def _check_location(bucket: str, location: S3Location, keys: dict[str, str]) -> 
 def _per_file(code: str, lines: list[str]) -> list[Problem]:
     problems = [Problem(code, line) for line in lines[:MAX_FILE_LINES]]
     if len(lines) > MAX_FILE_LINES:
-        problems.append(Problem(code, f"... and {len(lines) - MAX_FILE_LINES} more files like these"))
+        problems.append(Problem(code, f"... and {len(lines) - MAX_FILE_LINES} more like these"))
     return problems
 
 
-def _check_files(s3_client: S3Client, bucket: str, lake_keys: dict[str, str], max_workers: int) -> list[Problem]:
-    root = f"s3://{bucket}/{LAKE_PREFIX}"
-    if not lake_keys:
-        return [Problem("NO_FILES", f"no objects under {root}: QuickSight would import nothing")]
-    not_json = [k for k in sorted(lake_keys) if not k.endswith(".json")]
-    off_layout = [k for k in sorted(lake_keys) if k.endswith(".json") and not _LAYOUT.match(k)]
+def _check_files(
+    s3_client: S3Client,
+    bucket: str,
+    compacted: dict[str, ListedFile],
+    keys: dict[str, str],
+    max_workers: int,
+    *,
+    read: bool = True,
+) -> list[Problem]:
+    """The compacted files: there, at the layout the compactor writes, each line a row of the dataset's types."""
+    root = f"s3://{bucket}/{ANALYTICS_PREFIX}"
+    if not compacted:
+        per_expense = sum(1 for k in keys if k.startswith(LAKE_PREFIX) and not k.endswith("/"))
+        if per_expense:
+            return [
+                Problem(
+                    "COMPACTION_MISSING",
+                    f"{per_expense} per-expense objects under s3://{bucket}/{LAKE_PREFIX} but no compacted file "
+                    f"under {root}: the compaction never ran; run `make reconcile` to rebuild the compacted files",
+                )
+            ]
+        return [Problem("NO_FILES", f"no files under {root}: QuickSight would import nothing")]
+    json_files = [f for k, f in sorted(compacted.items()) if k.endswith(".json")]
     problems = _per_file(
-        "NOT_JSON_FILE",
-        [f"s3://{bucket}/{k} is not a .json file; every file under the prefix must be JSON" for k in not_json],
-    )
-    problems += _per_file(
         "LAYOUT",
-        [f"s3://{bucket}/{k} is not at expenses/<userId>/<createdAt>_<expenseId>.json" for k in off_layout],
+        [f"{f.uri} is not at {_LAYOUT_TEXT}" for f in json_files if parse_file_key(f.key) is None],
     )
-    items = [(bucket, k, etag) for k, etag in sorted(lake_keys.items()) if k.endswith(".json")]
-    objects = fetch_objects(s3_client, items, max_workers=max_workers)
-    problems += _per_file(
-        "FILE_UNPARSEABLE",
-        [f"{obj.uri} does not parse: {obj.error}" for obj in objects if obj.decoded is None],
-    )
-    problems += _check_types([obj for obj in objects if obj.decoded is not None])
-    return problems
-
-
-def _check_types(objects: list[LakeObject]) -> list[Problem]:
-    """Every file must give each column the same JSON type, the one the dataset's column type expects."""
-    problems: list[Problem] = []
-    for column, column_type in COLUMNS.items():
-        expected = JSON_KINDS[column_type]
-        examples: dict[str, str] = {}
-        kinds: Counter[str] = Counter()
-        for obj in objects:
-            assert obj.decoded is not None
-            kind = json_kind(obj.decoded[column]) if column in obj.decoded else "missing"
-            kinds[kind] += 1
-            examples.setdefault(kind, obj.uri)
-        present = {k: n for k, n in kinds.items() if k not in ("missing", "null")}
-        if kinds["missing"]:
-            problems.append(
-                Problem(
-                    "FIELD_MISSING",
-                    f"field {column!r} is missing from {kinds['missing']} of {len(objects)} files "
-                    f"(e.g. {examples['missing']})",
-                )
-            )
-        if len(present) > 1:
-            spread = " and ".join(f"{k} in {n} files" for k, n in sorted(present.items(), key=lambda kv: -kv[1]))
-            odd = next(k for k in sorted(present, key=lambda k: present[k]) if k != expected)
-            problems.append(
-                Problem(
-                    "FIELD_INCONSISTENT_TYPE",
-                    f"field {column!r} is {spread} (e.g. {examples[odd]}); the dataset reads it as {column_type}, "
-                    f"so every file must hold a JSON {expected}",
-                )
-            )
-        elif present and expected not in present:
-            (only,) = present
-            problems.append(
-                Problem(
-                    "FIELD_WRONG_TYPE",
-                    f"field {column!r} is {only} in every file (e.g. {examples[only]}); the dataset reads it as "
-                    f"{column_type}, which needs a JSON {expected}",
-                )
-            )
-    problems += _check_values(objects)
-    return problems
-
-
-def _check_values(objects: list[LakeObject]) -> list[Problem]:
-    """Values of the right JSON type that still do not cast (a date that is not YYYY-MM-DD, say)."""
-    bad: dict[str, list[str]] = defaultdict(list)
-    for obj in objects:
-        if obj.error is None or obj.decoded is None:
-            continue
-        typed = {c: v for c, v in obj.decoded.items() if c in COLUMNS and json_kind(v) == JSON_KINDS[COLUMNS[c]]}
-        try:
-            cast_row(typed)
-        except CastError as e:
-            bad[e.column].append(f"{obj.uri}: {e}")
-    problems: list[Problem] = []
-    for column, lines in sorted(bad.items()):
-        problems.append(
-            Problem(
-                "FIELD_BAD_VALUE",
-                f"field {column!r} cannot be cast to {COLUMNS[column]} in {len(lines)} files (e.g. {lines[0]})",
-            )
-        )
+    if not read:
+        return problems
+    files = fetch_files(s3_client, json_files, max_workers=max_workers)
+    unreadable = [f"{f.uri} does not parse: {f.error}" for f in files if f.error is not None]
+    unreadable += [f"{f.uri} line {b.line} does not parse: {b.error}" for f in files for b in f.bad if b.column is None]
+    problems += _per_file("FILE_UNPARSEABLE", unreadable)
+    problems += [Problem(code, message) for code, message in column_problems(files)]
     return problems
 
 

@@ -16,7 +16,7 @@ from quicksight import athena, aws
 from quicksight.check import check_lake
 from quicksight.lake import LakeError, LakeReader
 from quicksight.manifest import MANIFEST_KEY, ManifestError
-from quicksight.render import ChartJsMissing, PageContext, render_dashboard
+from quicksight.render import ChartJsMissing, page_context, render_dashboard
 from quicksight.stack import (
     DEFAULT_STATE_DIR,
     StackError,
@@ -56,10 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     preview.add_argument(
         "--cache",
         type=Path,
-        help="file of parsed objects kept between runs, so a rerun reads only what changed "
+        help="file of parsed lake files kept between runs, so a rerun reads only what changed "
         "(default: .devstate/<stack>/lake-cache.<bucket>.jsonl when .devstate/<stack>/ exists, shared with make dev)",
     )
-    preview.add_argument("--no-cache", action="store_true", help="read every object, keep nothing")
+    preview.add_argument("--no-cache", action="store_true", help="read every file, keep nothing")
     up = sub.add_parser("up", help="create/update the QuickSight data source, data set, analysis and dashboard")
     up.add_argument("--stack", required=True)
     up.add_argument("--user", required=True, help="QuickSight user ARN that gets owner permissions")
@@ -124,21 +124,17 @@ def _preview(args: argparse.Namespace, out: TextIO) -> int:
     except (ManifestError, LakeError) as e:
         print(f"{e.code}: {e.message}", file=sys.stderr)
         return EXIT_PROBLEMS
-    context = PageContext(
-        bucket=bucket,
-        manifest_uri=f"s3://{bucket}/{MANIFEST_KEY}",
-        objects=snapshot.listed,
-        malformed=[(o.uri, o.error or "") for o in snapshot.malformed],
-        missing=snapshot.missing,
-    )
+    context = page_context(snapshot)
     page = render_dashboard(snapshot.rows, context, selected_user=args.user_id)
     args.out.write_text(page, encoding="utf-8")
     print(
-        f"wrote {args.out}: {len(snapshot.rows)} expenses from {snapshot.listed} objects "
+        f"wrote {args.out}: {len(snapshot.rows)} expenses from {snapshot.listed} files "
         f"({snapshot.fetched} read, {snapshot.listed - snapshot.fetched} unchanged from the cache), "
-        f"{len(snapshot.malformed)} skipped",
+        f"{context.skipped} skipped",
         file=out,
     )
+    for message in context.import_problems:
+        print(f"warning: {message}", file=sys.stderr)
     return EXIT_OK
 
 

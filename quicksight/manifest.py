@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from kit.constants import LAKE_PREFIX
+from kit.analytics import ANALYTICS_PREFIX
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -16,20 +16,22 @@ QUICKSIGHT_SERVICE_PRINCIPAL: Final = "quicksight.amazonaws.com"
 
 
 def build_manifest(bucket: str) -> dict[str, Any]:
-    """The manifest QuickSight needs to import every expense object under `expenses/`.
+    """The manifest QuickSight needs to import every compacted file under `analytics/expenses/` (kit.analytics).
 
+    Not the guide's `expenses/`: that holds one object per expense, and QuickSight imports at most 1,000 files
+    through a manifest (quicksight.limits); the compacted layout holds one file per month.
     For parity with QuickSight's documented manifest format: for JSON files `globalUploadSettings` carries only
     `format`; `containsHeader`, `delimiter` and `textqualifier` apply to delimited text, so (unlike the guide's
     example) they are left out.
     """
     return {
-        "fileLocations": [{"URIPrefixes": [f"s3://{bucket}/{LAKE_PREFIX}"]}],
+        "fileLocations": [{"URIPrefixes": [f"s3://{bucket}/{ANALYTICS_PREFIX}"]}],
         "globalUploadSettings": {"format": "JSON"},
     }
 
 
 def upload_manifest(s3_client: S3Client, bucket: str) -> str:
-    """Write `manifest.json` at the bucket root (a sibling of `expenses/`) and return its s3:// URI."""
+    """Write `manifest.json` at the bucket root (a sibling of `expenses/` and `analytics/`); return its s3:// URI."""
     body = json.dumps(build_manifest(bucket), indent=2).encode("utf-8")
     s3_client.put_object(Bucket=bucket, Key=MANIFEST_KEY, Body=body, ContentType="application/json")
     return f"s3://{bucket}/{MANIFEST_KEY}"

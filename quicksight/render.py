@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from quicksight.aggregate import DEFAULT_ROW_LIMIT, TABLE_COLUMNS, DashboardView, aggregate, rows_by_user
-from quicksight.lake import ProgressView
+from quicksight.lake import LakeSnapshot, ProgressView
+from quicksight.manifest import MANIFEST_KEY
 
 FRONTEND_DIR = Path(__file__).resolve().parent.parent / "frontend"
 CHART_JS_URL_PATH = "vendor/chart.umd.min.js"  # the key frontend/vendor.json maps to the npm file
@@ -43,10 +44,26 @@ class PageContext:
 
     bucket: str
     manifest_uri: str
-    objects: int
-    malformed: list[tuple[str, str]] = field(default_factory=list)  # (uri, reason)
+    files: int  # compacted files the manifest covers
+    malformed: list[tuple[str, str]] = field(default_factory=list)  # (file URI [and line], reason), as many as shown
     missing: list[str] = field(default_factory=list)
+    skipped: int = 0  # files and lines skipped in all (`malformed` may show fewer)
+    import_problems: list[str] = field(default_factory=list)  # columns QuickSight would not read as one data set
     generated_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+
+
+def page_context(snapshot: LakeSnapshot) -> PageContext:
+    """What a page says about one read of the lake (the preview file and /_dev/dashboard alike)."""
+    skipped = snapshot.skipped
+    return PageContext(
+        bucket=snapshot.bucket,
+        manifest_uri=f"s3://{snapshot.bucket}/{MANIFEST_KEY}",
+        files=snapshot.listed,
+        malformed=[(s.where, s.error) for s in skipped],
+        missing=snapshot.missing,
+        skipped=sum(f.error is not None for f in snapshot.files) + snapshot.skipped_lines,
+        import_problems=[message for _, message in snapshot.column_problems],
+    )
 
 
 @dataclass(frozen=True)
@@ -221,13 +238,22 @@ def render_dashboard(
     ]
     problems = [f"<li>{_esc(uri)}: {_esc(reason)}</li>" for uri, reason in context.malformed]
     problems += [f"<li>{_esc(uri)}: listed in the manifest but missing</li>" for uri in context.missing]
+    total = max(context.skipped, len(context.malformed)) + len(context.missing)
+    more = f"<p>... and {total - len(problems):,} more.</p>" if total > len(problems) else ""
     problem_block = (
-        f'<section class="warn"><h2>Skipped files ({len(problems)})</h2>'
+        f'<section class="warn"><h2>Skipped files and rows ({total:,})</h2>'
         f"<p>QuickSight would skip these rows too. Run <code>python -m quicksight check</code>.</p>"
-        f"<ul>{''.join(problems)}</ul></section>"
+        f"<ul>{''.join(problems)}</ul>{more}</section>"
         if problems
         else ""
     )
+    if context.import_problems:
+        items = "".join(f"<li>{_esc(p)}</li>" for p in context.import_problems)
+        problem_block = (
+            '<section class="warn" role="alert"><h2>QuickSight would not import these files as one data set</h2>'
+            "<p>Every file a manifest covers must have the same columns, each of one type. "
+            f"Run <code>python -m quicksight check</code>.</p><ul>{items}</ul></section>" + problem_block
+        )
     header_cells = "".join(
         f'<th class="num">{_esc(c)}</th>' if c == "amount" else f"<th>{_esc(c)}</th>" for c in TABLE_COLUMNS
     )
@@ -248,7 +274,7 @@ def render_dashboard(
 <h1>Expense dashboard</h1>
 <p class="warn"><strong>Operator view across all users, for local use only.</strong> It reads every user's expenses
 from the data lake, like the QuickSight dashboard it previews; never expose it beyond this machine.</p>
-<p class="muted">Source: <code>{_esc(context.manifest_uri)}</code> &middot; {context.objects} objects &middot;
+<p class="muted">Source: <code>{_esc(context.manifest_uri)}</code> &middot; {context.files:,} files &middot;
 generated {_esc(context.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC"))}</p>
 {freshness}
 {problem_block}
@@ -280,20 +306,25 @@ Total amount: <strong id="summary-total">{_esc(current.total)}</strong></p>
 """
 
 
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"
+
+
 def render_progress(bucket: str, manifest_uri: str, progress: ProgressView | None) -> str:
     """The page shown while the first read of a large lake runs: it reloads itself (no script) until the data is in."""
     if progress is None or progress.phase == "listing":
         found = f" ({progress.listed:,} found so far)" if progress is not None and progress.listed else ""
-        detail = f"Listing the objects the manifest names{found}…"
+        detail = f"Listing the files the manifest covers{found}…"
         bar = "<progress></progress>"
     else:
         cached = progress.listed - progress.to_fetch
         detail = (
-            f"Read {progress.fetched:,} of {progress.to_fetch:,} objects"
-            + (f" ({cached:,} more unchanged, from the cache)" if cached else "")
+            f"Read {progress.fetched:,} of {progress.to_fetch:,} files"
+            + f" ({_mb(progress.bytes_fetched)} of {_mb(progress.bytes_to_fetch)})"
+            + (f", {cached:,} more unchanged, from the cache" if cached else "")
             + "…"
         )
-        bar = f'<progress max="{max(progress.to_fetch, 1)}" value="{progress.fetched}"></progress>'
+        bar = f'<progress max="{max(progress.bytes_to_fetch, 1)}" value="{progress.bytes_fetched}"></progress>'
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -307,7 +338,7 @@ def render_progress(bucket: str, manifest_uri: str, progress: ProgressView | Non
 <body>
 <h1>Expense dashboard</h1>
 <p>Reading the data lake through <code>{_esc(manifest_uri)}</code> for the first time. This page reloads itself
-until the data is in; later visits answer at once and only changed objects are read again.</p>
+until the data is in; later visits answer at once and only changed files are read again.</p>
 <p role="status">{_esc(detail)}</p>
 {bar}
 </body>

@@ -16,6 +16,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from expense_core.lake import lake_document
+from kit.analytics import encode_file, file_for, parse_lake_key
 from kit.clients import reset_clients
 from quicksight.manifest import MANIFEST_KEY, upload_manifest
 from tests.quicksight.lake_support import quicksight_read_policy
@@ -102,25 +104,69 @@ def encode_exact(record: dict[str, Any]) -> bytes:
     return text.replace('"@@', "").replace('@@"', "").encode()
 
 
+def file_of(record: dict[str, Any]) -> str:
+    """The compacted file (kit.analytics) that holds a record's row."""
+    ref = parse_lake_key(lake_key(record))
+    assert ref is not None, lake_key(record)
+    return file_for(ref)
+
+
 @dataclass
 class Lake:
-    """A moto bucket and the helpers tests use to shape it."""
+    """A moto bucket and the helpers tests use to shape it: the per-expense objects and, as the compactor keeps
+    them, the compacted files (kit.analytics.encode_file of expense_core.lake.lake_document lines)."""
 
     s3: Any
     bucket: str
     records: list[dict[str, Any]]
     users: dict[str, str] = field(default_factory=lambda: dict(USERS))
+    lines: dict[str, dict[str, bytes]] = field(default_factory=dict)  # compacted file -> sort key -> line
 
     key_of = staticmethod(lake_key)
+    file_of = staticmethod(file_of)
     encode = staticmethod(encode_exact)
 
-    def write(self, records: list[dict[str, Any]]) -> list[str]:
+    def write(self, records: list[dict[str, Any]], *, compact: bool = True) -> list[str]:
+        """Per-expense objects for `records` and (unless `compact` is False) their rows in the compacted files."""
         keys = []
         for record in records:
             key = lake_key(record)
-            self.s3.put_object(Bucket=self.bucket, Key=key, Body=encode_exact(record))
+            self.s3.put_object(Bucket=self.bucket, Key=key, Body=lake_document(record))
             keys.append(key)
+        if compact:
+            for record in records:
+                self.lines.setdefault(file_of(record), {})[record["expenseId"]] = lake_document(record)
+            self.compact({file_of(record) for record in records})
         return keys
+
+    def put_row(self, record: dict[str, Any], line: bytes | None = None) -> str:
+        """Replace one record's line in its compacted file (`line`: raw bytes, default its lake document)."""
+        file = file_of(record)
+        self.lines.setdefault(file, {})[record["expenseId"]] = line if line is not None else lake_document(record)
+        self.compact({file})
+        return file
+
+    def put_line(self, file: str, sort_key: str, line: bytes) -> None:
+        """Add a raw line to a compacted file at `sort_key`'s place (lines are kept in key order)."""
+        self.lines.setdefault(file, {})[sort_key] = line
+        self.compact({file})
+
+    def drop_row(self, record: dict[str, Any]) -> None:
+        """Remove a record's row from its compacted file, as the compactor does after a delete."""
+        file = file_of(record)
+        self.lines.get(file, {}).pop(record["expenseId"], None)
+        self.compact({file})
+
+    def compact(self, files: set[str]) -> None:
+        for file in sorted(files):
+            rows = self.lines.get(file, {})
+            if rows:
+                self.s3.put_object(Bucket=self.bucket, Key=file, Body=encode_file(rows))
+            else:
+                self.s3.delete_object(Bucket=self.bucket, Key=file)
+
+    def files(self) -> list[str]:
+        return sorted(f for f, rows in self.lines.items() if rows)
 
     def put(self, key: str, body: bytes | str) -> None:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=body.encode() if isinstance(body, str) else body)
@@ -148,7 +194,8 @@ def empty_bucket(s3: Any) -> Lake:
 
 @pytest.fixture
 def lake(empty_bucket: Lake, records: list[dict[str, Any]]) -> Lake:
-    """A bucket QuickSight would import cleanly: manifest at the root, lake under expenses/, a read policy."""
+    """A bucket QuickSight would import cleanly: manifest at the root, the per-expense objects under expenses/, their
+    compacted files under analytics/expenses/, a read policy."""
     upload_manifest(empty_bucket.s3, empty_bucket.bucket)
     empty_bucket.write(records)
     empty_bucket.put_policy(quicksight_read_policy(empty_bucket.bucket))

@@ -13,7 +13,7 @@ import pytest
 from quicksight.check import check_lake
 from quicksight.cli import main
 from quicksight.policy import Need, policy_gaps
-from tests.quicksight.lake_support import quicksight_read_policy
+from tests.quicksight.lake_support import GetCounter, quicksight_read_policy
 
 QS = {"Service": "quicksight.amazonaws.com"}
 
@@ -36,15 +36,19 @@ def test_role_principal_and_wildcards_are_accepted(lake: Any) -> None:
     assert check_lake(lake.s3, lake.bucket) == []
 
 
+ROOT = "analytics/expenses/"
+
+
 def _first_key(lake: Any) -> str:
-    return lake.key_of(lake.records[0])
+    """The compacted file holding the first record (the files checked are the compacted ones)."""
+    return str(lake.file_of(lake.records[0]))
 
 
 def _with(field: str, value: Any) -> Callable[[Any], None]:
     def mutate(lake: Any) -> None:
         record = dict(lake.records[0])
         record[field] = value
-        lake.put(lake.key_of(record), lake.encode(record))
+        lake.put_row(record, lake.encode(record))
 
     return mutate
 
@@ -52,14 +56,20 @@ def _with(field: str, value: Any) -> Callable[[Any], None]:
 def _without(field: str) -> Callable[[Any], None]:
     def mutate(lake: Any) -> None:
         record = {k: v for k, v in lake.records[0].items() if k != field}
-        lake.put(lake.key_of(record), lake.encode(record))
+        lake.put_row(lake.records[0], lake.encode(record))
 
     return mutate
+
+
+def _delete_compacted_files(lake: Any) -> None:
+    for file in lake.files():
+        lake.s3.delete_object(Bucket=lake.bucket, Key=file)
 
 
 def _delete_all_expenses(lake: Any) -> None:
     for record in lake.records:
         lake.s3.delete_object(Bucket=lake.bucket, Key=lake.key_of(record))
+    _delete_compacted_files(lake)
 
 
 def _move_manifest_under_expenses(lake: Any) -> None:
@@ -70,7 +80,7 @@ def _move_manifest_under_expenses(lake: Any) -> None:
 
 def _amount_as_text_everywhere(lake: Any) -> None:
     for record in lake.records:
-        lake.put(lake.key_of(record), lake.encode({**record, "amount": str(record["amount"])}))
+        lake.put_row(record, lake.encode({**record, "amount": str(record["amount"])}))
 
 
 def _prefix(uri: str) -> Callable[[Any], None]:
@@ -85,8 +95,10 @@ BAD_LAKES: list[tuple[str, Callable[[Any], None], str]] = [
     ("prefix at the bucket root", _prefix("s3://{b}/"), "MANIFEST_PREFIX_AT_ROOT"),
     ("prefix without a key", _prefix("s3://{b}"), "MANIFEST_PREFIX_AT_ROOT"),
     ("prefix at one user (mistake #6)", _prefix("s3://{b}/expenses/alice/"), "MANIFEST_PREFIX_ONE_USER"),
-    ("prefix user1/ instead of expenses/", _prefix("s3://{b}/user1/"), "MANIFEST_WRONG_PREFIX"),
-    ("the guide's bucket name", _prefix("s3://expense-tracker-data-user/expenses/"), "MANIFEST_WRONG_BUCKET"),
+    ("prefix at the per-expense objects (the guide's)", _prefix("s3://{b}/expenses/"), "MANIFEST_PREFIX_PER_EXPENSE"),
+    ("prefix at one month", _prefix("s3://{b}/analytics/expenses/created_month=2026-01/"), "MANIFEST_PREFIX_PARTIAL"),
+    ("prefix user1/ instead of analytics/expenses/", _prefix("s3://{b}/user1/"), "MANIFEST_WRONG_PREFIX"),
+    ("the guide's bucket name", _prefix("s3://expense-tracker-data-user/analytics/expenses/"), "MANIFEST_WRONG_BUCKET"),
     (
         "URIs naming only one file",
         lambda lake: lake.put_manifest(
@@ -102,8 +114,8 @@ BAD_LAKES: list[tuple[str, Callable[[Any], None], str]] = [
         lambda lake: lake.put_manifest(
             {
                 "fileLocations": [
-                    {"URIPrefixes": [f"s3://{lake.bucket}/expenses/"]},
-                    {"URIs": [f"s3://{lake.bucket}/expenses/gone/x_y.json"]},
+                    {"URIPrefixes": [f"s3://{lake.bucket}/{ROOT}"]},
+                    {"URIs": [f"s3://{lake.bucket}/{ROOT}created_month=1999-01/part-000.json"]},
                 ],
                 "globalUploadSettings": {"format": "JSON"},
             }
@@ -114,7 +126,7 @@ BAD_LAKES: list[tuple[str, Callable[[Any], None], str]] = [
         "the guide's containsHeader with JSON",
         lambda lake: lake.put_manifest(
             {
-                "fileLocations": [{"URIPrefixes": [f"s3://{lake.bucket}/expenses/"]}],
+                "fileLocations": [{"URIPrefixes": [f"s3://{lake.bucket}/{ROOT}"]}],
                 "globalUploadSettings": {"format": "JSON", "containsHeader": "false"},
             }
         ),
@@ -124,7 +136,7 @@ BAD_LAKES: list[tuple[str, Callable[[Any], None], str]] = [
         "CSV format",
         lambda lake: lake.put_manifest(
             {
-                "fileLocations": [{"URIPrefixes": [f"s3://{lake.bucket}/expenses/"]}],
+                "fileLocations": [{"URIPrefixes": [f"s3://{lake.bucket}/{ROOT}"]}],
                 "globalUploadSettings": {"format": "CSV"},
             }
         ),
@@ -134,14 +146,23 @@ BAD_LAKES: list[tuple[str, Callable[[Any], None], str]] = [
     ("manifest with a BOM", lambda lake: lake.put_manifest(b"\xef\xbb\xbf{}"), "MANIFEST_BOM"),
     ("manifest without locations", lambda lake: lake.put_manifest({"fileLocations": []}), "MANIFEST_NO_LOCATIONS"),
     ("no files under the prefix", _delete_all_expenses, "NO_FILES"),
+    ("per-expense objects but no compacted file", _delete_compacted_files, "COMPACTION_MISSING"),
     ("a file that does not parse", lambda lake: lake.put(_first_key(lake), b'{"amount": 1,'), "FILE_UNPARSEABLE"),
     ("a file holding an array", lambda lake: lake.put(_first_key(lake), b"[1, 2]"), "FILE_UNPARSEABLE"),
+    ("a file that is not UTF-8", lambda lake: lake.put(_first_key(lake), b"\xff{}"), "FILE_UNPARSEABLE"),
+    ("a line that is not JSON", lambda lake: lake.put_row(lake.records[2], b"{broken"), "FILE_UNPARSEABLE"),
     ("amount as text in one file", _with("amount", "12.50"), "FIELD_INCONSISTENT_TYPE"),
     ("amount as text everywhere", _amount_as_text_everywhere, "FIELD_WRONG_TYPE"),
     ("a missing category", _without("category"), "FIELD_MISSING"),
     ("a date that is not YYYY-MM-DD", _with("date", "12/01/2026"), "FIELD_BAD_VALUE"),
-    ("a CSV file in the lake", lambda lake: lake.put("expenses/alice/export.csv", "a,b\n"), "NOT_JSON_FILE"),
-    ("a file outside the layout", lambda lake: lake.put("expenses/stray.json", b"{}"), "LAYOUT"),
+    ("a field the dataset does not list", _with("note", "x"), "FIELD_EXTRA"),
+    ("a CSV file in the lake", lambda lake: lake.put(f"{ROOT}created_month=2026-01/x.csv", "a,b\n"), "NOT_JSON_FILE"),
+    ("a file outside the layout", lambda lake: lake.put(f"{ROOT}stray.json", lake.encode(lake.records[0])), "LAYOUT"),
+    (
+        "a per-expense object under the compacted prefix",
+        lambda lake: lake.put(f"{ROOT}alice/2026-01-01T00:00:00.000Z_x.json", lake.encode(lake.records[0])),
+        "LAYOUT",
+    ),
     ("no bucket policy (mistake #5)", lambda lake: lake.s3.delete_bucket_policy(Bucket=lake.bucket), "POLICY_MISSING"),
     (
         "GetObject on the bucket ARN instead of its objects",
@@ -164,10 +185,21 @@ BAD_LAKES: list[tuple[str, Callable[[Any], None], str]] = [
         "POLICY_NO_LIST",
     ),
     (
-        "GetObject on expenses/* only, not on the manifest",
+        "GetObject on analytics/expenses/* only, not on the manifest",
         lambda lake: lake.put_policy(
             _policy(
                 _allow("s3:ListBucket", f"arn:aws:s3:::{lake.bucket}"),
+                _allow("s3:GetObject", f"arn:aws:s3:::{lake.bucket}/{ROOT}*"),
+            )
+        ),
+        "POLICY_NO_GET",
+    ),
+    (
+        "GetObject on the per-expense objects only, not on the compacted files",
+        lambda lake: lake.put_policy(
+            _policy(
+                _allow("s3:ListBucket", f"arn:aws:s3:::{lake.bucket}"),
+                _allow("s3:GetObject", f"arn:aws:s3:::{lake.bucket}/manifest.json"),
                 _allow("s3:GetObject", f"arn:aws:s3:::{lake.bucket}/expenses/*"),
             )
         ),
@@ -192,7 +224,7 @@ BAD_LAKES: list[tuple[str, Callable[[Any], None], str]] = [
                         "Effect": "Deny",
                         "Principal": QS,
                         "Action": "s3:Get*",
-                        "Resource": f"arn:aws:s3:::{lake.bucket}/expenses/*",
+                        "Resource": f"arn:aws:s3:::{lake.bucket}/analytics/*",
                     },
                 ],
             }
@@ -215,8 +247,8 @@ def test_inconsistent_type_names_the_odd_file(lake: Any) -> None:
     _with("amount", "12.50")(lake)
     (problem,) = [p for p in check_lake(lake.s3, lake.bucket) if p.code == "FIELD_INCONSISTENT_TYPE"]
     assert "'amount'" in problem.message
-    assert _first_key(lake) in problem.message
-    assert "number in 14 files and text in 1 files" in problem.message
+    assert f"{_first_key(lake)} line 1" in problem.message  # the file and the line of the odd row
+    assert "number in 14 rows and text in 1 rows" in problem.message
 
 
 def test_conditional_deny_does_not_hide_a_grant() -> None:
@@ -255,12 +287,25 @@ def test_policy_statement_matching(statement: dict[str, Any], granted: bool) -> 
     assert (gaps == []) is granted
 
 
-def test_many_bad_files_are_summarised(lake: Any) -> None:
+def test_many_bad_lines_are_summarised(lake: Any) -> None:
     for record in lake.records:
-        lake.put(lake.key_of(record), b"not json")
+        lake.put_row(record, b"not json")
     lines = [p for p in check_lake(lake.s3, lake.bucket) if p.code == "FILE_UNPARSEABLE"]
     assert len(lines) == 11
-    assert lines[-1].message == "... and 5 more files like these"
+    assert lines[-1].message == "... and 5 more like these"
+
+
+def test_compaction_missing_says_to_run_reconcile(lake: Any) -> None:
+    _delete_compacted_files(lake)
+    (problem,) = [p for p in check_lake(lake.s3, lake.bucket) if p.code == "COMPACTION_MISSING"]
+    assert f"{len(lake.records)} per-expense objects" in problem.message and "make reconcile" in problem.message
+    assert "NO_FILES" not in {p.code for p in check_lake(lake.s3, lake.bucket)}
+
+
+def test_the_check_reads_only_the_compacted_files(lake: Any) -> None:
+    counter = GetCounter()
+    assert check_lake(counter.s3, lake.bucket) == []
+    assert sorted(counter.take()) == lake.files()  # the per-expense objects are listed, never read
 
 
 def test_missing_bucket(s3: Any) -> None:

@@ -85,7 +85,8 @@ def test_a_slow_refresh_serves_the_previous_read_and_offers_the_newer_one(
     assert "a newer read is running" in stale and 'id="newer"' in stale
     slow.gate.set()
     status = wait_for_generation(client, 2)
-    assert status["objects"] == len(lake.records) + 1 and status["error"] is None
+    assert status["rows"] == len(lake.records) + 1 and status["error"] is None
+    assert status["files"] == len(lake.files())
     assert summary_count(client.get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records) + 1
 
 
@@ -126,7 +127,7 @@ def test_dashboard_saves_its_cache_for_the_next_start(lake: Any, tmp_path: Path)
         return dashboard_app(counter.s3, lake.bucket, cache_path=StateLayout(tmp_path).lake_cache).test_client()
 
     assert summary_count(start().get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
-    assert len(counter.take()) == len(lake.records)
+    assert sorted(counter.take()) == lake.files()
     restarted = start()  # a new blueprint: a restarted dev server
     assert summary_count(restarted.get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
     assert counter.take() == []
@@ -136,20 +137,23 @@ def test_preview_reuses_its_cache_between_runs(lake: Any, tmp_path: Path, capsys
     out, cache = tmp_path / "report.html", tmp_path / "cache.jsonl"
     args = ["preview", "--stack", "dev", "--bucket", lake.bucket, "--out", str(out), "--cache", str(cache)]
     assert main(args) == 0
-    assert f"({len(lake.records)} read, 0 unchanged from the cache)" in capsys.readouterr().out
+    files = len(lake.files())
+    assert f"{len(lake.records)} expenses from {files} files ({files} read, 0 unchanged from the cache)" in (
+        capsys.readouterr().out
+    )
     assert main(args) == 0
-    assert f"(0 read, {len(lake.records)} unchanged from the cache)" in capsys.readouterr().out
+    assert f"(0 read, {files} unchanged from the cache)" in capsys.readouterr().out
     page = out.read_text(encoding="utf-8")
     # A standalone file never calls home.
     assert "connect-src" not in page and 'id="dashboard-live">null</script>' in page
     assert main([*args, "--no-cache"]) == 0
-    assert f"({len(lake.records)} read, 0 unchanged" in capsys.readouterr().out
+    assert f"({files} read, 0 unchanged" in capsys.readouterr().out
 
 
 def test_once_reads_of_a_large_lake_are_slow_pages_do_not_wait_for_them(
     lake: Any, slow: SlowLake, make_records: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("devserver.dashboard.web.FRESH_LAKE_OBJECTS", 5)  # the test lake's 15 objects count as "large"
+    monkeypatch.setattr("devserver.dashboard.web.FRESH_LAKE_BYTES", 5)  # the test lake's few KB count as "large"
     client = dashboard_app(slow.s3, lake.bucket, wait_seconds=20).test_client()
     slow.gate.clear()
     threading.Timer(1.5, slow.gate.set).start()  # the first read takes longer than a "quick" read
@@ -168,14 +172,15 @@ def test_once_reads_of_a_large_lake_are_slow_pages_do_not_wait_for_them(
 def test_a_large_first_read_shows_progress_without_waiting_for_the_budget(
     lake: Any, slow: SlowLake, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("devserver.dashboard.web.LARGE_READ_OBJECTS", 5)  # the test lake's 15 objects count as "large"
+    monkeypatch.setattr("devserver.dashboard.web.LARGE_READ_BYTES", 5)  # the test lake's few KB count as "large"
     client = dashboard_app(slow.s3, lake.bucket, wait_seconds=20).test_client()
     slow.gate.clear()
     started = time.monotonic()
     page = client.get("/_dev/dashboard").get_data(as_text=True)
-    assert time.monotonic() - started < 10  # the listing showed 15 objects to fetch: no point waiting 20 s
+    assert time.monotonic() - started < 10  # the listing showed more bytes to fetch than worth waiting 20 s for
     assert "Reading the data lake" in page
-    assert "(15 found so far)" in page or "of 15 objects" in page  # given up during or right after the listing
+    files = len(lake.files())
+    assert f"({files} found so far)" in page or f"of {files} files" in page  # given up during or right after listing
     slow.gate.set()
     wait_for_generation(client, 1)
 
@@ -189,7 +194,7 @@ def test_a_restart_shows_the_saved_read_at_once_then_offers_the_new_one(
         ).test_client()
 
     assert summary_count(start().get("/_dev/dashboard?fresh=1").get_data(as_text=True)) == len(lake.records)
-    monkeypatch.setattr("devserver.dashboard.web.FRESH_LAKE_OBJECTS", 5)
+    monkeypatch.setattr("devserver.dashboard.web.FRESH_LAKE_BYTES", 5)
     lake.write([{**make_records(1)[0], "expenseId": "9" * 32}])
     slow.gate.clear()
     restarted = start()
@@ -198,7 +203,7 @@ def test_a_restart_shows_the_saved_read_at_once_then_offers_the_new_one(
     assert time.monotonic() - started < 10
     assert summary_count(page) == len(lake.records) and "a newer read is running" in page
     slow.gate.set()
-    assert wait_for_generation(restarted, 1)["objects"] == len(lake.records) + 1
+    assert wait_for_generation(restarted, 1)["rows"] == len(lake.records) + 1
 
 
 def test_visits_to_the_same_read_aggregate_it_once(
@@ -224,20 +229,23 @@ def test_visits_to_the_same_read_aggregate_it_once(
     assert calls[-1] == len(lake.records) + 1
 
 
+LARGE = web.LARGE_READ_BYTES
+
+
 @pytest.mark.parametrize(
     ("progress", "has_snapshot", "gives_up"),
     [
         (None, False, False),
-        (ProgressView("listing", listed=400), False, False),
-        (ProgressView("listing", listed=1000), False, True),  # a big first read: show progress, do not wait
-        (ProgressView("listing", listed=1000), True, False),  # keys may be cached: wait for the fetch count
-        (ProgressView("reading", listed=9000, to_fetch=20, fetched=0), True, False),
-        (ProgressView("reading", listed=9000, to_fetch=900, fetched=100), True, True),
-        (ProgressView("reading", listed=900, to_fetch=900, fetched=500), False, False),
+        (ProgressView("listing", listed=4, listed_bytes=LARGE // 2), False, False),
+        (ProgressView("listing", listed=4, listed_bytes=2 * LARGE), False, True),  # a big first read: do not wait
+        (ProgressView("listing", listed=4, listed_bytes=2 * LARGE), True, False),  # files may be cached: wait
+        (ProgressView("reading", 90, 2, 0, 9 * LARGE, bytes_to_fetch=LARGE // 10), True, False),
+        (ProgressView("reading", 90, 9, 1, 9 * LARGE, bytes_to_fetch=3 * LARGE, bytes_fetched=LARGE), True, True),
+        (ProgressView("reading", 9, 9, 5, 2 * LARGE, bytes_to_fetch=2 * LARGE, bytes_fetched=LARGE + 1), False, False),
     ],
 )
 def test_when_a_page_stops_waiting(progress: ProgressView | None, has_snapshot: bool, gives_up: bool) -> None:
-    snapshot = LakeSnapshot(bucket="b", locations=[], objects=[], listed=0, fetched=0) if has_snapshot else None
+    snapshot = LakeSnapshot(bucket="b", locations=[], files=[], listed=0, fetched=0) if has_snapshot else None
     state = LakeState(snapshot, None, 0, False, True, progress, None, None)
     assert web._large_read(state) is gives_up
 

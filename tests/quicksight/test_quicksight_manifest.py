@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from kit.analytics import ANALYTICS_PREFIX
 from quicksight.manifest import (
     MANIFEST_KEY,
     ManifestError,
@@ -17,11 +18,12 @@ from quicksight.manifest import (
 )
 
 
-def test_manifest_points_at_the_expenses_prefix_as_json() -> None:
+def test_manifest_points_at_the_compacted_files_as_json() -> None:
     assert build_manifest("my-lake") == {
-        "fileLocations": [{"URIPrefixes": ["s3://my-lake/expenses/"]}],
+        "fileLocations": [{"URIPrefixes": ["s3://my-lake/analytics/expenses/"]}],
         "globalUploadSettings": {"format": "JSON"},
     }
+    assert ANALYTICS_PREFIX == "analytics/expenses/"  # the one layout the compactor writes (kit.analytics)
 
 
 def test_manifest_leaves_out_text_only_settings() -> None:

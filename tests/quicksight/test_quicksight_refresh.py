@@ -159,25 +159,28 @@ def test_saved_cache_makes_a_new_reader_warm_and_still_sees_changes(lake: Any, t
     assert path.read_text(encoding="utf-8").splitlines()[0] == CACHE_FORMAT
 
     changed = {**lake.records[0], "amount": lake.records[0]["amount"] + 1}
-    lake.write([changed])  # same key, new content: a new ETag
+    lake.write([changed])  # its month's file rewritten: same key, new content, a new ETag
     counter = GetCounter()
     snapshot = LakeReader(counter.s3, lake.bucket, cache=LakeCache.load(path)).read()
-    assert counter.take() == [lake.key_of(changed)]
+    assert counter.take() == [lake.file_of(changed)]
     assert snapshot.fetched == 1 and len(snapshot.rows) == len(lake.records)
     amounts = {row["expenseId"]: row["amount"] for row in snapshot.rows}
     assert amounts[changed["expenseId"]] == changed["amount"]
 
 
-def test_saved_cache_keeps_malformed_objects_malformed(lake: Any, tmp_path: Path) -> None:
-    lake.put("expenses/zed/bad.json", b"\xff{not json")
+def test_saved_cache_keeps_malformed_files_malformed(lake: Any, tmp_path: Path) -> None:
+    bad_file = "analytics/expenses/created_month=2025-12/part-000.json"
+    lake.put(bad_file, b"\xff{not json")
+    lake.put_row(lake.records[0], b"{not json")  # and one bad line among good ones
     reader = LakeReader(lake.s3, lake.bucket)
-    reader.read()
+    first = reader.read()
     path = tmp_path / "cache.jsonl"
     reader.cache.save(path)
     counter = GetCounter()
     again = LakeReader(counter.s3, lake.bucket, cache=LakeCache.load(path)).read()
     assert counter.take() == []
-    assert [obj.key for obj in again.malformed] == ["expenses/zed/bad.json"]
+    assert [f.key for f in again.malformed] == [bad_file, lake.file_of(lake.records[0])]
+    assert again.skipped == first.skipped and len(again.rows) == len(lake.records) - 1
 
 
 @pytest.mark.parametrize(

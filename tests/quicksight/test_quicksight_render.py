@@ -20,7 +20,7 @@ XSS = '</script><script>alert("pwned")</script><img src=x onerror=alert(1)>'
 
 
 def _context(bucket: str = "b") -> PageContext:
-    return PageContext(bucket=bucket, manifest_uri=f"s3://{bucket}/manifest.json", objects=1)
+    return PageContext(bucket=bucket, manifest_uri=f"s3://{bucket}/manifest.json", files=1)
 
 
 def _data_block(page: str) -> dict[str, Any]:
@@ -33,7 +33,8 @@ def _data_block(page: str) -> dict[str, Any]:
 def xss_lake(lake: Any) -> Any:
     record = {**lake.records[0], "description": XSS, "category": "<b>cat</b>", "userId": 'eve"><svg onload=x>'}
     lake.write([record])
-    lake.put("expenses/eve/2026-01-01T00:00:00.000Z_bad.json", b"{<script>alert(2)</script>")
+    # A file the manifest covers whose name and content are markup: skipped, and named on the page as text.
+    lake.put("analytics/expenses/created_month=2026-01/<script>alert(2)</script>.json", b"{<script>alert(2)</script>")
     return lake
 
 
@@ -89,9 +90,27 @@ def test_chart_js_missing_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_malformed_files_are_listed_on_the_page() -> None:
     context = _context()
-    context.malformed = [("s3://b/expenses/a/x.json", "not a JSON object")]
+    context.malformed = [("s3://b/analytics/expenses/created_month=2026-01/part-000.json line 3", "not a JSON object")]
     page = render_dashboard([], context, chart_js="")
-    assert "Skipped files (1)" in page and "s3://b/expenses/a/x.json: not a JSON object" in page
+    assert "Skipped files and rows (1)" in page
+    assert "s3://b/analytics/expenses/created_month=2026-01/part-000.json line 3: not a JSON object" in page
+    assert "more.</p>" not in page
+
+
+def test_only_some_skipped_lines_are_listed_all_are_counted() -> None:
+    context = _context()
+    context.malformed = [(f"s3://b/f.json line {n}", "not a JSON object") for n in range(1, 21)]
+    context.skipped = 5000
+    page = render_dashboard([], context, chart_js="")
+    assert "Skipped files and rows (5,000)" in page and "... and 4,980 more." in page
+
+
+def test_column_problems_are_shown_as_an_import_failure() -> None:
+    context = _context()
+    context.import_problems = ["field 'amount' is number in 14 rows and text in 1 rows (e.g. <x> line 1)"]
+    page = render_dashboard([], context, chart_js="")
+    assert "QuickSight would not import these files as one data set" in page
+    assert "field &#x27;amount&#x27; is number in 14 rows and text in 1 rows (e.g. &lt;x&gt; line 1)" in page
 
 
 @pytest.fixture
@@ -125,7 +144,7 @@ def test_route_user_filter(client: Any, lake: Any) -> None:
 
 def test_route_refresh_reads_only_changes(client: Any, lake: Any) -> None:
     client.get("/_dev/dashboard")
-    assert len(client.counter.take()) == len(lake.records)
+    assert sorted(client.counter.take()) == lake.files()  # one GET per compacted file, none per expense
     client.get("/_dev/dashboard")
     assert client.counter.take() == []
 
@@ -155,3 +174,13 @@ def test_route_missing_bucket_is_503_json(client: Any) -> None:
     client.bucket["name"] = "no-such-bucket-anywhere"
     response = client.get("/_dev/dashboard")
     assert response.status_code == 503 and response.get_json()["message"].endswith("(NoSuchBucket).")
+
+
+def test_route_flags_mixed_column_types_and_lists_the_bad_line(client: Any, lake: Any) -> None:
+    record = {**lake.records[0], "amount": "twelve"}
+    lake.put_row(record, lake.encode(record))
+    page = client.get("/_dev/dashboard").get_data(as_text=True)
+    assert "QuickSight would not import these files as one data set" in page
+    assert "field &#x27;amount&#x27; is number in 14 rows and text in 1 rows" in page
+    assert f"{lake.file_of(record)} line 1: amount=&#x27;twelve&#x27; is not a decimal number" in page
+    assert f'<strong id="summary-count">{len(lake.records) - 1}</strong>' in page  # the rest is still shown
