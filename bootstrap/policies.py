@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bootstrap.spec import StackSpec
+from kit.analytics import ANALYTICS_PREFIX
 from kit.constants import LAKE_PREFIX
 
 POLICY_VERSION = "2012-10-17"
@@ -204,7 +205,8 @@ def iam_policies_for(spec: StackSpec) -> dict[str, dict[str, Any]]:
 
 
 def data_bucket_policy(spec: StackSpec) -> dict[str, Any]:
-    """QuickSight may read the lake and its manifest (guide, common mistake 5); on AWS, plain HTTP is refused."""
+    """QuickSight may read the compacted files the manifest names, and the manifest (guide, common mistake 5); the
+    per-expense objects stay private to the functions. On AWS, plain HTTP is refused."""
     bucket_arn = spec.bucket_arn(spec.data_bucket)
     statements: list[dict[str, Any]] = [
         {
@@ -212,7 +214,7 @@ def data_bucket_policy(spec: StackSpec) -> dict[str, Any]:
             "Effect": "Allow",
             "Principal": {"Service": QUICKSIGHT_PRINCIPAL},
             "Action": "s3:GetObject",
-            "Resource": [f"{bucket_arn}/{LAKE_PREFIX}*", f"{bucket_arn}/{MANIFEST_OBJECT}"],
+            "Resource": [f"{bucket_arn}/{ANALYTICS_PREFIX}*", f"{bucket_arn}/{MANIFEST_OBJECT}"],
             "Condition": {"StringEquals": {"aws:SourceAccount": spec.account_id}},
         },
         {
@@ -275,7 +277,7 @@ def quicksight_role_policy(spec: StackSpec) -> dict[str, Any]:
                 "Sid": "ReadLake",
                 "Effect": "Allow",
                 "Action": "s3:GetObject",
-                "Resource": [f"{bucket_arn}/{LAKE_PREFIX}*", f"{bucket_arn}/{MANIFEST_OBJECT}"],
+                "Resource": [f"{bucket_arn}/{ANALYTICS_PREFIX}*", f"{bucket_arn}/{MANIFEST_OBJECT}"],
             },
         ],
     }

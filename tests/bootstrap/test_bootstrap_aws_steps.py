@@ -206,7 +206,7 @@ def test_quicksight_role_gets_read_access_to_the_lake(aws_ctx):
         for s in created["policy"]["Statement"]
         for r in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
     ]
-    assert f"arn:aws:s3:::dev-expense-tracker-data-{ACCOUNT}-us-east-1/expenses/*" in resources
+    assert f"arn:aws:s3:::dev-expense-tracker-data-{ACCOUNT}-us-east-1/analytics/expenses/*" in resources
 
 
 def test_quicksight_access_is_skipped_when_quicksight_is_not_set_up(aws_ctx):

@@ -117,7 +117,7 @@ def test_quicksight_and_bucket_policies_only_read_the_lake() -> None:
     spec = StackSpec(stack="dev", region="us-east-1", account_id="123456789012", on_aws=True)
     bucket = "arn:aws:s3:::dev-expense-tracker-data-123456789012-us-east-1"
     reads = {"s3:GetObject", "s3:ListBucket", "s3:GetBucketLocation"}
-    lake = {bucket, f"{bucket}/expenses/*", f"{bucket}/manifest.json"}
+    lake = {bucket, f"{bucket}/analytics/expenses/*", f"{bucket}/manifest.json"}
     for document in (quicksight_role_policy(spec), data_bucket_policy(spec)):
         for statement in document["Statement"]:
             if statement["Effect"] == "Deny":  # DenyInsecureTransport: a Deny only takes away
