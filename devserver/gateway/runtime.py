@@ -23,7 +23,6 @@ import importlib.util
 import json
 import logging
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from devserver.gateway.execution_environment import (
     InvocationFailed,
     ReportedError,
 )
+from devserver.gateway.ids import random_hex, uuid4
 from devserver.gateway.lambda_bootstrap import LambdaContext
 from kit.contract import FunctionSpec
 
@@ -280,7 +280,7 @@ class SourceWatcher:
 
 def _trace_id() -> str:
     # for parity: the X-Ray trace header format Lambda puts in _X_AMZN_TRACE_ID (not sampled: X-Ray is not emulated).
-    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+    return f"Root=1-{int(time.time()):08x}-{random_hex(12)};Parent={random_hex(8)};Sampled=0"
 
 
 class LambdaRuntime:
@@ -451,7 +451,7 @@ class LambdaRuntime:
         name = self._functions[function].name
         return {
             # for parity: the Lambda request id is not API Gateway's request id.
-            "requestId": str(uuid.uuid4()),
+            "requestId": uuid4(),
             "functionArn": f"arn:aws:lambda:{self._region}:{self._account_id}:function:{name}",
             "deadlineMs": int((time.time() + timeout) * 1000),
             "traceId": trace_id or _trace_id(),
