@@ -156,7 +156,8 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
                 f"{before['cpuMsPerRequest']['devServer']} ms + {before['cpuMsPerRequest']['workers']} ms",
                 f"x{round(after['keepAliveRequestsPerSecond'] / before['keepAliveRequestsPerSecond'], 2)} req/s, "
                 f"beyond bare Flask's p50 {before['beyondBareFlaskP50Ms']} -> {after['beyondBareFlaskP50Ms']} ms "
-                f"(`python -m bench.gateway_ab {ab['before']}`; load average {ab['machine'].get('loadAverage1m', '-')})",
+                f"(`python -m bench.gateway_ab {ab['before']}`; "
+                f"load average {ab['machine'].get('loadAverage1m', '-')})",
             )
         )
     if iam := _load("iam_gate"):
