@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from flask import Blueprint, Flask
+from werkzeug.test import TestResponse
 
 from devserver.gateway import register_gateway
 
@@ -175,11 +176,11 @@ def test_flask_shell_on_a_blueprint(gateway, token):
     assert app.test_client().get("/prod/echo", headers={"Authorization": token}).status_code == 200
 
 
-def _comparable(response) -> tuple[int, list[tuple[str, str]], bytes]:
+def _comparable(response: TestResponse, with_body: bool = True) -> tuple[int, list[tuple[str, str]], bytes]:
     # The ids differ per request; everything else of the answer must be the same byte for byte.
     varying = {"x-amzn-requestid", "x-amz-apigw-id"}
     headers = [(name, value) for name, value in response.headers.items() if name.lower() not in varying]
-    return response.status_code, headers, response.data
+    return response.status_code, headers, response.data if with_body else b""
 
 
 @pytest.mark.parametrize(
@@ -206,8 +207,9 @@ def test_the_fast_path_answers_as_the_flask_rules_do(gateway, token, method, pat
     ruled.register_blueprint(blueprint)
     headers = {"Origin": "http://localhost:5173", **({"Authorization": token} if with_token else {})}
     answers = [app.test_client().open(path, method=method, headers=headers) for app in (fast, ruled)]
-    fast_answer, ruled_answer = (_comparable(answer) for answer in answers)
-    if path.startswith("/prod/items"):  # the echo carries per-request ids in its body: compare the event instead
+    echoed = path.startswith("/prod/items")
+    fast_answer, ruled_answer = (_comparable(answer, with_body=not echoed) for answer in answers)
+    if echoed:  # the echo carries per-request ids in its body: compare the event instead
         events = [json.loads(answer.data)["event"] for answer in answers]
         for event in events:
             event["requestContext"].pop("requestId")
@@ -217,7 +219,6 @@ def test_the_fast_path_answers_as_the_flask_rules_do(gateway, token, method, pat
             event["headers"].pop("X-Amzn-Trace-Id")
             event["multiValueHeaders"].pop("X-Amzn-Trace-Id")
         assert events[0] == events[1]
-        fast_answer, ruled_answer = fast_answer[:2], ruled_answer[:2]
     assert fast_answer == ruled_answer
 
 
