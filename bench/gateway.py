@@ -11,12 +11,17 @@ it, its in-process twin and bare Flask are sampled in turn (one of each per roun
 a shared machine weighs on all three alike.
 Throughput: 4 keep-alive clients (http.client, one connection each unless the server closes it) against the dev
 server's authorized 404 and bare Flask's /ping in the same run, with the TCP connections each needed per request.
+The dev server's four execution environments are warm by then (the 4-client GET phase started them): the figure is
+the steady state, cold starts are `bench.cold_start`'s. The own cost includes an HTTP round trip, which bare
+Flask's whole p50 is; `gatewayCostBeyondBareFlaskMs` is what remains without it. For a before/after of a change in
+one run, see `bench.gateway_ab`.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -146,6 +151,7 @@ def bare_flask(stock: bool = False) -> tuple[str, Any]:
 
 def main() -> int:
     os.environ.setdefault("LOG_LEVEL", "WARNING")  # the handlers' per-request log lines would drown the figures
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # werkzeug's own server logs every /ping otherwise
     body = {"amount": "9.99", "category": "Food", "date": "2026-01-15"}
     with tempfile.TemporaryDirectory() as tmp:
         server = DevServerProcess(Path(tmp) / "state").start()
@@ -246,6 +252,8 @@ def main() -> int:
             f" and serverless-offline's whole p50 {SERVERLESS_OFFLINE_P50_MS} ms"
         )
     print(f"requests/s with {CLIENTS} clients: dev server GET {rps['devServerGET']}, bare Flask {rps['bareFlask']}")
+    # The own cost above includes an HTTP round trip (client, server, socket); bare Flask's whole p50 is one.
+    beyond_flask = round(own_cost["GET404"] - results["bareFlask"]["GET"]["p50"], 3)
     dev, bare = keep_alive["devServerGET404"], keep_alive["bareFlask"]
     keep_alive_ratio = round(dev["requestsPerSecond"] / bare["requestsPerSecond"], 2)
     stock = keep_alive["bareFlaskStockWerkzeug"]
@@ -255,6 +263,16 @@ def main() -> int:
         f"({dev['connectsPerRequest']} connects/request) vs bare Flask {bare['requestsPerSecond']} req/s "
         f"({bare['connectsPerRequest']} connects/request): x{keep_alive_ratio}; vs bare Flask on werkzeug's own "
         f"server {stock['requestsPerSecond']} req/s ({stock['connectsPerRequest']} connects/request): x{stock_ratio}"
+    )
+    print(
+        f"summary: gateway's own cost (authorized 404) p50 {own_cost['GET404']:.3f} ms vs serverless-offline's "
+        f"{SERVERLESS_OFFLINE_P50_MS} ms (x{round(own_cost['GET404'] / SERVERLESS_OFFLINE_P50_MS, 2)}), "
+        f"{beyond_flask:.3f} ms beyond bare Flask's whole p50; dev server whole p50: authorized 404 "
+        f"{results['devServer']['GET404']['p50']:.3f} ms, authorized GET /expenses "
+        f"{results['devServer']['GET']['p50']:.3f} ms; keep-alive x{keep_alive_ratio} of bare Flask "
+        f"({dev['requestsPerSecond']} vs {bare['requestsPerSecond']} req/s, "
+        f"{dev['connectsPerRequest']} vs {bare['connectsPerRequest']} connects/request); load average "
+        f"{os.getloadavg()[0]:.1f}"
     )
     write(
         "gateway",
@@ -269,6 +287,7 @@ def main() -> int:
             "serverlessOfflineP50Ms": SERVERLESS_OFFLINE_P50_MS,
             "gatewayOwnCostVsServerlessOffline": round(own_cost["GET404"] / SERVERLESS_OFFLINE_P50_MS, 2),
             "gatewayOwnCostVsBareFlask": round(own_cost["GET404"] / results["bareFlask"]["GET"]["p50"], 2),
+            "gatewayCostBeyondBareFlaskMs": beyond_flask,
             # A shared 2-core machine: the figures mean little without how busy it was.
             "loadAverage": round(os.getloadavg()[0], 1),
             "clients": CLIENTS,

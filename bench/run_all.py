@@ -143,6 +143,23 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
                     ),
                 )
             )
+    if ab := _load("gateway_ab"):
+        before, after = ab["sides"]["before"], ab["sides"]["after"]
+        rows.append(
+            (
+                "gateway before/after (authorized 404, one run)",
+                f"after: p50 {after['p50Ms']['httpClient']} ms, {after['keepAliveRequestsPerSecond']} req/s keep-alive "
+                f"(x{after['keepAliveRatioToBareFlask']} of bare Flask); CPU/request dev server "
+                f"{after['cpuMsPerRequest']['devServer']} ms + workers {after['cpuMsPerRequest']['workers']} ms",
+                f"before ({ab['before']}): p50 {before['p50Ms']['httpClient']} ms, "
+                f"{before['keepAliveRequestsPerSecond']} req/s (x{before['keepAliveRatioToBareFlask']}); CPU/request "
+                f"{before['cpuMsPerRequest']['devServer']} ms + {before['cpuMsPerRequest']['workers']} ms",
+                f"x{round(after['keepAliveRequestsPerSecond'] / before['keepAliveRequestsPerSecond'], 2)} req/s, "
+                f"beyond bare Flask's p50 {before['beyondBareFlaskP50Ms']} -> {after['beyondBareFlaskP50Ms']} ms "
+                f"(`python -m bench.gateway_ab {ab['before']}`; "
+                f"load average {ab['machine'].get('loadAverage1m', '-')})",
+            )
+        )
     if iam := _load("iam_gate"):
         rows.append(
             (

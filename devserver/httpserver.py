@@ -11,7 +11,9 @@ from __future__ import annotations
 import errno
 import json
 import socket
+import time
 from collections.abc import Callable, Iterable
+from email.utils import formatdate
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, DechunkedInput, WSGIRequestHandler, make_server
@@ -58,6 +60,24 @@ class _BodyReader:
 
     def __iter__(self) -> Any:
         return iter(self.readline, b"")
+
+
+class _HttpDate:
+    """The Date header's value (RFC 9110 IMF-fixdate), formatted once per second rather than once per response."""
+
+    def __init__(self) -> None:
+        self._cached: tuple[int, str] = (0, "")
+
+    def __call__(self) -> str:
+        now = int(time.time())
+        second, text = self._cached
+        if second != now:
+            text = formatdate(now, usegmt=True)
+            self._cached = (now, text)  # one tuple, replaced whole: safe between threads
+        return text
+
+
+_http_date = _HttpDate()
 
 
 def _status_line(version: str, status: str) -> bytes:
@@ -159,7 +179,7 @@ class _KeepAliveHandler(WSGIRequestHandler):
             out.append(("Connection", "close"))
         head = _status_line(self.protocol_version, status)
         head += b"".join(f"{name}: {value}\r\n".encode("latin-1") for name, value in out)
-        head += f"Server: {self.version_string()}\r\nDate: {self.date_time_string()}\r\n\r\n".encode("latin-1")
+        head += f"Server: {self.version_string()}\r\nDate: {_http_date()}\r\n\r\n".encode("latin-1")
         try:
             self.wfile.write(head if environ["REQUEST_METHOD"] == "HEAD" else head + body)
             self.wfile.flush()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import fnmatch
 import hashlib
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -13,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl
 
+from devserver.gateway.ids import random_bytes, random_hex
 from devserver.gateway.routing import RouteMatch
 from kit.constants import DEFAULT_REGION, LOCAL_ACCOUNT_ID, STAGE
 
@@ -133,7 +133,7 @@ class ProxyEventBuilder:
         header_pairs.append(("X-Forwarded-Port", request.forwarded_port))
         header_pairs.append(("X-Forwarded-Proto", request.forwarded_proto))
         if "x-amzn-trace-id" not in lower:
-            trace = f"Root=1-{int(request.received_at):08x}-{os.urandom(12).hex()}"
+            trace = f"Root=1-{int(request.received_at):08x}-{random_hex(12)}"
             header_pairs.append(("X-Amzn-Trace-Id", trace))
         headers, multi_headers = _single_and_multi(header_pairs)
         query_pairs = parse_qsl(request.query_string, keep_blank_values=True) if request.query_string else []
@@ -156,7 +156,7 @@ class ProxyEventBuilder:
             "resourceId": resource_id(api.api_id, route.resource),
             "resourcePath": route.resource,
             "httpMethod": request.method,
-            "extendedRequestId": base64.b64encode(os.urandom(10)).decode("ascii"),
+            "extendedRequestId": base64.b64encode(random_bytes(10)).decode("ascii"),
             "requestTime": request_time(request.received_at),
             "path": f"/{api.stage}{request.path}",
             "accountId": api.account_id,

@@ -126,7 +126,13 @@ class ExecutionEnvironment:
 
     @property
     def alive(self) -> bool:
+        """Usable and its process still running (this asks the OS: a system call)."""
         return self._requests is not None and self._process.poll() is None
+
+    @property
+    def usable(self) -> bool:
+        """Not killed, retired or closed by this side (no system call; the process may still have exited)."""
+        return self._requests is not None
 
     # --- talking to it -------------------------------------------------------------------------------------------
 

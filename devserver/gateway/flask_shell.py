@@ -3,41 +3,69 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, request
 from flask.blueprints import BlueprintSetupState
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import ClientDisconnected, HTTPException, InternalServerError
 from werkzeug.routing import PathConverter
+from werkzeug.wsgi import get_input_stream
 
 from devserver.gateway.errors import BadRequest, Forbidden, GatewayError
 from devserver.gateway.gateway import Gateway
 from devserver.gateway.responses import GatewayResponse
 from devserver.httpserver import RAW_HEADERS_KEY
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 _METHODS = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
 
 
-def _raw_path() -> str:
+def _raw_path(environ: WSGIEnvironment) -> str:
     # The path as sent on the wire (percent-encoded), without the query; werkzeug keeps it in RAW_URI.
-    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if isinstance(raw, str) and raw.startswith("/"):
         return raw.split("?", 1)[0]
-    return quote(request.path)
+    # As werkzeug's Request.path: PATH_INFO decoded from its WSGI latin-1, one leading slash.
+    path = str(environ.get("PATH_INFO") or "").encode("latin-1").decode(errors="replace")
+    return quote("/" + path.lstrip("/"))
 
 
-def _read_body(limit: int) -> bytes:
-    # Read at most limit + 1 bytes: enough for the gateway to see "too large" without buffering more.
-    return request.stream.read(limit + 1)
-
-
-def _header_lines() -> list[tuple[str, str]]:
+def _header_lines(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     # for parity: names as the client sent them and repeated lines kept apart, as API Gateway passes them
     # (werkzeug's environ Title-Cases names and comma-joins repeats; our HTTP server keeps the raw lines).
-    raw = request.environ.get(RAW_HEADERS_KEY)
+    raw = environ.get(RAW_HEADERS_KEY)
     if isinstance(raw, list):
         return raw
-    return list(request.headers.items())
+    return list(EnvironHeaders(environ).items())
+
+
+def serve_environ(gateway: Gateway, environ: WSGIEnvironment) -> GatewayResponse:
+    """The gateway's answer to the request a WSGI environ describes (what Flask's `request` would read)."""
+    query = environ.get("QUERY_STRING", "")
+    headers = _header_lines(environ)
+    try:
+        # At most limit + 1 bytes: enough for the gateway to see "too large" without buffering more. The stream is
+        # the one werkzeug's Request.stream gives (Content-Length bounded, chunked bodies dechunked).
+        body = get_input_stream(environ).read(gateway.config.max_body_bytes + 1)
+    except (OSError, ClientDisconnected):
+        # A broken chunked body (werkzeug raises OSError "Invalid chunk header") or a short one.
+        origin = next((value for name, value in headers if name.lower() == "origin"), None)
+        return gateway.error_response(BadRequest("unreadable request body"), origin)
+    return gateway.handle_request(
+        str(environ.get("REQUEST_METHOD") or "GET").upper(),
+        _raw_path(environ),
+        headers,
+        body,
+        environ.get("REMOTE_ADDR") or "127.0.0.1",
+        query_string=query if isinstance(query, str) else "",
+        forwarded_port=str(environ.get("SERVER_PORT") or "80"),
+        forwarded_proto=str(environ.get("wsgi.url_scheme") or "http"),
+    )
 
 
 def to_flask(response: GatewayResponse) -> Response:
@@ -47,6 +75,54 @@ def to_flask(response: GatewayResponse) -> Response:
     for name, value in response.header_items():
         out.headers.add(name, value)
     return out
+
+
+def json_error(gateway: Gateway | None, error: GatewayError | HTTPException, origin: str | None) -> Response:
+    """A JSON answer for an error met outside the gateway's own handling, with its CORS headers, never HTML."""
+    if isinstance(error, GatewayError):
+        if gateway is not None:
+            return to_flask(gateway.error_response(error, origin))
+        return to_flask(GatewayResponse(status=error.status, headers=dict(error.headers), body=error.body))
+    status = error.code or 500
+    body = Response(
+        json.dumps({"message": error.name}, separators=(",", ":"))
+        if status < 500
+        else '{"message": "Internal server error"}',
+        status=status,
+        content_type="application/json",
+    )
+    if gateway is not None:
+        for name, value in gateway.cors.error_headers(origin).items():
+            body.headers[name] = value
+    return body
+
+
+class GatewayWSGI:
+    """WSGI middleware serving /<stage> and /<stage>/... straight to the gateway, before Flask routes anything.
+
+    The Flask rules of `register_gateway` answer the same requests the same way; this path only skips what Flask
+    adds per request (request and app contexts, URL matching, signals, after-request hooks: none of which the
+    gateway uses). Everything else, and any method Flask's rules would refuse, goes on to the Flask app unchanged.
+    """
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication, gateway: Gateway, stage: str) -> None:
+        self._app = app
+        self._next = wsgi_app
+        self._gateway = gateway
+        self._root = f"/{stage}"
+        self._prefix = f"/{stage}/"
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or ""
+        method = str(environ.get("REQUEST_METHOD") or "GET").upper()
+        if method not in _METHODS or not (path == self._root or path.startswith(self._prefix)):
+            return self._next(environ, start_response)
+        try:
+            response = to_flask(serve_environ(self._gateway, environ))
+        except Exception as error:  # noqa: BLE001 - as install_json_errors' handler: a JSON 500, never HTML
+            self._app.logger.error("unhandled error on %s %s: %s", method, _raw_path(environ), type(error).__name__)
+            response = json_error(self._gateway, InternalServerError(), EnvironHeaders(environ).get("Origin"))
+        return response(environ, start_response)
 
 
 class AnyPathConverter(PathConverter):
@@ -73,25 +149,7 @@ def register_gateway(app: Flask | Blueprint, gateway: Gateway, stage: str | None
     _add_converter(app)
 
     def serve_gateway(subpath: str = "") -> Response:
-        query = request.environ.get("QUERY_STRING", "")
-        headers = _header_lines()
-        try:
-            body = _read_body(gateway.config.max_body_bytes)
-        except (OSError, ClientDisconnected):
-            # A broken chunked body (werkzeug raises OSError "Invalid chunk header") or a short one.
-            origin = next((value for name, value in headers if name.lower() == "origin"), None)
-            return to_flask(gateway.error_response(BadRequest("unreadable request body"), origin))
-        response = gateway.handle_request(
-            request.method,
-            _raw_path(),
-            headers,
-            body,
-            request.remote_addr or "127.0.0.1",
-            query_string=query if isinstance(query, str) else "",
-            forwarded_port=str(request.environ.get("SERVER_PORT") or "80"),
-            forwarded_proto=str(request.environ.get("wsgi.url_scheme") or "http"),
-        )
-        return to_flask(response)
+        return to_flask(serve_environ(gateway, request.environ))
 
     # provide_automatic_options=False: the gateway, not Flask, answers OPTIONS (CORS preflight).
     app.add_url_rule(
@@ -114,6 +172,8 @@ def register_gateway(app: Flask | Blueprint, gateway: Gateway, stage: str | None
         strict_slashes=False,
         merge_slashes=False,
     )
+    if isinstance(app, Flask):
+        app.wsgi_app = GatewayWSGI(app, app.wsgi_app, gateway, stage)  # type: ignore[method-assign]
 
 
 def install_json_errors(app: Flask, gateway: Gateway | None) -> None:
@@ -125,23 +185,7 @@ def install_json_errors(app: Flask, gateway: Gateway | None) -> None:
     app.url_map.merge_slashes = False  # no redirect built from the Host header anywhere
 
     def answer(error: GatewayError | HTTPException) -> Response:
-        origin = request.headers.get("Origin")
-        if isinstance(error, GatewayError):
-            if gateway is not None:
-                return to_flask(gateway.error_response(error, origin))
-            return to_flask(GatewayResponse(status=error.status, headers=dict(error.headers), body=error.body))
-        status = error.code or 500
-        body = Response(
-            json.dumps({"message": error.name}, separators=(",", ":"))
-            if status < 500
-            else '{"message": "Internal server error"}',
-            status=status,
-            content_type="application/json",
-        )
-        if gateway is not None:
-            for name, value in gateway.cors.error_headers(origin).items():
-                body.headers[name] = value
-        return body
+        return json_error(gateway, error, request.headers.get("Origin"))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response:

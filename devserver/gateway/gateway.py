@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -25,6 +24,7 @@ from devserver.gateway.errors import (
     TooManyRequests,
 )
 from devserver.gateway.events import ApiIdentity, IncomingRequest, ProxyEventBuilder
+from devserver.gateway.ids import uuid4
 from devserver.gateway.responses import GatewayResponse, map_proxy_result
 from devserver.gateway.routing import Router, split_raw_path
 from devserver.gateway.runtime import LambdaRuntime
@@ -168,7 +168,7 @@ class Gateway:
         """
         started = time.perf_counter()
         received_at = time.time()
-        request_id = str(uuid.uuid4())
+        request_id = uuid4()
         method = method.upper()
         if query_string is None:
             path, _, query_string = path.partition("?")

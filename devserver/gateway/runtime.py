@@ -23,7 +23,6 @@ import importlib.util
 import json
 import logging
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -45,6 +44,7 @@ from devserver.gateway.execution_environment import (
     InvocationFailed,
     ReportedError,
 )
+from devserver.gateway.ids import random_hex, uuid4
 from devserver.gateway.lambda_bootstrap import LambdaContext
 from kit.contract import FunctionSpec
 
@@ -280,7 +280,7 @@ class SourceWatcher:
 
 def _trace_id() -> str:
     # for parity: the X-Ray trace header format Lambda puts in _X_AMZN_TRACE_ID (not sampled: X-Ray is not emulated).
-    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+    return f"Root=1-{int(time.time()):08x}-{random_hex(12)};Parent={random_hex(8)};Sampled=0"
 
 
 class LambdaRuntime:
@@ -451,7 +451,7 @@ class LambdaRuntime:
         name = self._functions[function].name
         return {
             # for parity: the Lambda request id is not API Gateway's request id.
-            "requestId": str(uuid.uuid4()),
+            "requestId": uuid4(),
             "functionArn": f"arn:aws:lambda:{self._region}:{self._account_id}:function:{name}",
             "deadlineMs": int((time.time() + timeout) * 1000),
             "traceId": trace_id or _trace_id(),
@@ -486,19 +486,25 @@ class LambdaRuntime:
     def _checkout(self, function: str, integration_deadline: float, request_id: str) -> ExecutionEnvironment:
         """A warm idle environment of the current generation, or a new one (a cold start)."""
         evicted: list[ExecutionEnvironment] = []
-        with self._lock:
-            if self._closed:
-                raise IntegrationFailure("the Lambda runtime is closed")
-            idle = self._idle[function]
-            while idle:
+        while True:
+            with self._lock:
+                if self._closed:
+                    raise IntegrationFailure("the Lambda runtime is closed")
+                idle = self._idle[function]
+                if not idle:
+                    generation = self._generation
+                    evicted += self._make_room_locked()
+                    self._starting += 1
+                    break
                 environment = idle.pop()  # the most recently used: the warmest
-                if environment.alive:
-                    return environment
+            # Whether its process still runs is a system call: asked outside the lock the other requests need.
+            if environment.alive:
+                for dead in evicted:
+                    dead.retire()
+                return environment
+            with self._lock:
                 self._live.discard(environment)
-                evicted.append(environment)
-            generation = self._generation
-            evicted += self._make_room_locked()
-            self._starting += 1
+            evicted.append(environment)
         for environment in evicted:
             environment.retire()
         try:
@@ -524,9 +530,13 @@ class LambdaRuntime:
         return taken
 
     def _check_in(self, environment: ExecutionEnvironment) -> None:
-        """Back to the pool after an invocation, unless its generation is over or the runtime is closed."""
+        """Back to the pool after an invocation, unless its generation is over or the runtime is closed.
+
+        It has just answered, so it is not asked whether its process still runs (a system call, under the lock):
+        one that exits afterwards is found out, and replaced, by the next `_checkout`.
+        """
         with self._lock:
-            keep = not self._closed and environment.generation == self._generation and environment.alive
+            keep = not self._closed and environment.generation == self._generation and environment.usable
             if keep:
                 environment.last_used = time.monotonic()
                 self._idle[environment.function].append(environment)

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 from flask import Blueprint, Flask
+from werkzeug.test import TestResponse
 
 from devserver.gateway import register_gateway
 
@@ -173,3 +174,67 @@ def test_flask_shell_on_a_blueprint(gateway, token):
     app = Flask("gateway-test-bp")
     app.register_blueprint(blueprint)
     assert app.test_client().get("/prod/echo", headers={"Authorization": token}).status_code == 200
+
+
+def _comparable(response: TestResponse, with_body: bool = True) -> tuple[int, list[tuple[str, str]], bytes]:
+    # The ids differ per request; everything else of the answer must be the same byte for byte.
+    varying = {"x-amzn-requestid", "x-amz-apigw-id"}
+    headers = [(name, value) for name, value in response.headers.items() if name.lower() not in varying]
+    return response.status_code, headers, response.data if with_body else b""
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "with_token"),
+    [
+        ("GET", "/prod/items/a%20b?x=1&x=2", True),
+        ("GET", "/prod/binary", True),
+        ("GET", "/prod/nope", True),
+        ("GET", "/prod", False),
+        ("GET", "/prod//echo", True),
+        ("GET", "/prod/echo", False),
+        ("HEAD", "/prod/echo", True),
+        ("OPTIONS", "/prod/echo", False),
+        ("DELETE", "/prod/echo", True),
+    ],
+)
+def test_the_fast_path_answers_as_the_flask_rules_do(gateway, token, method, path, with_token):
+    # A Flask app gets the WSGI fast path; a blueprint only the Flask rules: both must answer alike.
+    fast = Flask("fast")
+    register_gateway(fast, gateway, "prod")
+    blueprint = Blueprint("api", __name__)
+    register_gateway(blueprint, gateway, "prod")
+    ruled = Flask("ruled")
+    ruled.register_blueprint(blueprint)
+    headers = {"Origin": "http://localhost:5173", **({"Authorization": token} if with_token else {})}
+    answers = [app.test_client().open(path, method=method, headers=headers) for app in (fast, ruled)]
+    echoed = path.startswith("/prod/items")
+    fast_answer, ruled_answer = (_comparable(answer, with_body=not echoed) for answer in answers)
+    if echoed:  # the echo carries per-request ids in its body: compare the event instead
+        events = [json.loads(answer.data)["event"] for answer in answers]
+        for event in events:
+            event["requestContext"].pop("requestId")
+            event["requestContext"].pop("extendedRequestId")
+            event["requestContext"].pop("requestTimeEpoch")
+            event["requestContext"].pop("requestTime")
+            event["headers"].pop("X-Amzn-Trace-Id")
+            event["multiValueHeaders"].pop("X-Amzn-Trace-Id")
+        assert events[0] == events[1]
+    assert fast_answer == ruled_answer
+
+
+def test_an_unexpected_error_on_the_fast_path_is_a_json_500_with_cors(gateway, token, monkeypatch, caplog):
+    app = Flask("gateway-test-500")
+    register_gateway(app, gateway, "prod")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("secret internal detail")
+
+    monkeypatch.setattr(gateway, "handle_request", broken)
+    with caplog.at_level(logging.ERROR):
+        response = app.test_client().get("/prod/echo", headers={"Authorization": token, "Origin": "http://x.test"})
+    assert response.status_code == 500
+    assert json.loads(response.data) == {"message": "Internal server error"}
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert b"secret" not in response.data
+    assert any("RuntimeError" in record.getMessage() for record in caplog.records)

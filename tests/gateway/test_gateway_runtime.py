@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
@@ -481,6 +482,33 @@ def test_handler_exiting_the_process_is_502_and_the_next_call_cold_starts(
     assert any("Runtime.ExitError" in r.getMessage() for r in caplog.records)
     assert not running(first)
     assert runtime.invoke("quits", {}, "r") != first
+
+
+def test_an_idle_environment_killed_from_outside_is_replaced_not_a_502(runtime_for: MakeRuntime) -> None:
+    runtime = runtime_for({"slow": SLEEP_THEN_PID})
+    first = runtime.invoke("slow", {}, "r")
+    os.kill(first, signal.SIGKILL)
+    assert eventually(lambda: not running(first))
+    # The pool finds the dead one when it checks it out, and cold starts another for this invocation.
+    second = runtime.invoke("slow", {}, "r")
+    assert second != first and running(second)
+    assert runtime.cold_starts["slow"] == 2
+
+
+def test_an_environment_exiting_after_its_answer_is_replaced_at_the_next_invocation(runtime_for: MakeRuntime) -> None:
+    source = (
+        "import os, threading, time\n"
+        "def lambda_handler(event, context):\n"
+        "    if event.get('exit_after'):\n"
+        "        threading.Thread(target=lambda: (time.sleep(0.2), os._exit(0))).start()\n"
+        "    return os.getpid()\n"
+    )
+    runtime = runtime_for({"leaves": source})
+    first = runtime.invoke("leaves", {"exit_after": True}, "r")  # answered, back in the pool, then gone
+    assert eventually(lambda: not running(first))
+    second = runtime.invoke("leaves", {}, "r")
+    assert second != first and running(second)
+    assert runtime.cold_starts["leaves"] == 2
 
 
 def test_handler_error_of_its_own_class_is_logged_with_its_type_and_stack(
