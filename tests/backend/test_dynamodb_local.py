@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
@@ -302,11 +302,11 @@ def test_the_jar_copy_lists_its_library_jars_but_no_directory() -> None:
 class _TargetLog(http.server.BaseHTTPRequestHandler):
     """Answers every POST with {} and records its X-Amz-Target (a stand-in for DynamoDB Local's port)."""
 
-    targets: list[str] = []
+    targets: ClassVar[list[str]]
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        type(self).targets.append(str(self.headers.get("X-Amz-Target", "")).rsplit(".", 1)[-1])
+        self.targets.append(str(self.headers.get("X-Amz-Target", "")).rsplit(".", 1)[-1])
         self.send_response(400)
         self.send_header("Content-Length", "2")
         self.end_headers()
@@ -318,11 +318,16 @@ class _TargetLog(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def target_log() -> Iterator[tuple[int, list[str]]]:
-    handler = type("Handler", (_TargetLog,), {"targets": []})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    targets: list[str] = []
+
+    class Handler(_TargetLog):
+        pass
+
+    Handler.targets = targets
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield server.server_address[1], handler.targets
+    yield int(server.server_address[1]), targets
     server.shutdown()
     server.server_close()
 
