@@ -86,12 +86,22 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
             )
         )
     if st := _load("dev_start"):
+        cpu = st.get("cpuUntilReadyMedianS", {})
+
+        def used(engine: str) -> str:
+            if engine not in cpu:
+                return ""
+            jvm = f" + JVM {cpu[engine]['children']} s" if engine == "local" else ""
+            return f"; CPU until ready {cpu[engine]['devServer']} s{jvm}"
+
         rows.append(
             (
                 "`make dev` time to ready",
-                f"median {st['medianS']['local']} s of {st['runs']} starts (DynamoDB Local)",
-                f"--dynamodb moto {st['medianS']['moto']} s",
-                f"x{st['localOverMoto']} (target <= {st['targetS']} s: {'met' if st['met'] else 'MISSED'})",
+                f"median {st['medianS']['local']} s of {st['runs']} restarts (DynamoDB Local, stack kept); first "
+                f"start {st['firstStartS']['local']} s{used('local')}",
+                f"--dynamodb moto {st['medianS']['moto']} s; first start {st['firstStartS']['moto']} s{used('moto')}",
+                f"x{st['localOverMoto']} (target <= {st['targetS']} s: {'met' if st['met'] else 'MISSED'}; load "
+                f"average {st['machine']['loadAverage1m']})",
             )
         )
     if g := _load("gateway"):

@@ -6,6 +6,7 @@ import contextlib
 import json
 import logging
 import os
+import threading
 import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +26,7 @@ from devserver.config import (
     DevOptions,
 )
 from devserver.gateway import CognitoAuthorizer, Gateway, GatewayConfig
+from devserver.gateway.runtime import runtime_interpreter
 from devserver.hosts import HostPolicy
 from devserver.httpserver import make_dev_server
 from expense_core.config import SERVICE_ENDPOINT_ENV
@@ -58,6 +60,10 @@ class DevServer:
     def start(self) -> None:
         """Bind, start the backend, provision, build the parts; `serve_forever` then serves (dev_server.py)."""
         opts = self.options
+        # Which Python runs the handlers is asked of python3.12 on PATH (a subprocess, up to a second through a
+        # pyenv shim): asked now, it answers while the backend starts, and the gateway finds the answer cached.
+        interpreter = threading.Thread(target=runtime_interpreter, name="runtime-interpreter", daemon=True)
+        interpreter.start()
         # Bind the port first: a busy port is a one-line error before anything is provisioned.
         self._http = make_dev_server(opts.host, opts.port, None)
         if opts.port == 0:
@@ -86,6 +92,7 @@ class DevServer:
             self._client("cognito-idp"), opts.cognito_state, mailbox, keys_path=opts.layout.cognito_keys
         )
         config = self._gateway_config()
+        interpreter.join()
         # The authorizer trusts only the pool's own key, read from the layer that signs with it (the same
         # document the pool's JWKS URL on the dev server serves), never moto's packaged key.
         authorizer = CognitoAuthorizer(
@@ -120,6 +127,8 @@ class DevServer:
             seed_demo(cognito, self.outputs, self.endpoint_url, opts.region, self.service_endpoints)
         self._http.app = create_app(parts)
         self._write_runtime_file()
+        if self.dynamodb_local is not None:
+            self.dynamodb_local.finish_warm_up()  # launched ahead with its warm-up held back until now
 
     def serve_forever(self) -> None:
         self._http.serve_forever()

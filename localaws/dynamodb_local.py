@@ -64,8 +64,11 @@ STOP_GRACE = 10.0
 LOCK_WAIT = 10.0  # a JVM whose dev server was just killed needs a moment to be gone
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 # Requests that warm a fresh JVM's request path (JSON, routing, validation, the table lookup) right after it
-# serves, while the dev server is still starting: they name a table that does not exist, so they change nothing.
-# The first real calls then take tens of milliseconds instead of hundreds.
+# serves: they name a table that does not exist, so they change nothing. The first real calls then take tens of
+# milliseconds instead of hundreds. The first START_CALLS are the calls a start makes itself (bootstrap reads the
+# table and its TTL); a dev server that launched the JVM ahead (``launch_early``) has the others (the request
+# path of its functions) sent once it is ready (:meth:`DynamoDBLocal.finish_warm_up`), so that this work does
+# not compete for the CPU with the dev server's own start.
 _WARM_UP_TABLE = "devkit-warm-up-no-such-table"
 WARM_UP: tuple[tuple[str, dict[str, Any]], ...] = (
     ("ListTables", {}),
@@ -78,6 +81,7 @@ WARM_UP: tuple[tuple[str, dict[str, Any]], ...] = (
                  "ConditionExpression": "attribute_not_exists(k)"}),
     ("TransactWriteItems", {"TransactItems": [{"Put": {"TableName": _WARM_UP_TABLE, "Item": {"k": {"S": "x"}}}}]}),
 )  # fmt: skip
+START_CALLS = 3
 WARM_UP_ROUNDS = 3
 _WARM_UP_AUTH = (
     "AWS4-HMAC-SHA256 Credential=devkit/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0"
@@ -98,7 +102,7 @@ def launch_early(backend_dir: Path) -> DynamoDBLocal | None:
 
     Only a head start: on any problem it returns None, and the regular start tries again and reports it.
     """
-    server = DynamoDBLocal(dynamodb_state_dir(backend_dir), lock_wait=0.0)
+    server = DynamoDBLocal(dynamodb_state_dir(backend_dir), lock_wait=0.0, defer_warm_up=True)
     try:
         server.launch()
     except (DynamoDBLocalUnavailable, DynamoDBLocalError, StateCorruptedError, BackendUnavailableError, OSError):
@@ -136,10 +140,10 @@ def _parent_death_signal(parent: int) -> Callable[[], None] | None:
     return die_with_parent
 
 
-def _warm(host: str, port: int) -> None:
-    """Send :data:`WARM_UP` a few times; stop at the first transport error (the server went away)."""
+def _warm(host: str, port: int, calls: tuple[tuple[str, dict[str, Any]], ...] = WARM_UP) -> bool:
+    """Send ``calls`` a few times; stop at the first transport error (the server went away): False then."""
     for _ in range(WARM_UP_ROUNDS):
-        for target, body in WARM_UP:
+        for target, body in calls:
             connection = http.client.HTTPConnection(host, port, timeout=10)
             try:
                 connection.request(
@@ -149,9 +153,10 @@ def _warm(host: str, port: int) -> None:
                 )  # fmt: skip
                 connection.getresponse().read()
             except OSError:
-                return
+                return False
             finally:
                 connection.close()
+    return True
 
 
 class DynamoDBLocal:
@@ -167,7 +172,9 @@ class DynamoDBLocal:
         start_timeout: float = START_TIMEOUT,
         lock_wait: float = LOCK_WAIT,
         warm_up: bool = True,
+        defer_warm_up: bool = False,
     ) -> None:
+        """``defer_warm_up``: warm only the start's own calls at once, the rest at :meth:`finish_warm_up`."""
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.host = host
         self.runtime = runtime
@@ -175,6 +182,9 @@ class DynamoDBLocal:
         self.start_timeout = start_timeout
         self.lock_wait = lock_wait
         self.warm_up = warm_up
+        self._warm_rest = threading.Event()  # set: the whole warm-up may run
+        if not defer_warm_up:
+            self._warm_rest.set()
         self._lock_fd: int | None = None
         self._log: IO[bytes] | None = None
         self._tail: collections.deque[str] = collections.deque(maxlen=40)
@@ -259,9 +269,14 @@ class DynamoDBLocal:
         self.launch()
         self.wait_ready()
 
+    def finish_warm_up(self) -> None:
+        """Let a deferred warm-up send the rest of its calls (the dev server is ready; a no-op otherwise)."""
+        self._warm_rest.set()
+
     def stop(self, grace: float = STOP_GRACE) -> None:
         """SIGTERM to its process group (DynamoDB Local closes its database), SIGKILL after ``grace`` seconds."""
         self._stopping.set()  # a child spawned from now on is stopped by its thread at once
+        self._warm_rest.set()  # a deferred warm-up ends (its calls fail on the stopped server)
         proc = self._proc
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
@@ -333,7 +348,7 @@ class DynamoDBLocal:
                 if self._port is None and line.startswith(READY_PREFIX):
                     self._port = int(line.split()[-1])
                     if self.warm_up:
-                        threading.Thread(target=_warm, args=(self.host, self._port), daemon=True).start()
+                        threading.Thread(target=self._warm_up, args=(self._port,), daemon=True).start()
                     self._ready.set()
         finally:
             proc.wait()
@@ -341,6 +356,15 @@ class DynamoDBLocal:
                 where = f"; its output is in {self.log_file}" if self.log_file else ""
                 log.error("DynamoDB Local exited unexpectedly (status %s): DynamoDB is down%s", proc.returncode, where)
             self._ready.set()
+
+    def _warm_up(self, port: int) -> None:
+        if not self._warm_rest.is_set():
+            if not _warm(self.host, port, WARM_UP[:START_CALLS]):
+                return
+            self._warm_rest.wait()
+            if self._stopping.is_set():
+                return
+        _warm(self.host, port)
 
     # ---------------------------------------------------------------------------------------- state dir
 

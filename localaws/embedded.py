@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import io
 import json
 import logging
@@ -51,6 +52,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import moto
+import moto.core.utils as moto_utils
+from moto.core.loaders import create_loader as moto_create_loader
 from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
@@ -113,6 +116,19 @@ class _Dispatcher(DomainDispatcherApplication):
             return backend
 
 
+def _share_model_loader() -> None:
+    """One botocore model loader for moto in this process, instead of a new one per service model.
+
+    moto loads each service's model with a loader it creates for that call (``moto.core.utils.create_loader``),
+    and a new loader lists every service directory of botocore (some 400, each with its API versions) before
+    it reads one file. The first request to each service paid that (about 40 ms, eight services at start);
+    one loader lists them once. The models themselves are cached by moto as before (``get_service_model``).
+    """
+    if moto_utils.create_loader is not moto_create_loader:
+        return  # already shared (or replaced by someone else: leave it)
+    moto_utils.create_loader = functools.cache(moto_create_loader)
+
+
 class _ProcessSlot:
     """moto's state is process-global, so at most one backend may serve it at a time."""
 
@@ -136,6 +152,7 @@ class _ProcessSlot:
         """moto's WSGI app, built once: it holds no state, only a Flask app per service (slow to build)."""
         with self._lock:
             if self._dispatcher is None:
+                _share_model_loader()
                 self._dispatcher = _Dispatcher()
             return self._dispatcher
 

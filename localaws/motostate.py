@@ -11,6 +11,7 @@ through reducers too.
 
 from __future__ import annotations
 
+import base64
 import copy
 import copyreg
 import functools
@@ -22,6 +23,7 @@ import weakref
 from collections import defaultdict
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
 from joserfc.jwk import RSAKey
 from moto.core.base_backend import BackendDict, backend_lock
 from moto.moto_api._internal import mock_random
@@ -35,9 +37,28 @@ def _instances() -> list[BackendDict[Any]]:
     return registry
 
 
+_RSA_PRIVATE_MEMBERS = ("n", "e", "d", "p", "q", "dp", "dq", "qi")
+
+
+def _jwk_int(value: str) -> int:
+    return int.from_bytes(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)), "big")
+
+
 def _rsa_key_from_jwk(jwk: dict[str, Any]) -> RSAKey:
-    """Unpickle a Cognito signing key from its private JWK."""
-    return RSAKey.import_key(jwk)
+    """Unpickle a Cognito signing key from its private JWK.
+
+    Built from its numbers without OpenSSL's key check (``unsafe_skip_rsa_key_validation``), which costs some
+    60 ms a key on every start: the key was checked when it was made, and it comes from the snapshot this process
+    unpickles anyway (a snapshot is trusted whole, or not loaded). Other JWK members (kid, use, alg) are kept.
+    """
+    if any(not isinstance(jwk.get(name), str) for name in _RSA_PRIVATE_MEMBERS):
+        return RSAKey.import_key(jwk)  # not the full private form as_dict(private=True) writes: the checked way
+    n, e, d, p, q, dp, dq, qi = (_jwk_int(str(jwk[name])) for name in _RSA_PRIVATE_MEMBERS)
+    private = rsa.RSAPrivateNumbers(p, q, d, dp, dq, qi, rsa.RSAPublicNumbers(e, n)).private_key(
+        unsafe_skip_rsa_key_validation=True
+    )
+    others = {k: v for k, v in jwk.items() if k not in _RSA_PRIVATE_MEMBERS and k != "kty"}
+    return RSAKey.import_key(private, parameters=others or None)  # type: ignore[arg-type]  # a KeyParameters dict
 
 
 def _reduce_rsa_key(key: RSAKey) -> tuple[Any, tuple[dict[str, Any]]]:

@@ -143,3 +143,17 @@ def test_dispatcher_remembers_hosts_with_moto_own_answers(host: str | None) -> N
     assert dispatcher.get_backend_for_host(host) == expected
     assert dispatcher.get_backend_for_host(host) == expected  # the remembered answer is the same
     assert host in dispatcher._hosts
+
+
+def test_moto_loads_its_service_models_through_one_loader(backend: EmbeddedBackend) -> None:
+    """A new loader per model lists every botocore service directory again: the backend shares one (with moto's
+    own extras still on its search path), and a model moto serves is the one that loader returns."""
+    import moto.core.utils as moto_utils
+    from moto.core.loaders import Loader, moto_root
+
+    loader = moto_utils.create_loader()
+    assert isinstance(loader, Loader) and loader is moto_utils.create_loader()
+    assert moto_root in loader.search_paths
+    model = moto_utils.get_service_model("dynamodb")
+    assert model.service_name == "dynamodb" and "PutItem" in model.operation_names
+    assert loader.load_service_model("dynamodb", "service-2") is loader.load_service_model("dynamodb", "service-2")

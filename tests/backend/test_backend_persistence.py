@@ -490,3 +490,23 @@ def test_a_failing_snapshot_keeps_the_journal(
 
     backend = make_backend(state_dir)
     assert fingerprint(*_clients(client_for, backend), ids) == expected
+
+
+def test_a_snapshot_s_signing_key_comes_back_whole_and_still_signs() -> None:
+    """A Cognito signing key is saved as its private JWK and rebuilt from its numbers (no second OpenSSL check):
+    the same key, its kid/use/alg kept, signing what its public half verifies; a partial JWK is imported checked."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+    from joserfc.jwk import RSAKey
+
+    from localaws import motostate
+
+    key = RSAKey.generate_key(2048, parameters={"kid": "pool-key", "use": "sig", "alg": "RS256"})
+    rebuild, (jwk,) = motostate._reduce_rsa_key(key)
+    restored = rebuild(jwk)  # what unpickling a snapshot calls
+    assert restored.as_dict(private=True) == key.as_dict(private=True)
+    assert restored.kid == "pool-key"
+    signature = restored.private_key.sign(b"claims", padding.PKCS1v15(), hashes.SHA256())
+    key.public_key.verify(signature, b"claims", padding.PKCS1v15(), hashes.SHA256())  # raises if not the same key
+    public_only = key.as_dict(private=False)
+    assert motostate._rsa_key_from_jwk(public_only).as_dict() == public_only

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.server
 import os
 import pathlib
 import signal
@@ -12,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 import pytest
@@ -24,6 +25,7 @@ from localaws import (
     DynamoDBLocalError,
     DynamoDBLocalUnavailable,
     StateCorruptedError,
+    dynamodb_local,
     dynamodb_runtime,
 )
 from localaws.dynamodb_local import DB_FILE
@@ -292,3 +294,85 @@ def test_the_jar_copy_lists_its_library_jars_but_no_directory() -> None:
     unfolded = rewritten.replace("\r\n ", "")
     assert "Main-Class: a.b.C" in unfolded and "Manifest-Version: 1.0" in unfolded
     assert f"Class-Path: {jars}\r\n" in unfolded
+
+
+# ------------------------------------------------------------------------------------------------ warm-up
+
+
+class _TargetLog(http.server.BaseHTTPRequestHandler):
+    """Answers every POST with {} and records its X-Amz-Target (a stand-in for DynamoDB Local's port)."""
+
+    targets: ClassVar[list[str]]
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.targets.append(str(self.headers.get("X-Amz-Target", "")).rsplit(".", 1)[-1])
+        self.send_response(400)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def target_log() -> Iterator[tuple[int, list[str]]]:
+    targets: list[str] = []
+
+    class Handler(_TargetLog):
+        pass
+
+    Handler.targets = targets
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield int(server.server_address[1]), targets
+    server.shutdown()
+    server.server_close()
+
+
+def _eventually(check: Callable[[], bool], timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.02)
+    return check()
+
+
+def test_a_deferred_warm_up_sends_the_start_s_calls_then_the_rest_once_released(
+    target_log: tuple[int, list[str]],
+) -> None:
+    port, targets = target_log
+    start_calls = [name for name, _ in dynamodb_local.WARM_UP[: dynamodb_local.START_CALLS]]
+    assert start_calls == ["ListTables", "DescribeTable", "DescribeTimeToLive"]  # what bootstrap's table read sends
+    server = DynamoDBLocal(None, defer_warm_up=True)
+    warming = threading.Thread(target=server._warm_up, args=(port,), daemon=True)
+    warming.start()
+    held = dynamodb_local.WARM_UP_ROUNDS * start_calls
+    assert _eventually(lambda: len(targets) >= len(held))
+    time.sleep(0.2)
+    assert targets == held and warming.is_alive()  # the functions' calls wait for the dev server to be ready
+    server.finish_warm_up()
+    warming.join(timeout=10)
+    everything = dynamodb_local.WARM_UP_ROUNDS * [name for name, _ in dynamodb_local.WARM_UP]
+    assert not warming.is_alive() and targets == held + everything
+
+
+def test_an_undeferred_warm_up_sends_everything_at_once(target_log: tuple[int, list[str]]) -> None:
+    port, targets = target_log
+    DynamoDBLocal(None)._warm_up(port)
+    assert targets == dynamodb_local.WARM_UP_ROUNDS * [name for name, _ in dynamodb_local.WARM_UP]
+
+
+def test_stopping_ends_a_held_warm_up(target_log: tuple[int, list[str]]) -> None:
+    port, targets = target_log
+    server = DynamoDBLocal(None, defer_warm_up=True)
+    warming = threading.Thread(target=server._warm_up, args=(port,), daemon=True)
+    warming.start()
+    assert _eventually(lambda: len(targets) >= dynamodb_local.WARM_UP_ROUNDS * dynamodb_local.START_CALLS)
+    server.stop()
+    warming.join(timeout=10)
+    assert not warming.is_alive()
+    assert len(targets) == dynamodb_local.WARM_UP_ROUNDS * dynamodb_local.START_CALLS  # nothing sent after stop
