@@ -29,7 +29,7 @@ from bootstrap.resources.base import ProvisionError
 from bootstrap.spec import SpecError
 from bootstrap.target import Target, TargetError
 from kit.aws_errors import error_code
-from kit.contract import ContractError
+from kit.contract import CONTRACT_PATH, ContractError
 from kit.state import DEFAULT_STATE_ROOT, StateLayout
 
 
@@ -58,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="where outputs.json and config.json are written (under <state-dir>/<stack>/)",
     )
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask before changing AWS")
+    parser.add_argument(
+        "--contract",
+        type=Path,
+        default=CONTRACT_PATH,
+        metavar="FILE",
+        help="the API contract (default api/openapi.yaml), or an overlay adding operations and functions to it "
+        "(e.g. the parity suite's probe: tests/parity/probe/openapi.yaml); --deploy direct only",
+    )
     cfn = parser.add_argument_group("CloudFormation (template, and up/down --target aws --deploy cfn)")
     cfn.add_argument(
         "--deploy",
@@ -97,6 +105,8 @@ def _embedded(state_root: Path, stack: str, region: str, out: Callable[[str], No
 
 def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, stdout: TextIO) -> int:
     if args.command == "template" or args.deploy == "cfn":
+        if Path(args.contract) != CONTRACT_PATH:
+            raise CliExit(EXIT_MISSING_SETTINGS, "--contract goes with --deploy direct (template and cfn: the app's)")
         from bootstrap.cfn import command  # lazy: the CloudFormation path
 
         if args.command == "template":
@@ -118,13 +128,15 @@ def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, st
         out(f"AWS account {account} as {caller}, region {args.region}, stack {args.stack}")
         if args.command in ("up", "down") and not args.yes:
             if args.command == "up":
-                changes = run_up(target, args.stack, args.region, out, args.state_dir, dry_run=True).changes
+                changes = run_up(
+                    target, args.stack, args.region, out, args.state_dir, dry_run=True, contract_path=args.contract
+                ).changes
                 if not any(c.action.startswith("would") for c in changes):
                     out("nothing to change")
                     return EXIT_OK
                 question = f"Create/update the resources above in account {account} ({args.region})?"
             else:
-                run_status(target, args.stack, args.region, out, args.state_dir)
+                run_status(target, args.stack, args.region, out, args.state_dir, args.contract)
                 question = f"DELETE every resource of stack {args.stack} in account {account} ({args.region})?"
             if not confirm(question, stdin, stdout):
                 raise CliExit(EXIT_ABORTED, "aborted; nothing was done")
@@ -133,13 +145,13 @@ def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, st
 
 def _dispatch(args: argparse.Namespace, target: Target, out: Callable[[str], None]) -> int:
     if args.command == "up":
-        run_up(target, args.stack, args.region, out, args.state_dir)
+        run_up(target, args.stack, args.region, out, args.state_dir, contract_path=args.contract)
     elif args.command == "plan":
-        run_up(target, args.stack, args.region, out, args.state_dir, dry_run=True)
+        run_up(target, args.stack, args.region, out, args.state_dir, dry_run=True, contract_path=args.contract)
     elif args.command == "down":
-        run_down(target, args.stack, args.region, out, args.state_dir)
+        run_down(target, args.stack, args.region, out, args.state_dir, args.contract)
     else:
-        run_status(target, args.stack, args.region, out, args.state_dir)
+        run_status(target, args.stack, args.region, out, args.state_dir, args.contract)
     return EXIT_OK
 
 

@@ -22,6 +22,7 @@ from bootstrap.resources.quicksight_access import QuickSightLakeAccess
 from bootstrap.resources.s3 import Bucket, BucketPolicy, LakeManifest, SiteFiles, frontend_config
 from bootstrap.spec import API_STAGE, StackSpec
 from bootstrap.target import Target
+from kit.contract import CONTRACT_PATH, load_contract
 from kit.state import StateLayout, ensure_private_dir, write_private
 
 
@@ -65,15 +66,18 @@ def stack_resources(spec: StackSpec) -> list[Resource]:
     return resources
 
 
-def _context(target: Target, stack: str, region: str, state_root: Path, dry_run: bool) -> Context:
+def _context(
+    target: Target, stack: str, region: str, state_root: Path, dry_run: bool, contract_path: Path = CONTRACT_PATH
+) -> Context:
+    contract = load_contract(contract_path)  # api/openapi.yaml, or an overlay of it (kit.contract.OVERLAY_KEY)
     probe = Context(
-        spec=StackSpec(stack=stack, region=region, account_id="000000000000", on_aws=target.is_aws),
+        spec=StackSpec(stack=stack, region=region, account_id="000000000000", on_aws=target.is_aws, contract=contract),
         target=target,
         layout=StateLayout(Path(state_root), stack),
         dry_run=dry_run,
     )
     account = probe.client("sts").get_caller_identity()["Account"]
-    spec = StackSpec(stack=stack, region=region, account_id=account, on_aws=target.is_aws)
+    spec = StackSpec(stack=stack, region=region, account_id=account, on_aws=target.is_aws, contract=contract)
     ctx = Context(spec=spec, target=target, layout=probe.layout, dry_run=dry_run)
     ctx._clients = probe._clients
     ctx.outputs.update(_base_outputs(ctx))
@@ -171,10 +175,16 @@ class RunResult:
 
 
 def run_up(
-    target: Target, stack: str, region: str, reporter: Reporter, state_root: Path, dry_run: bool = False
+    target: Target,
+    stack: str,
+    region: str,
+    reporter: Reporter,
+    state_root: Path,
+    dry_run: bool = False,
+    contract_path: Path = CONTRACT_PATH,
 ) -> RunResult:
     started = time.monotonic()
-    ctx = _context(target, stack, region, state_root, dry_run)
+    ctx = _context(target, stack, region, state_root, dry_run, contract_path)
     verb = "plan" if dry_run else "up"
     reporter(f"{verb}: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
     changes = [_apply(ctx, r, current, reporter) for r, current in _each_with_state(ctx, stack_resources(ctx.spec))]
@@ -221,8 +231,10 @@ def _read_all(ctx: Context) -> list[tuple[Resource, Any]]:
     return found
 
 
-def run_down(target: Target, stack: str, region: str, reporter: Reporter, state_root: Path) -> RunResult:
-    ctx = _context(target, stack, region, state_root, dry_run=False)
+def run_down(
+    target: Target, stack: str, region: str, reporter: Reporter, state_root: Path, contract_path: Path = CONTRACT_PATH
+) -> RunResult:
+    ctx = _context(target, stack, region, state_root, False, contract_path)
     reporter(f"down: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
     changes = []
     for resource, current in reversed(_read_all(ctx)):
@@ -244,8 +256,10 @@ def run_down(target: Target, stack: str, region: str, reporter: Reporter, state_
     return RunResult(changes, {})
 
 
-def run_status(target: Target, stack: str, region: str, reporter: Reporter, state_root: Path) -> RunResult:
-    ctx = _context(target, stack, region, state_root, dry_run=True)
+def run_status(
+    target: Target, stack: str, region: str, reporter: Reporter, state_root: Path, contract_path: Path = CONTRACT_PATH
+) -> RunResult:
+    ctx = _context(target, stack, region, state_root, True, contract_path)
     reporter(f"status: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
     changes = []
     for resource, current in _each_with_state(ctx, stack_resources(ctx.spec)):
