@@ -24,6 +24,7 @@ from devserver.config import (
     DevOptions,
 )
 from devserver.gateway import CognitoAuthorizer, Gateway, GatewayConfig
+from devserver.gateway.gateway import INTEGRATION_TIMEOUT_SECONDS
 from devserver.hosts import HostPolicy
 from devserver.httpserver import make_dev_server
 from expense_core.config import SERVICE_ENDPOINT_ENV
@@ -243,7 +244,7 @@ class DevServer:
             hot_reload=opts.hot_reload,
             region=opts.region,
             throttle=(THROTTLE_RATE_LIMIT, THROTTLE_BURST_LIMIT) if opts.throttle else None,
-            **({} if opts.integration_timeout is None else {"integration_timeout_seconds": opts.integration_timeout}),
+            integration_timeout_seconds=opts.integration_timeout or INTEGRATION_TIMEOUT_SECONDS,
         )
 
     def _contract(self) -> Contract:
