@@ -106,11 +106,11 @@ bench: install ## Run every benchmark; figures in bench/results/ and bench/resul
 screenshots: install ## Screenshots of both pages (desktop and phone) into docs/screenshots/
 	$(PY) scripts/screenshots.py
 
-deploy-aws: install ## Provision the whole stack on AWS (asks first; needs credentials; DEPLOY=cfn: CloudFormation change set)
-	$(PY) -m bootstrap up --target aws --stack $(STACK) --region $(REGION) --deploy $(DEPLOY) $(CFN_ARGS) $(ATHENA_ARGS) $(if $(YES),--yes)
+deploy-aws: install ## Provision the whole stack on AWS (asks first; needs credentials; DEPLOY=cfn: CloudFormation change set; ATHENA=1; CONTRACT=overlay, e.g. the parity probe)
+	$(PY) -m bootstrap up --target aws --stack $(STACK) --region $(REGION) --deploy $(DEPLOY) $(CFN_ARGS) $(ATHENA_ARGS) $(if $(YES),--yes) $(if $(CONTRACT),--contract $(CONTRACT))
 
-destroy-aws: install ## Remove the stack from AWS (asks first; DEPLOY=cfn: delete the CloudFormation stack)
-	$(PY) -m bootstrap down --target aws --stack $(STACK) --region $(REGION) --deploy $(DEPLOY) $(ATHENA_ARGS) $(if $(YES),--yes)
+destroy-aws: install ## Remove the stack from AWS (asks first; DEPLOY=cfn: delete the CloudFormation stack; ATHENA=1; CONTRACT=overlay: its functions too)
+	$(PY) -m bootstrap down --target aws --stack $(STACK) --region $(REGION) --deploy $(DEPLOY) $(ATHENA_ARGS) $(if $(YES),--yes) $(if $(CONTRACT),--contract $(CONTRACT))
 
 template: install ## Print the stack's CloudFormation template (FORMAT=yaml|json, OUT=file, ATHENA=1)
 	@$(PY) -m bootstrap template --stack $(STACK) --format $(FORMAT) $(ATHENA_ARGS) $(if $(OUT),--out $(OUT))

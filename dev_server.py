@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
-from devserver.config import DYNAMODB_LOCAL, DYNAMODB_MOTO, EMBEDDED, SPLIT_SERVICES, DevOptions
+from devserver.config import CONTRACT_PATH, DYNAMODB_LOCAL, DYNAMODB_MOTO, EMBEDDED, SPLIT_SERVICES, DevOptions
 from devserver.hosts import exposure_warning
 from devserver.httpserver import PortInUseError
 
@@ -82,6 +82,20 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         action="store_true",
         help="do not enforce the functions' IAM roles (every AWS call a function makes is then allowed, unlike AWS)",
     )
+    parser.add_argument(
+        "--contract",
+        type=Path,
+        default=CONTRACT_PATH,
+        metavar="FILE",
+        help="the API contract (default api/openapi.yaml), or an overlay adding operations and functions to it, "
+        "e.g. tests/parity/probe/openapi.yaml (the parity suite's probe function)",
+    )
+    parser.add_argument(
+        "--integration-timeout",
+        type=float,
+        metavar="SECONDS",
+        help="API Gateway's integration timeout (default AWS's 29 s; lower it only to test the 504 quickly)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
     if args.dynamodb is not None and args.dynamodb not in (DYNAMODB_LOCAL, DYNAMODB_MOTO):
@@ -89,6 +103,8 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
             parser.error("--dynamodb must be local, moto or an http(s):// URL")
     elif args.dynamodb is not None and args.backend != EMBEDDED:
         parser.error(f"--dynamodb {args.dynamodb} goes with the embedded backend; with --backend give a URL")
+    if args.integration_timeout is not None and not 0 < args.integration_timeout <= 29:
+        parser.error("--integration-timeout must be over 0 and at most 29 (API Gateway's limit)")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -113,6 +129,8 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         local_services=SPLIT_SERVICES if args.local_cognito else (),
         split_endpoint=args.cognito_endpoint,
         dynamodb=args.dynamodb,
+        contract_path=args.contract,
+        integration_timeout=args.integration_timeout,
     )
 
 

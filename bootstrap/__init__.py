@@ -8,6 +8,7 @@ from typing import Any
 from bootstrap.engine import Change, RunResult, run_down, run_status, run_up
 from bootstrap.resources.base import Reporter
 from bootstrap.target import Target
+from kit.contract import CONTRACT_PATH
 from kit.state import DEFAULT_STATE_ROOT
 
 DEFAULT_STACK = "dev"
@@ -20,9 +21,10 @@ def up(
     region: str = DEFAULT_REGION,
     reporter: Reporter = print,
     state_root: Path = DEFAULT_STATE_ROOT,
+    contract_path: Path = CONTRACT_PATH,
 ) -> dict[str, Any]:
     """Creates or updates every resource; returns the outputs (also written under state_root/stack)."""
-    return run_up(target, stack, region, reporter, Path(state_root)).outputs
+    return run_up(target, stack, region, reporter, Path(state_root), contract_path=contract_path).outputs
 
 
 def plan(
@@ -31,9 +33,10 @@ def plan(
     region: str = DEFAULT_REGION,
     reporter: Reporter = print,
     state_root: Path = DEFAULT_STATE_ROOT,
+    contract_path: Path = CONTRACT_PATH,
 ) -> list[Change]:
     """What `up` would do, without doing it."""
-    return run_up(target, stack, region, reporter, Path(state_root), dry_run=True).changes
+    return run_up(target, stack, region, reporter, Path(state_root), dry_run=True, contract_path=contract_path).changes
 
 
 def down(
@@ -42,9 +45,10 @@ def down(
     region: str = DEFAULT_REGION,
     reporter: Reporter = print,
     state_root: Path = DEFAULT_STATE_ROOT,
+    contract_path: Path = CONTRACT_PATH,
 ) -> list[Change]:
     """Deletes everything `up` created (buckets emptied of every version first)."""
-    return run_down(target, stack, region, reporter, Path(state_root)).changes
+    return run_down(target, stack, region, reporter, Path(state_root), contract_path=contract_path).changes
 
 
 def status(
@@ -53,9 +57,10 @@ def status(
     region: str = DEFAULT_REGION,
     reporter: Reporter = print,
     state_root: Path = DEFAULT_STATE_ROOT,
+    contract_path: Path = CONTRACT_PATH,
 ) -> list[Change]:
     """Each resource's state (in sync / drifted / missing) and the QuickSight lake check."""
-    return run_status(target, stack, region, reporter, Path(state_root)).changes
+    return run_status(target, stack, region, reporter, Path(state_root), contract_path=contract_path).changes
 
 
 def iam_policies(stack: str, region: str, account_id: str) -> dict[str, dict[str, Any]]:

@@ -29,7 +29,7 @@ from bootstrap.resources.base import ProvisionError
 from bootstrap.spec import SpecError
 from bootstrap.target import Target, TargetError
 from kit.aws_errors import error_code
-from kit.contract import ContractError
+from kit.contract import CONTRACT_PATH, ContractError
 from kit.state import DEFAULT_STATE_ROOT, StateLayout
 
 
@@ -64,6 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="AWS only: also a Glue table over the compacted lake (analytics/), an Athena workgroup and a role for "
         "QuickSight's Athena data source, for lakes past QuickSight's S3 limits (then `python -m quicksight up "
         "--athena`); give it to down and status too",
+    )
+    parser.add_argument(
+        "--contract",
+        type=Path,
+        default=CONTRACT_PATH,
+        metavar="FILE",
+        help="the API contract (default api/openapi.yaml), or an overlay adding operations and functions to it "
+        "(e.g. the parity suite's probe: tests/parity/probe/openapi.yaml); --deploy direct only",
     )
     cfn = parser.add_argument_group("CloudFormation (template, and up/down --target aws --deploy cfn)")
     cfn.add_argument(
@@ -110,6 +118,8 @@ def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, st
             "(locally the dashboard reads the compacted files itself)",
         )
     if args.command == "template" or args.deploy == "cfn":
+        if Path(args.contract) != CONTRACT_PATH:
+            raise CliExit(EXIT_MISSING_SETTINGS, "--contract goes with --deploy direct (template and cfn: the app's)")
         from bootstrap.cfn import command  # lazy: the CloudFormation path
 
         if args.command == "template":
@@ -132,14 +142,29 @@ def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, st
         if args.command in ("up", "down") and not args.yes:
             if args.command == "up":
                 changes = run_up(
-                    target, args.stack, args.region, out, args.state_dir, dry_run=True, athena=args.athena
+                    target,
+                    args.stack,
+                    args.region,
+                    out,
+                    args.state_dir,
+                    dry_run=True,
+                    athena=args.athena,
+                    contract_path=args.contract,
                 ).changes
                 if not any(c.action.startswith("would") for c in changes):
                     out("nothing to change")
                     return EXIT_OK
                 question = f"Create/update the resources above in account {account} ({args.region})?"
             else:
-                run_status(target, args.stack, args.region, out, args.state_dir, athena=args.athena)
+                run_status(
+                    target,
+                    args.stack,
+                    args.region,
+                    out,
+                    args.state_dir,
+                    athena=args.athena,
+                    contract_path=args.contract,
+                )
                 question = f"DELETE every resource of stack {args.stack} in account {account} ({args.region})?"
             if not confirm(question, stdin, stdout):
                 raise CliExit(EXIT_ABORTED, "aborted; nothing was done")
@@ -149,13 +174,22 @@ def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, st
 def _dispatch(args: argparse.Namespace, target: Target, out: Callable[[str], None]) -> int:
     athena = args.athena  # AWS only (checked in _run)
     if args.command == "up":
-        run_up(target, args.stack, args.region, out, args.state_dir, athena=athena)
+        run_up(target, args.stack, args.region, out, args.state_dir, athena=athena, contract_path=args.contract)
     elif args.command == "plan":
-        run_up(target, args.stack, args.region, out, args.state_dir, dry_run=True, athena=athena)
+        run_up(
+            target,
+            args.stack,
+            args.region,
+            out,
+            args.state_dir,
+            dry_run=True,
+            athena=athena,
+            contract_path=args.contract,
+        )
     elif args.command == "down":
-        run_down(target, args.stack, args.region, out, args.state_dir, athena=athena)
+        run_down(target, args.stack, args.region, out, args.state_dir, athena=athena, contract_path=args.contract)
     else:
-        run_status(target, args.stack, args.region, out, args.state_dir, athena=athena)
+        run_status(target, args.stack, args.region, out, args.state_dir, athena=athena, contract_path=args.contract)
     return EXIT_OK
 
 

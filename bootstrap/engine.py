@@ -23,6 +23,7 @@ from bootstrap.resources.quicksight_access import QuickSightLakeAccess
 from bootstrap.resources.s3 import Bucket, BucketPolicy, LakeManifest, SiteFiles, frontend_config
 from bootstrap.spec import API_STAGE, StackSpec
 from bootstrap.target import Target
+from kit.contract import CONTRACT_PATH, load_contract
 from kit.state import StateLayout, ensure_private_dir, write_private
 
 
@@ -68,15 +69,26 @@ def stack_resources(spec: StackSpec) -> list[Resource]:
     return resources
 
 
-def _context(target: Target, stack: str, region: str, state_root: Path, dry_run: bool, athena: bool = False) -> Context:
+def _context(
+    target: Target,
+    stack: str,
+    region: str,
+    state_root: Path,
+    dry_run: bool,
+    athena: bool = False,
+    contract_path: Path = CONTRACT_PATH,
+) -> Context:
+    contract = load_contract(contract_path)  # api/openapi.yaml, or an overlay of it (kit.contract.OVERLAY_KEY)
     probe = Context(
-        spec=StackSpec(stack=stack, region=region, account_id="000000000000", on_aws=target.is_aws),
+        spec=StackSpec(stack=stack, region=region, account_id="000000000000", on_aws=target.is_aws, contract=contract),
         target=target,
         layout=StateLayout(Path(state_root), stack),
         dry_run=dry_run,
     )
     account = probe.client("sts").get_caller_identity()["Account"]
-    spec = StackSpec(stack=stack, region=region, account_id=account, on_aws=target.is_aws, athena=athena)
+    spec = StackSpec(
+        stack=stack, region=region, account_id=account, on_aws=target.is_aws, athena=athena, contract=contract
+    )
     ctx = Context(spec=spec, target=target, layout=probe.layout, dry_run=dry_run)
     ctx._clients = probe._clients
     ctx.outputs.update(_base_outputs(ctx))
@@ -181,9 +193,10 @@ def run_up(
     state_root: Path,
     dry_run: bool = False,
     athena: bool = False,
+    contract_path: Path = CONTRACT_PATH,
 ) -> RunResult:
     started = time.monotonic()
-    ctx = _context(target, stack, region, state_root, dry_run, athena)
+    ctx = _context(target, stack, region, state_root, dry_run, athena, contract_path)
     verb = "plan" if dry_run else "up"
     reporter(f"{verb}: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
     changes = [_apply(ctx, r, current, reporter) for r, current in _each_with_state(ctx, stack_resources(ctx.spec))]
@@ -233,9 +246,15 @@ def _read_all(ctx: Context) -> list[tuple[Resource, Any]]:
 
 
 def run_down(
-    target: Target, stack: str, region: str, reporter: Reporter, state_root: Path, athena: bool = False
+    target: Target,
+    stack: str,
+    region: str,
+    reporter: Reporter,
+    state_root: Path,
+    athena: bool = False,
+    contract_path: Path = CONTRACT_PATH,
 ) -> RunResult:
-    ctx = _context(target, stack, region, state_root, dry_run=False, athena=athena)
+    ctx = _context(target, stack, region, state_root, False, athena, contract_path)
     reporter(f"down: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
     changes = []
     for resource, current in reversed(_read_all(ctx)):
@@ -258,9 +277,15 @@ def run_down(
 
 
 def run_status(
-    target: Target, stack: str, region: str, reporter: Reporter, state_root: Path, athena: bool = False
+    target: Target,
+    stack: str,
+    region: str,
+    reporter: Reporter,
+    state_root: Path,
+    athena: bool = False,
+    contract_path: Path = CONTRACT_PATH,
 ) -> RunResult:
-    ctx = _context(target, stack, region, state_root, dry_run=True, athena=athena)
+    ctx = _context(target, stack, region, state_root, True, athena, contract_path)
     reporter(f"status: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
     changes = []
     for resource, current in _each_with_state(ctx, stack_resources(ctx.spec)):

@@ -135,6 +135,10 @@ class StackSpec:
     def lambdas_dir(self) -> Path:
         return self.project_root / "lambdas"
 
+    def function_code(self, key: str) -> Path:
+        """The function's app.py: lambdas/<key>/app.py, or beside the contract overlay that adds it."""
+        return (self.contract.functions[key].code_dir or self.lambdas_dir / key) / "app.py"
+
     @property
     def core_dir(self) -> Path:
         return self.project_root / "expense_core"

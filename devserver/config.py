@@ -56,6 +56,10 @@ class DevOptions:
     # Each function runs with its execution role's credentials and is refused what the role does not allow
     # (embedded backend). False (--no-iam) allows every call, with a warning at start.
     iam: bool = True
+    # The API contract: api/openapi.yaml, or an overlay adding operations and functions to it (--contract).
+    contract_path: Path = CONTRACT_PATH
+    # API Gateway's integration timeout in seconds; None = AWS's 29 s (--integration-timeout, for quick tests).
+    integration_timeout: float | None = None
 
     @property
     def embedded(self) -> bool:

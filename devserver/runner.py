@@ -17,7 +17,6 @@ from bootstrap.target import Target
 from devserver.app import DevParts, create_app
 from devserver.cognito import LocalCognito, Mailbox, check_state_present
 from devserver.config import (
-    CONTRACT_PATH,
     DYNAMODB_LOCAL,
     FUNCTIONS_ROOT,
     LOCAL_CREDENTIALS,
@@ -26,13 +25,14 @@ from devserver.config import (
     DevOptions,
 )
 from devserver.gateway import CognitoAuthorizer, Gateway, GatewayConfig
+from devserver.gateway.gateway import INTEGRATION_TIMEOUT_SECONDS
 from devserver.gateway.runtime import runtime_interpreter
 from devserver.hosts import HostPolicy
 from devserver.httpserver import make_dev_server
 from expense_core.config import SERVICE_ENDPOINT_ENV
 from kit.clients import Endpoints, Role, client
 from kit.constants import LOCAL_ACCOUNT_ID, PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
-from kit.contract import load_contract
+from kit.contract import Contract, load_contract
 from kit.cors import to_env as cors_env
 from localaws.iam.credentials import CredentialStore, IssuedCredentials
 from localaws.iam.gate import IamGate, moto_role_policies
@@ -85,6 +85,7 @@ class DevServer:
             region=opts.region,
             reporter=lambda line: log.info("bootstrap: %s", line),
             state_root=opts.state_dir,
+            contract_path=opts.contract_path,
         )
         mailbox = Mailbox(opts.mailbox_file, announce=lambda line: print(f"[mailbox] {line}", flush=True))
         check_state_present(self._client("cognito-idp"), opts.cognito_state, str(self.outputs["userPoolId"]))
@@ -197,7 +198,7 @@ class DevServer:
         pair with an external backend (which enforces its own IAM, or none)."""
         if self._credentials is None:
             return dict(LOCAL_CREDENTIALS)
-        spec = StackSpec(self.options.stack, self.options.region, LOCAL_ACCOUNT_ID, on_aws=False)
+        spec = StackSpec(self.options.stack, self.options.region, LOCAL_ACCOUNT_ID, False, contract=self._contract())
         issued = self._issued.get(key)
         if issued is None:
             issued = self._issued[key] = self._credentials.issue(spec.role_name(key), spec.function_name(key))
@@ -228,7 +229,7 @@ class DevServer:
             "AWS_REGION": self.options.region,
             "AWS_DEFAULT_REGION": self.options.region,
             # The contract's one CORS policy (with --cors-origin), so handler responses match the gateway's errors.
-            **cors_env(load_contract(CONTRACT_PATH).cors, self.options.cors_origins),
+            **cors_env(self._contract().cors, self.options.cors_origins),
         }
         return {
             name: {**{k: str(v) for k, v in env.items()}, **local, **self._role_credentials(name)}
@@ -238,7 +239,7 @@ class DevServer:
     def _gateway_config(self) -> GatewayConfig:
         opts = self.options
         return GatewayConfig(
-            contract_path=CONTRACT_PATH,
+            contract_path=opts.contract_path,
             functions_root=FUNCTIONS_ROOT,
             function_env=self._function_env(),
             stage=STAGE,
@@ -252,7 +253,11 @@ class DevServer:
             hot_reload=opts.hot_reload,
             region=opts.region,
             throttle=(THROTTLE_RATE_LIMIT, THROTTLE_BURST_LIMIT) if opts.throttle else None,
+            integration_timeout_seconds=opts.integration_timeout or INTEGRATION_TIMEOUT_SECONDS,
         )
+
+    def _contract(self) -> Contract:
+        return load_contract(self.options.contract_path)
 
     def _dashboard(self) -> Any:
         from devserver.dashboard.web import dashboard_blueprint

@@ -28,7 +28,7 @@ from kit.constants import LAKE_PREFIX
 
 ANALYTICS_PREFIX: Final = "analytics/expenses/"
 PARTITION_COLUMN: Final = "created_month"  # Hive-style `name=value` folders, as Glue partition projection reads them
-# Files per month. One file holds about 2.4 million expenses (~420 bytes each, bench/lake_costs.py) before QuickSight's 1 GB limit;
+# Files per month. One file holds about 2.4 million expenses (~420 bytes each) before QuickSight's 1 GB limit;
 # stacks past that set ANALYTICS_SHARDS_ENV on the compaction function (bench/lake_costs.py shows when).
 DEFAULT_SHARDS: Final = 1
 MAX_SHARDS: Final = 100

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,8 @@ class FunctionSpec:
     # Any further IAM statements of the role, with placeholders (STATEMENT_PLACEHOLDERS) for the stack's resources.
     statements: tuple[Mapping[str, Any], ...] = ()
     trigger: Trigger | None = None  # None: invoked by API Gateway for its operations
+    # Where app.py lives when not lambdas/<directory>: an overlay's functions live beside the overlay (OVERLAY_KEY).
+    code_dir: Path | None = None
 
 
 # What a contract statement may name; bootstrap substitutes each for the stack's own value.
@@ -221,8 +223,46 @@ def parse_contract(document: Mapping[str, Any]) -> Contract:
     return Contract(document=document, operations=operations, functions=functions, cors=cors)
 
 
-@lru_cache(maxsize=4)
-def _load(path: str, mtime_ns: int) -> Contract:
+# An overlay is a contract fragment that names the contract it adds to (a path relative to itself): its operations
+# and functions join that contract's, and its functions' code lives in directories beside it (<dir>/<key>/app.py).
+# It may only add: a path or function of the base is never changed (e.g. the parity suite's probe, which never ships
+# with the app: tests/parity/probe/openapi.yaml).
+OVERLAY_KEY = "x-overlay-of"
+_NEW_ONLY = ("paths", "x-lambda-functions")
+
+
+def _added(base: Any, extra: Any, where: str) -> Any:
+    """`extra` added to `base`: mappings key by key; a value present in both must be equal."""
+    if isinstance(base, dict) and isinstance(extra, dict):
+        merged = dict(base)
+        for key, value in extra.items():
+            merged[key] = _added(base[key], value, f"{where}.{key}") if key in base else value
+        return merged
+    if base != extra:
+        raise ContractError(f"the overlay changes {where.lstrip('.')}: an overlay may only add to its contract")
+    return base
+
+
+def _with_overlay(base: Contract, overlay: Mapping[str, Any], overlay_dir: Path) -> Contract:
+    extra = {key: value for key, value in overlay.items() if key != OVERLAY_KEY}
+    for section in _NEW_ONLY:
+        items = extra.get(section) or {}
+        if not isinstance(items, dict):
+            raise ContractError(f"the overlay's {section} must be a mapping")
+        taken = sorted(str(key) for key in items if key in base.document.get(section, {}))
+        if taken:
+            raise ContractError(f"the overlay redefines {section} {', '.join(taken)}: an overlay may only add")
+    contract = parse_contract(_added(base.raw(), extra, ""))
+    own = {str(key) for key in extra.get("x-lambda-functions") or {}}
+    functions = {
+        key: replace(spec, code_dir=overlay_dir / key) if key in own else base.functions.get(key, spec)
+        for key, spec in contract.functions.items()
+    }
+    return replace(contract, functions=functions)
+
+
+@lru_cache(maxsize=8)
+def _document(path: str, mtime_ns: int) -> Mapping[str, Any]:
     import yaml  # only the kit's tools read YAML; the Lambda zip never loads the contract
 
     try:
@@ -233,13 +273,26 @@ def _load(path: str, mtime_ns: int) -> Contract:
         raise ContractError(f"cannot read the contract {path}: {e}") from e
     if not isinstance(document, dict):
         raise ContractError(f"{path} is not an OpenAPI document")
-    return parse_contract(document)
+    return document
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime_ns: int) -> Contract:
+    return parse_contract(_document(path, mtime_ns))
 
 
 def load_contract(path: Path = CONTRACT_PATH) -> Contract:
-    """The contract at `path`, parsed once per file version (never per request)."""
+    """The contract at `path`, parsed once per file version (never per request); an overlay (OVERLAY_KEY) comes
+    merged onto the contract it names."""
     try:
         mtime = Path(path).stat().st_mtime_ns
     except OSError as e:
         raise ContractError(f"contract not found: {path}") from e
-    return _load(str(path), mtime)
+    document = _document(str(path), mtime)
+    base = document.get(OVERLAY_KEY)
+    if base is None:
+        return _load(str(path), mtime)
+    if not isinstance(base, str) or not base:
+        raise ContractError(f"{path}: {OVERLAY_KEY} must name the contract the overlay adds to")
+    overlay_dir = Path(path).resolve().parent
+    return _with_overlay(load_contract(overlay_dir / base), document, overlay_dir)

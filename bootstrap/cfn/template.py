@@ -104,7 +104,7 @@ def code_artifacts(spec: StackSpec) -> dict[str, CodeArtifact]:
     """Each function's deterministic zip, keyed by content: a changed source is a changed key, so an update."""
     artifacts = {}
     for key in spec.contract.functions:
-        package = build_zip(spec.lambdas_dir / key / "app.py", *spec.payload_dirs)
+        package = build_zip(spec.function_code(key), *spec.payload_dirs)
         digest = hashlib.sha256(package.data).hexdigest()
         artifacts[key] = CodeArtifact(key, f"{CODE_PREFIX}{key}-{digest}.zip", package)
     return artifacts

@@ -57,7 +57,7 @@ class Context:
 
     def package(self, key: str) -> Package:
         if key not in self._packages:
-            self._packages[key] = build_zip(self.spec.lambdas_dir / key / "app.py", *self.spec.payload_dirs)
+            self._packages[key] = build_zip(self.spec.function_code(key), *self.spec.payload_dirs)
         return self._packages[key]
 
     def output(self, name: str) -> Any:

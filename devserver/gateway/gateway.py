@@ -39,6 +39,7 @@ log = logging.getLogger("devserver.gateway")
 # (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
 MAX_BODY_BYTES = 10 * 1024 * 1024
 INTEGRATION_TIMEOUT_SECONDS = 29.0
+BINARY_MEDIA_TYPES = "x-amazon-apigateway-binary-media-types"
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -103,9 +104,13 @@ class Gateway:
         runtime: LambdaRuntime | None = None,
         contract: Contract | None = None,
     ) -> None:
+        self.contract = contract or load_contract(Path(config.contract_path))
+        if not config.binary_media_types:
+            # for parity: API Gateway imports the API's binaryMediaTypes from this extension of the contract
+            # (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-binary-media-types.html).
+            config = replace(config, binary_media_types=tuple(self.contract.document.get(BINARY_MEDIA_TYPES, ())))
         self.config = config
         self.stage = config.stage
-        self.contract = contract or load_contract(Path(config.contract_path))
         self.router = Router(self.contract.operations)
         self.cors = CorsPolicy(self.contract.cors, config.cors_origins)
         self.events = ProxyEventBuilder(

@@ -554,7 +554,7 @@ class LambdaRuntime:
         self, function: str, generation: int, integration_deadline: float, request_id: str
     ) -> ExecutionEnvironment:
         spec = self._functions[function]
-        task_root = self._root / function
+        task_root = spec.code_dir or self._root / function  # lambdas/<fn>, or beside a contract overlay
         stream = log_stream_name()
         env = lambda_environment(spec, self._env[function], region=self._region, task_root=task_root, log_stream=stream)
         started = time.perf_counter()

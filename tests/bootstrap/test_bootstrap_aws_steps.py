@@ -19,6 +19,7 @@ from bootstrap.resources.quicksight_access import QUICKSIGHT_ROLE, QuickSightLak
 from bootstrap.spec import StackSpec
 from bootstrap.target import Target
 from kit.clients import reset_clients
+from kit.contract import CONTRACT_PATH
 from kit.state import StateLayout
 
 ACCOUNT = "123456789012"
@@ -252,7 +253,8 @@ def test_deploy_aws_asks_and_refuses_on_a_non_interactive_input(monkeypatch, tmp
     calls = []
     monkeypatch.setattr(cli, "aws_identity", lambda target, region: (ACCOUNT, "arn:aws:iam::123456789012:user/me"))
 
-    def fake_up(target, stack, region, out, state_dir, dry_run=False, athena=False):
+    def fake_up(target, stack, region, out, state_dir, dry_run=False, athena=False, contract_path=None):
+        assert contract_path == CONTRACT_PATH  # the app's contract unless --contract names an overlay
         calls.append(dry_run)
         out("  would create  cognito user pool dev-ExpenseTrackerUserPool")
         return RunResult([Change("cognito user pool dev-ExpenseTrackerUserPool", "would create")], {})

@@ -82,7 +82,10 @@ def test_data_bucket_policy_lets_quicksight_read_the_lake_and_denies_plain_http_
         validate_policy(policy, resource_policy=True, bucket=bucket)
         read = next(s for s in policy["Statement"] if s["Action"] == "s3:GetObject")
         assert read["Principal"] == {"Service": "quicksight.amazonaws.com"}
-        assert sorted(read["Resource"]) == [f"arn:aws:s3:::{bucket}/analytics/expenses/*", f"arn:aws:s3:::{bucket}/manifest.json"]
+        assert sorted(read["Resource"]) == [
+            f"arn:aws:s3:::{bucket}/analytics/expenses/*",
+            f"arn:aws:s3:::{bucket}/manifest.json",
+        ]
         assert any("s3:ListBucket" in _as_list(s["Action"]) for s in policy["Statement"])
     deny = [s for s in aws["Statement"] if s["Effect"] == "Deny"]
     assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

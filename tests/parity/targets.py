@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import os
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,14 @@ import jwt
 
 ROOT = Path(__file__).resolve().parents[2]
 VALIDATED_FILE = Path(__file__).resolve().parent / "validated.json"
+# The probe function and its operations, an overlay of the app's contract; never shipped with the app.
+PROBE_CONTRACT = Path(__file__).resolve().parent / "probe" / "openapi.yaml"
+# for parity: API Gateway REST waits at most 29 s for an integration
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-execution-service-limits-table.html).
+# The dev server's is lowered for the suite (--integration-timeout) so `make test` stays quick; the real constant
+# is pinned in-process (tests/gateway/test_gateway_wire_parity.py).
+AWS_INTEGRATION_TIMEOUT_SECONDS = 29.0
+LOCAL_INTEGRATION_TIMEOUT_SECONDS = 2.0
 
 
 class TargetRefused(RuntimeError):
@@ -40,6 +48,8 @@ class ParityTarget:
     pool_id: str
     client_id: str
     idp: Any  # a cognito-idp client: the dev server's /cognito/ locally, Cognito on AWS
+    # API Gateway's integration timeout on this target: a function running longer gets the 504.
+    integration_timeout: float = AWS_INTEGRATION_TIMEOUT_SECONDS
     users: list[ParityUser] = field(default_factory=list)
     _server: Any = None
     _admin: Any = None
@@ -117,10 +127,17 @@ class ParityTarget:
 
 
 def local_target(state_dir: Path) -> ParityTarget:
-    """A dev server of our own, with the deployed stage's throttling on (as on AWS)."""
+    """A dev server of our own, with the deployed stage's throttling on (as on AWS) and the probe function."""
     from tests.devserver_support import DevServerProcess
 
-    server = DevServerProcess(state_dir, "--throttle").start()
+    server = DevServerProcess(
+        state_dir,
+        "--throttle",
+        "--contract",
+        str(PROBE_CONTRACT),
+        "--integration-timeout",
+        str(LOCAL_INTEGRATION_TIMEOUT_SECONDS),
+    ).start()
     cfg = server.config()
     idp = boto3.client(
         "cognito-idp",
@@ -136,12 +153,16 @@ def local_target(state_dir: Path) -> ParityTarget:
         pool_id=cfg["userPoolId"],
         client_id=cfg["clientId"],
         idp=idp,
+        integration_timeout=LOCAL_INTEGRATION_TIMEOUT_SECONDS,
         _server=server,
     )
 
 
-def aws_target(stack: str, region: str, state_root: Path) -> ParityTarget:
-    """The stack `make deploy-aws STACK=...` provisioned; refuses without credentials, as `make deploy-aws` does."""
+def aws_target(
+    stack: str, region: str, state_root: Path, deploy: Callable[[str, str, Path], dict[str, Any]] | None = None
+) -> ParityTarget:
+    """The stack `make deploy-aws STACK=...` provisioned, with the probe deployed to it (`deploy_probe`, or
+    `deploy` in tests); refuses without credentials, as `make deploy-aws` does, before anything is deployed."""
     from bootstrap.cli import CliExit, aws_identity
     from bootstrap.target import Target
 
@@ -152,13 +173,14 @@ def aws_target(stack: str, region: str, state_root: Path) -> ParityTarget:
     config_path = state_root / stack / "config.json"
     if not config_path.is_file():
         raise TargetRefused(f"no {config_path}: deploy the stack first (`make deploy-aws STACK={stack}`)")
-    cfg = json.loads(config_path.read_text())
     # Resolve the credentials now: the suite's autouse fixture swaps in fake ones for every test.
     session = boto3.Session(profile_name=os.environ.get("AWS_PROFILE"), region_name=region)
     credentials = session.get_credentials()
     if credentials is None:
         raise TargetRefused("no AWS credentials found; nothing was done")
     frozen = credentials.get_frozen_credentials()
+    print(f"parity suite against AWS account {account} as {caller}, stack {stack}, {region}")
+    cfg = (deploy or deploy_probe)(stack, region, state_root)
     admin = boto3.client(
         "cognito-idp",
         region_name=region,
@@ -166,7 +188,6 @@ def aws_target(stack: str, region: str, state_root: Path) -> ParityTarget:
         aws_secret_access_key=frozen.secret_key,
         aws_session_token=frozen.token,
     )
-    print(f"parity suite against AWS account {account} as {caller}, stack {stack}, {region}")
     return ParityTarget(
         name="aws",
         api_url=cfg["apiUrl"].rstrip("/"),
@@ -176,3 +197,17 @@ def aws_target(stack: str, region: str, state_root: Path) -> ParityTarget:
         idp=admin,
         _admin=admin,
     )
+
+
+def deploy_probe(stack: str, region: str, state_root: Path) -> dict[str, Any]:
+    """Adds the probe function and its operations to the deployed stack: bootstrap's `up` with the probe overlay
+    (idempotent: a stack that has them is left unchanged). They stay until `make destroy-aws
+    CONTRACT=tests/parity/probe/openapi.yaml` (or `make deploy-aws` re-imports the API without their routes)."""
+    import bootstrap
+    from bootstrap.target import Target
+
+    target = Target.aws(profile=os.environ.get("AWS_PROFILE"))
+    outputs = bootstrap.up(
+        target, stack=stack, region=region, reporter=print, state_root=state_root, contract_path=PROBE_CONTRACT
+    )
+    return outputs

@@ -1,9 +1,10 @@
 """Parity cases: what API Gateway REST and Cognito answer, checked unchanged on the dev server and on AWS.
 
 Each case names its source (`@pytest.mark.parity(source=...)`); `validated.json` records the date it last passed
-against a deployed stack (`make parity-test TARGET=aws STACK=...`). Event-shape behaviours that need a probe function
-(header lines, forwarded headers, encoded paths, proxy-result rules, 6 MB and 29 s) are pinned in-process by
-tests/gateway/test_gateway_wire_parity.py with the same sources.
+against a deployed stack (`make parity-test TARGET=aws STACK=...`). These cases go through the app's own operations;
+event-shape behaviours that need a probe function (header lines, forwarded headers, encoded paths, proxy-result rules,
+6 MB and 29 s) are in test_parity_events.py, read through the probe the suite adds to its dev server and deploys to
+the stack on AWS (tests/parity/probe/), and stay pinned in-process by tests/gateway/test_gateway_wire_parity.py.
 """
 
 from __future__ import annotations

@@ -8,12 +8,22 @@ from pathlib import Path
 
 from tests.parity.targets import VALIDATED_FILE
 
-CASES_FILE = Path(__file__).resolve().parent / "test_parity_gateway.py"
+# Every file of parity cases: test_parity_gateway.py (the app's operations), test_parity_events.py (the probe).
+CASES_FILES = sorted(Path(__file__).resolve().parent.glob("test_parity_*.py"))
 
 
 def _cases_in_source() -> dict[str, str]:
-    """Case name -> the source its @pytest.mark.parity names (read from the file, so no target is needed)."""
-    tree = ast.parse(CASES_FILE.read_text())
+    """Case name -> the source its @pytest.mark.parity names (read from the files, so no target is needed)."""
+    cases: dict[str, str] = {}
+    for path in CASES_FILES:
+        found = _cases_in(path)
+        assert not set(found) & set(cases), f"{path.name}: a case name is taken by another file"
+        cases.update(found)
+    return cases
+
+
+def _cases_in(path: Path) -> dict[str, str]:
+    tree = ast.parse(path.read_text())
     constants: dict[str, str] = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
@@ -37,7 +47,8 @@ def _cases_in_source() -> dict[str, str]:
 def test_every_case_has_its_source_in_the_record() -> None:
     record = json.loads(VALIDATED_FILE.read_text())
     cases = _cases_in_source()
-    assert len(cases) >= 12
+    assert {path.name for path in CASES_FILES} >= {"test_parity_gateway.py", "test_parity_events.py"}
+    assert len(cases) >= 24
     assert set(record) == set(cases), "regenerate tests/parity/validated.json: a case was added or removed"
     for name, source in cases.items():
         assert record[name]["source"] == source, name
