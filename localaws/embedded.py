@@ -54,7 +54,9 @@ import moto
 from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from . import motostate
+from kit.constants import LOCAL_ACCOUNT_ID
+
+from . import motostate, s3_events
 from .guard import BackendGuard, require_loopback
 from .iam.gate import IamGate, IamMiddleware
 from .mutations import is_mutating
@@ -517,7 +519,9 @@ class EmbeddedBackend:
         environ.setdefault("wsgi.url_scheme", "http")
         assert self._dispatcher is not None
         motostate.seed_random(seed)
-        status, _, response_body = _call(self._dispatcher, environ)
+        status, headers, response_body = _call(self._dispatcher, environ)
+        # moto's own notifications are sent again by a replayed write; so is the one it lacks.
+        s3_events.after_response(environ, _status_code(status), headers, LOCAL_ACCOUNT_ID)
         if _status_code(status) >= 400:
             # It succeeded when it was journaled; say so loudly rather than hide a divergence.
             log.warning(
@@ -599,6 +603,7 @@ class EmbeddedBackend:
             seed = int.from_bytes(os.urandom(8), "big")
             motostate.seed_random(seed)
             response = _call(self._dispatcher, environ)
+            s3_events.after_response(environ, _status_code(response[0]), response[1], LOCAL_ACCOUNT_ID)
             if journal is not None and _status_code(response[0]) < 400:
                 try:
                     seq = journal.append(_encode_record(seed, record_environ, body))
