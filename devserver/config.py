@@ -56,6 +56,8 @@ class DevOptions:
     # Each function runs with its execution role's credentials and is refused what the role does not allow
     # (embedded backend). False (--no-iam) allows every call, with a warning at start.
     iam: bool = True
+    # The lake trigger's batch window in seconds, replacing the contract's (tests: a short one); None = the contract's.
+    trigger_window: float | None = None
 
     @property
     def embedded(self) -> bool:
