@@ -99,7 +99,7 @@ def test_writes_edits_and_deletes_reach_the_compacted_files_within_the_bound(ser
     bucket = _bucket(server)
     converged = _converged(s3, bucket, written + BOUND)
     assert converged is not None, f"not converged within {BOUND} s:\n{server.log()[-3000:]}"
-    print(f"staleness after the last write: {converged - written:.2f} s (bound {BOUND} s)")  # noqa: T201
+    print(f"staleness after the last write: {converged - written:.2f} s (bound {BOUND} s)")
 
     # The compacted data equals the table: what the API lists, the edit in, the delete out.
     listed = {e["expenseId"]: e for e in user.api("GET", "/expenses").json()["expenses"]}
