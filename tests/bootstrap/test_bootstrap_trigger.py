@@ -37,9 +37,7 @@ def aws(tmp_path: Path) -> Iterator[tuple[Context, dict[str, Stubber]]]:
     ctx = Context(spec=spec, target=Target.aws(), layout=StateLayout(tmp_path, spec.stack))
     stubs = {}
     for service in ("sqs", "s3", "lambda"):
-        client = boto3.client(  # type: ignore[call-overload]
-            service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
-        )
+        client = boto3.client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
         ctx._clients[service] = client
         stubs[service] = Stubber(client)
         stubs[service].activate()

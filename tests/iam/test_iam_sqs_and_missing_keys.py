@@ -57,7 +57,9 @@ def _status(error: pytest.ExceptionInfo[ClientError]) -> int:
         ),
     ],
 )
-def test_sqs_requests_map_to_their_action_on_the_queue_arn(headers, body, action, resource) -> None:
+def test_sqs_requests_map_to_their_action_on_the_queue_arn(
+    headers: list[tuple[str, str]], body: bytes, action: str, resource: str
+) -> None:
     request = SignedRequest("POST", "/", "", headers, body)
     (wanted,) = authorization_requests(request, "sqs", REGION, ACCOUNT)
     assert (wanted.action, wanted.resource) == (action, resource)
