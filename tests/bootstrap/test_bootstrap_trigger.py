@@ -351,3 +351,21 @@ def test_locally_a_notification_to_a_queue_without_the_policy_is_refused_as_s3_w
     finally:
         bootstrap.up(embedded["target"], stack="trig", reporter=lambda _: None, state_root=embedded["state"])
     assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"]
+
+
+def test_down_removes_the_mapping_notifications_policy_queues_and_lifecycle_in_aws_shapes(aws):
+    ctx, stubs = aws
+    ctx.outputs["lakeEventsQueueUrl"] = QUEUE_URL
+    uuid = "a1b2c3d4-5678-90ab-cdef-111122223333"
+    stubs["lambda"].add_response("delete_event_source_mapping", {"UUID": uuid}, {"UUID": uuid})
+    EventSourceMapping("compact_lake", FUNCTION).delete(ctx, {"UUID": uuid})
+    stubs["s3"].add_response(
+        "put_bucket_notification_configuration", {}, {"Bucket": BUCKET, "NotificationConfiguration": {}}
+    )
+    BucketNotification(BUCKET).delete(ctx, {"QueueConfigurations": []})
+    stubs["sqs"].add_response("set_queue_attributes", {}, {"QueueUrl": QUEUE_URL, "Attributes": {"Policy": ""}})
+    QueuePolicy(ctx.spec.lake_events_queue).delete(ctx, {})
+    stubs["sqs"].add_response("delete_queue", {}, {"QueueUrl": QUEUE_URL})
+    Queue(ctx.spec.lake_events_queue, queue_attributes, output="lakeEventsQueue").delete(ctx, {"url": QUEUE_URL})
+    stubs["s3"].add_response("delete_bucket_lifecycle", {}, {"Bucket": BUCKET})
+    BucketLifecycle(BUCKET).delete(ctx, {"Rules": []})
