@@ -167,7 +167,8 @@ class Queue(Resource):
         ctx.outputs[f"{self.output}Arn"] = ctx.spec.queue_arn(self.name)
 
 
-def _queue_url(ctx: Context, queue: str) -> str | None:
+def _queue_url(ctx: Context) -> str | None:
+    """The lake-events queue's URL once its Queue resource exported it (None in a plan of a new stack)."""
     url = ctx.outputs.get("lakeEventsQueueUrl")
     return None if url in (None, PENDING) else str(url)
 
@@ -184,7 +185,7 @@ class QueuePolicy(Resource):
         return policy
 
     def read(self, ctx: Context) -> dict[str, Any] | None:
-        url = _queue_url(ctx, self.name)
+        url = _queue_url(ctx)
         if url is None:
             return None
         attributes = ctx.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
@@ -201,7 +202,7 @@ class QueuePolicy(Resource):
         return [] if canonical(current) == canonical(self._wanted(ctx)) else ["statements"]
 
     def create(self, ctx: Context) -> dict[str, Any]:
-        url = _queue_url(ctx, self.name)
+        url = _queue_url(ctx)
         assert url is not None  # the queue is created just before
         policy = self._wanted(ctx)
         ctx.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(policy)})
@@ -211,7 +212,7 @@ class QueuePolicy(Resource):
         return self.create(ctx)
 
     def delete(self, ctx: Context, current: dict[str, Any]) -> None:
-        url = _queue_url(ctx, self.name)
+        url = _queue_url(ctx)
         if url is not None:
             ctx.client("sqs").set_queue_attributes(QueueUrl=url, Attributes={"Policy": ""})
 
@@ -265,7 +266,7 @@ class BucketNotification(Resource):
         reads the queue's policy and refuses the same way first, on every target."""
         spec = ctx.spec
         queue_arn = spec.queue_arn(spec.lake_events_queue)
-        url = _queue_url(ctx, spec.lake_events_queue)
+        url = _queue_url(ctx)
         policy = None
         if url is not None:
             policy = ctx.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])
@@ -336,7 +337,7 @@ class EventSourceMapping(Resource):
         seconds" when the queue's visibility timeout is shorter than the function's timeout
         (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html; public captures, e.g.
         hashicorp/terraform-provider-aws#18099). moto does not check it: bootstrap reads the queue and refuses."""
-        url = _queue_url(ctx, ctx.spec.lake_events_queue)
+        url = _queue_url(ctx)
         if url is None:
             return
         found = ctx.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])
