@@ -59,7 +59,7 @@ from kit.constants import LOCAL_ACCOUNT_ID
 from . import motostate, s3_events
 from .guard import BackendGuard, require_loopback
 from .iam.gate import IamGate, IamMiddleware
-from .mutations import is_mutating
+from .mutations import changed_nothing, is_mutating
 from .passwords import SNAPSHOT_META_KEY, SNAPSHOT_META_VALUE, PasswordSealer, mark_sealed, state_is_sealed
 from .persistence import (
     SNAPSHOT_NAME,
@@ -604,7 +604,11 @@ class EmbeddedBackend:
             motostate.seed_random(seed)
             response = _call(self._dispatcher, environ)
             s3_events.after_response(environ, _status_code(response[0]), response[1], LOCAL_ACCOUNT_ID)
-            if journal is not None and _status_code(response[0]) < 400:
+            if (
+                journal is not None
+                and _status_code(response[0]) < 400
+                and not changed_nothing(environ, body, response[2])
+            ):
                 try:
                     seq = journal.append(_encode_record(seed, record_environ, body))
                 except OSError:
