@@ -13,6 +13,7 @@ from types import FrameType
 from devserver.config import CONTRACT_PATH, DYNAMODB_LOCAL, DYNAMODB_MOTO, EMBEDDED, SPLIT_SERVICES, DevOptions
 from devserver.hosts import exposure_warning
 from devserver.httpserver import PortInUseError
+from kit.contract import MAX_BATCH_WINDOW_SECONDS
 
 
 def parse_args(argv: list[str] | None = None) -> DevOptions:
@@ -96,8 +97,17 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         metavar="SECONDS",
         help="API Gateway's integration timeout (default AWS's 29 s; lower it only to test the 504 quickly)",
     )
+    parser.add_argument(
+        "--trigger-window",
+        type=float,
+        metavar="SECONDS",
+        help="batch window of the lake trigger's poller, replacing the contract's batchWindow (default: the "
+        "contract's, as the deployed event source mapping has it)",
+    )
     parser.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     args = parser.parse_args(argv)
+    if args.trigger_window is not None and not 0 <= args.trigger_window <= MAX_BATCH_WINDOW_SECONDS:
+        parser.error(f"--trigger-window must be from 0 to {MAX_BATCH_WINDOW_SECONDS} seconds (Lambda's limit)")
     if args.dynamodb is not None and args.dynamodb not in (DYNAMODB_LOCAL, DYNAMODB_MOTO):
         if not args.dynamodb.startswith(("http://", "https://")):
             parser.error("--dynamodb must be local, moto or an http(s):// URL")
@@ -131,6 +141,7 @@ def parse_args(argv: list[str] | None = None) -> DevOptions:
         dynamodb=args.dynamodb,
         contract_path=args.contract,
         integration_timeout=args.integration_timeout,
+        trigger_window=args.trigger_window,
     )
 
 

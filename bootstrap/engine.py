@@ -20,7 +20,15 @@ from bootstrap.resources.dynamodb import Table
 from bootstrap.resources.iam import FunctionRole
 from bootstrap.resources.lambdas import Function, InvokePermission
 from bootstrap.resources.quicksight_access import QuickSightLakeAccess
-from bootstrap.resources.s3 import Bucket, BucketPolicy, LakeManifest, SiteFiles, frontend_config
+from bootstrap.resources.s3 import Bucket, BucketLifecycle, BucketPolicy, LakeManifest, SiteFiles, frontend_config
+from bootstrap.resources.triggers import (
+    BucketNotification,
+    EventSourceMapping,
+    Queue,
+    QueuePolicy,
+    dlq_attributes,
+    queue_attributes,
+)
 from bootstrap.spec import API_STAGE, StackSpec
 from bootstrap.target import Target
 from kit.contract import CONTRACT_PATH, load_contract
@@ -50,11 +58,23 @@ def stack_resources(spec: StackSpec) -> list[Resource]:
         Bucket(spec.data_bucket, versioned=True, output="dataBucket"),
         BucketPolicy(spec.data_bucket, lambda ctx: data_bucket_policy(ctx.spec)),
         LakeManifest(spec.data_bucket),
+        BucketLifecycle(spec.data_bucket),
     ]
     resources += [FunctionRole(key, spec.role_name(key)) for key in functions]
     resources += [Function(key, spec.function_name(key)) for key in functions]
+    if spec.trigger_functions:
+        # The lake's events: DLQ, queue, its policy (S3 validates it), the bucket's notifications, the mappings.
+        resources += [
+            Queue(spec.lake_events_dlq, dlq_attributes, output="lakeEventsDlq"),
+            Queue(spec.lake_events_queue, queue_attributes, output="lakeEventsQueue"),
+            QueuePolicy(spec.lake_events_queue),
+            BucketNotification(spec.data_bucket),
+        ]
+        resources += [EventSourceMapping(key, spec.function_name(key)) for key in spec.trigger_functions]
     resources += [RestApi(spec.api_name), GatewayResponses(spec.api_name), Stage(API_STAGE)]
-    resources += [InvokePermission(key, spec.function_name(key)) for key in functions]
+    # for parity: only API functions get API Gateway's invoke permission (a trigger function is invoked by its
+    # event source mapping, with the execution role's permission on the queue).
+    resources += [InvokePermission(key, spec.function_name(key)) for key in spec.api_functions]
     resources += [
         Bucket(spec.frontend_bucket, versioned=True, output="frontendBucket"),
         OriginAccessControl(spec.oac_name),
@@ -231,6 +251,7 @@ def _report_outputs(outputs: dict[str, Any], reporter: Reporter, layout: StateLa
         "siteUrl",
         "analyticsDatabase",  # --athena
         "athenaWorkGroup",
+        "lakeEventsQueueUrl",
     ):
         if key in outputs:
             reporter(f"  {key:<15} {outputs[key]}")

@@ -14,6 +14,11 @@ from kit.constants import LAKE_PREFIX
 POLICY_VERSION = "2012-10-17"
 QUICKSIGHT_PRINCIPAL = "quicksight.amazonaws.com"
 CLOUDFRONT_PRINCIPAL = "cloudfront.amazonaws.com"
+S3_PRINCIPAL = "s3.amazonaws.com"
+# for parity: what a Lambda execution role needs to read an SQS event source
+# (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-configure.html, "Configuring execution role
+# permissions": sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes).
+TRIGGER_QUEUE_ACTIONS = ("sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage")
 MANIFEST_OBJECT = "manifest.json"
 
 _ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*]+$")
@@ -158,6 +163,15 @@ def function_policy(spec: StackSpec, key: str) -> dict[str, Any]:
             }
         )
     statements += [_substituted(spec, statement) for statement in fn.statements]
+    if fn.trigger is not None:
+        statements.append(
+            {
+                "Sid": "LakeEvents",
+                "Effect": "Allow",
+                "Action": list(TRIGGER_QUEUE_ACTIONS),
+                "Resource": spec.queue_arn(spec.lake_events_queue),
+            }
+        )
     log_group = spec.log_group_arn(key)
     statements.append(
         {"Sid": "LogGroup", "Effect": "Allow", "Action": "logs:CreateLogGroup", "Resource": f"{log_group}:*"}
@@ -230,6 +244,69 @@ def data_bucket_policy(spec: StackSpec) -> dict[str, Any]:
         # Only on AWS: moto evaluates bucket policies and every local call is plain HTTP.
         statements.append(_deny_insecure_transport(bucket_arn))
     return {"Version": POLICY_VERSION, "Statement": statements}
+
+
+def lake_events_queue_policy(spec: StackSpec) -> dict[str, Any]:
+    """Only this stack's data bucket, in this account, may send its event notifications to the lake-events queue.
+
+    for parity: the queue policy S3's guide gives for notifications to SQS, with aws:SourceArn and
+    aws:SourceAccount against the confused deputy
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ways-to-add-notification-config-to-bucket.html).
+    """
+    return {
+        "Version": POLICY_VERSION,
+        "Statement": [
+            {
+                "Sid": "DataBucketSendsLakeEvents",
+                "Effect": "Allow",
+                "Principal": {"Service": S3_PRINCIPAL},
+                "Action": "sqs:SendMessage",
+                "Resource": spec.queue_arn(spec.lake_events_queue),
+                "Condition": {
+                    "ArnEquals": {"aws:SourceArn": spec.bucket_arn(spec.data_bucket)},
+                    "StringEquals": {"aws:SourceAccount": spec.account_id},
+                },
+            }
+        ],
+    }
+
+
+def _names_s3(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, dict):
+        return False
+    if principal.get("AWS") == "*":
+        return True
+    services = principal.get("Service", [])
+    return S3_PRINCIPAL in (services if isinstance(services, list) else [services])
+
+
+def lets_s3_send(policy: Any, queue_arn: str, bucket_arn: str, account_id: str) -> bool:
+    """Whether a queue's policy lets S3 send this bucket's notifications to it (what S3 checks on
+    PutBucketNotificationConfiguration); a missing or unreadable policy lets nothing through."""
+    from localaws.iam.policy import AuthorizationRequest, Decision, Policy, PolicyError, evaluate
+
+    try:
+        document = json.loads(policy) if isinstance(policy, str) else policy
+        if not isinstance(document, dict):
+            return False
+        raw = document.get("Statement")
+        statements = raw if isinstance(raw, list) else [raw]
+        for_s3 = [
+            st
+            for st in statements
+            if isinstance(st, dict) and "NotPrincipal" not in st and _names_s3(st.get("Principal"))
+        ]
+        if not for_s3:
+            return False
+        parsed = Policy.parse({"Statement": for_s3})
+    except (ValueError, PolicyError):
+        return False
+    request = AuthorizationRequest(
+        "sqs:SendMessage", queue_arn, {"aws:SourceArn": [bucket_arn], "aws:SourceAccount": [account_id]}
+    )
+    return evaluate([parsed], request) is Decision.ALLOW
 
 
 def frontend_bucket_policy(spec: StackSpec, distribution_id: str) -> dict[str, Any]:

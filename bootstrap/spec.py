@@ -51,6 +51,14 @@ class StackSpec:
             raise SpecError(str(e)) from e
         if not REGION_PATTERN.match(self.region):
             raise SpecError(f"region {self.region!r} does not look like an AWS region (e.g. us-east-1)")
+        if len(self.trigger_functions) > 1:
+            # for parity: S3 refuses two notification configurations of one bucket that share an event type and
+            # overlap in prefix ("Configurations overlap. Configurations on the same bucket cannot share a common
+            # event type": https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-how-to-filtering.html).
+            raise SpecError(
+                f"functions {', '.join(self.trigger_functions)} all have a lake-events trigger: one function only "
+                "(S3 refuses overlapping notification configurations)"
+            )
         for bucket in (self.data_bucket, self.frontend_bucket):
             if len(bucket) > 63:
                 raise SpecError(f"bucket name {bucket!r} is longer than 63 characters: use a shorter stack name")
@@ -88,6 +96,24 @@ class StackSpec:
     def oac_name(self) -> str:
         return f"{self.stack}-expense-tracker-frontend-oac"
 
+    @property
+    def lake_events_queue(self) -> str:
+        """The SQS queue the data bucket's notifications of expenses/ go to (the trigger functions' event source)."""
+        return f"{self.stack}-lake-events"
+
+    @property
+    def lake_events_dlq(self) -> str:
+        return f"{self.stack}-lake-events-dlq"
+
+    @property
+    def trigger_functions(self) -> tuple[str, ...]:
+        """The contract functions invoked by the lake's events, not by API Gateway."""
+        return tuple(key for key, fn in self.contract.functions.items() if fn.trigger is not None)
+
+    @property
+    def api_functions(self) -> tuple[str, ...]:
+        return tuple(key for key, fn in self.contract.functions.items() if fn.trigger is None)
+
     def function_name(self, key: str) -> str:
         return f"{self.stack}-{self.contract.functions[key].name}"
 
@@ -108,6 +134,9 @@ class StackSpec:
 
     def bucket_arn(self, bucket: str) -> str:
         return f"arn:{self.partition}:s3:::{bucket}"
+
+    def queue_arn(self, queue: str) -> str:
+        return f"arn:{self.partition}:sqs:{self.region}:{self.account_id}:{queue}"
 
     def role_arn(self, key: str) -> str:
         return f"arn:{self.partition}:iam::{self.account_id}:role/{self.role_name(key)}"

@@ -60,6 +60,8 @@ class DevOptions:
     contract_path: Path = CONTRACT_PATH
     # API Gateway's integration timeout in seconds; None = AWS's 29 s (--integration-timeout, for quick tests).
     integration_timeout: float | None = None
+    # The lake trigger's batch window in seconds, replacing the contract's (tests: a short one); None = the contract's.
+    trigger_window: float | None = None
 
     @property
     def embedded(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ from devserver.gateway.gateway import INTEGRATION_TIMEOUT_SECONDS
 from devserver.gateway.runtime import runtime_interpreter
 from devserver.hosts import HostPolicy
 from devserver.httpserver import make_dev_server
+from devserver.triggers import QueuePoller, TriggerConfig, Triggers
 from expense_core.config import SERVICE_ENDPOINT_ENV
 from kit.clients import Endpoints, Role, client
 from kit.constants import LOCAL_ACCOUNT_ID, PLACEHOLDER_ACCESS_KEY_ID, PLACEHOLDER_SECRET_ACCESS_KEY
@@ -55,6 +57,7 @@ class DevServer:
     _http: Any = None
     _credentials: CredentialStore | None = None  # the IAM gate's keys (embedded backend only)
     _issued: dict[str, IssuedCredentials] = field(default_factory=dict)  # function key -> its role's session
+    _triggers: Triggers | None = None  # the lake trigger's pollers (Lambda's event source mappings, locally)
 
     # --- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -120,6 +123,7 @@ class DevServer:
                 "serviceEndpoints": self.service_endpoints,
                 "dynamodb": self.dynamodb_engine(),
                 "stack": opts.stack,
+                "triggers": self._triggers.health() if self._triggers is not None else {},
             },
         )
         if opts.demo:
@@ -127,6 +131,8 @@ class DevServer:
 
             seed_demo(cognito, self.outputs, self.endpoint_url, opts.region, self.service_endpoints)
         self._http.app = create_app(parts)
+        self._triggers = self._trigger_pollers(self._gateway)
+        self._triggers.start()
         self._write_runtime_file()
         if self.dynamodb_local is not None:
             self.dynamodb_local.finish_warm_up()  # launched ahead with its warm-up held back until now
@@ -135,6 +141,8 @@ class DevServer:
         self._http.serve_forever()
 
     def stop(self) -> None:
+        if self._triggers is not None:
+            self._triggers.stop()
         if self._http is not None:
             with contextlib.suppress(OSError):
                 self._http.server_close()
@@ -203,6 +211,26 @@ class DevServer:
         if issued is None:
             issued = self._issued[key] = self._credentials.issue(spec.role_name(key), spec.function_name(key))
         return issued.environment()
+
+    def _trigger_pollers(self, gateway: Gateway) -> Triggers:
+        """One poller per function with a trigger, as bootstrap deployed it (outputs["triggers"]): it polls with the
+        function's role credentials and invokes through the gateway's Lambda runtime, as the API functions run."""
+        pollers = []
+        for key, trigger in sorted(self.outputs.get("triggers", {}).items()):
+            config = TriggerConfig.from_outputs(key, trigger, self.options.region, self.options.trigger_window)
+            sqs = functools.partial(self._role_client, "sqs", self._role_credentials(key))
+            pollers.append(QueuePoller(config, sqs, gateway.runtime.invoke))
+        return Triggers(pollers)
+
+    def _role_client(self, service: str, env: dict[str, str]) -> Any:
+        """A client of the local backend signed as a function's role (the environment Lambda would give it)."""
+        return client(
+            service,
+            role=Role.EMULATOR,
+            endpoints=Endpoints.of(self.endpoint_url, self.service_endpoints),
+            region=self.options.region,
+            credentials=(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env.get("AWS_SESSION_TOKEN")),
+        )
 
     def dynamodb_engine(self) -> str:
         """What serves DynamoDB, for the URL list and /_dev/health."""

@@ -57,10 +57,12 @@ from moto.core.loaders import create_loader as moto_create_loader
 from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
-from . import motostate
+from kit.constants import LOCAL_ACCOUNT_ID
+
+from . import motostate, s3_events
 from .guard import BackendGuard, require_loopback
 from .iam.gate import IamGate, IamMiddleware
-from .mutations import is_mutating
+from .mutations import changed_nothing, is_mutating
 from .passwords import SNAPSHOT_META_KEY, SNAPSHOT_META_VALUE, PasswordSealer, mark_sealed, state_is_sealed
 from .persistence import (
     SNAPSHOT_NAME,
@@ -534,7 +536,9 @@ class EmbeddedBackend:
         environ.setdefault("wsgi.url_scheme", "http")
         assert self._dispatcher is not None
         motostate.seed_random(seed)
-        status, _, response_body = _call(self._dispatcher, environ)
+        status, headers, response_body = _call(self._dispatcher, environ)
+        # moto's own notifications are sent again by a replayed write; so is the one it lacks.
+        s3_events.after_response(environ, _status_code(status), headers, LOCAL_ACCOUNT_ID)
         if _status_code(status) >= 400:
             # It succeeded when it was journaled; say so loudly rather than hide a divergence.
             log.warning(
@@ -616,7 +620,12 @@ class EmbeddedBackend:
             seed = int.from_bytes(os.urandom(8), "big")
             motostate.seed_random(seed)
             response = _call(self._dispatcher, environ)
-            if journal is not None and _status_code(response[0]) < 400:
+            s3_events.after_response(environ, _status_code(response[0]), response[1], LOCAL_ACCOUNT_ID)
+            if (
+                journal is not None
+                and _status_code(response[0]) < 400
+                and not changed_nothing(environ, body, response[2])
+            ):
                 try:
                     seq = journal.append(_encode_record(seed, record_environ, body))
                 except OSError:

@@ -19,6 +19,7 @@ import importlib
 import io
 import pickle
 import sys
+import threading
 import weakref
 from collections import defaultdict
 from typing import Any
@@ -78,6 +79,15 @@ def _reduce_weak_value_dict(
     return _weak_value_dict, (dict(mapping),)
 
 
+def _reduce_lock(lock: Any) -> tuple[Any, tuple[()]]:
+    """A lock or condition is saved as a fresh one: it guards state, it is none (moto's SQS queue waits on a
+    threading.Condition for its messages; snapshots are taken with writers excluded, so none is held)."""
+    return type(lock) if isinstance(lock, threading.Condition) else _LOCK_FACTORIES[type(lock)], ()
+
+
+_LOCK_FACTORIES: dict[type, Any] = {type(threading.Lock()): threading.Lock, type(threading.RLock()): threading.RLock}
+
+
 def _reduce_defaultdict(mapping: defaultdict[Any, Any]) -> Any:
     factory = mapping.default_factory
     name = getattr(factory, "__qualname__", "")
@@ -115,6 +125,8 @@ def dump_state(excluded: frozenset[str] = frozenset()) -> bytes:
     pickler.dispatch_table[RSAKey] = _reduce_rsa_key
     pickler.dispatch_table[weakref.WeakValueDictionary] = _reduce_weak_value_dict
     pickler.dispatch_table[defaultdict] = _reduce_defaultdict
+    for lock_type in (threading.Condition, *_LOCK_FACTORIES):
+        pickler.dispatch_table[lock_type] = _reduce_lock
     # moto creates region backends lazily under backend_lock, even while serving reads: hold it throughout.
     with backend_lock:
         state = [(*_locate(bd), dict(bd)) for bd in _instances() if bd.service_name not in excluded]

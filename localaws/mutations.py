@@ -85,3 +85,13 @@ def is_mutating(environ: Mapping[str, Any], body: bytes) -> bool:
     if action is not None:
         return not is_read_action(action)
     return str(environ.get("REQUEST_METHOD", "GET")).upper() not in READ_METHODS
+
+
+def changed_nothing(environ: Mapping[str, Any], body: bytes, response_body: bytes) -> bool:
+    """A write-classified request that, as its answer shows, changed nothing: an SQS ReceiveMessage that received
+    no message (the dev server's trigger pollers make four a second; journaling each would fsync and snapshot for
+    nothing). A ReceiveMessage that got messages is journaled: it changed their visibility and receive counts."""
+    if request_action(environ, body) != "ReceiveMessage":
+        return False
+    # Both SQS protocols name every received message's MessageId (JSON "MessageId", query <MessageId>).
+    return b"MessageId" not in response_body

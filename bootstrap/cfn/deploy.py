@@ -26,7 +26,9 @@ from bootstrap.cfn.template import (
     OUTPUT_CLIENT_ID,
     OUTPUT_DISTRIBUTION_DOMAIN,
     OUTPUT_DISTRIBUTION_ID,
+    OUTPUT_DLQ_URL,
     OUTPUT_OAC_ID,
+    OUTPUT_QUEUE_URL,
     OUTPUT_TABLE_ARN,
     OUTPUT_USER_POOL_ARN,
     OUTPUT_USER_POOL_ID,
@@ -37,6 +39,7 @@ from bootstrap.cfn.template import (
     cloudformation_stack_name,
     code_artifacts,
     compact,
+    mapping_output,
     role_arn_output,
 )
 from bootstrap.engine import (
@@ -57,6 +60,7 @@ from bootstrap.resources.iam import FunctionRole
 from bootstrap.resources.lambdas import Function
 from bootstrap.resources.quicksight_access import QuickSightLakeAccess
 from bootstrap.resources.s3 import Bucket, LakeManifest, empty_bucket
+from bootstrap.resources.triggers import EventSourceMapping, Queue
 from bootstrap.spec import SpecError, StackSpec
 from kit.aws_errors import error_code
 from quicksight.athena import database_name
@@ -341,6 +345,11 @@ def _current(resource: Resource, spec: StackSpec, outputs: dict[str, str]) -> An
         return {"arn": outputs[role_arn_output(spec, resource.key)]}
     if isinstance(resource, RestApi):
         return {"id": outputs[OUTPUT_API_ID]}
+    if isinstance(resource, Queue):
+        url = outputs[OUTPUT_QUEUE_URL if resource.name == spec.lake_events_queue else OUTPUT_DLQ_URL]
+        return {"url": url, "attributes": {}}
+    if isinstance(resource, EventSourceMapping):
+        return {"UUID": outputs[mapping_output(spec, resource.key)]}
     if isinstance(resource, OriginAccessControl):
         return {"Id": outputs[OUTPUT_OAC_ID]}
     if isinstance(resource, Distribution):

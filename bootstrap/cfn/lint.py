@@ -48,7 +48,7 @@ def policy_documents(resources: dict[str, dict[str, Any]]) -> list[tuple[str, st
                 found.append((f"{logical_id}.Policies[{policy['PolicyName']}]", _IDENTITY, policy["PolicyDocument"]))
         elif kind in ("AWS::IAM::RolePolicy", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             found.append((f"{logical_id}.PolicyDocument", _IDENTITY, properties["PolicyDocument"]))
-        elif kind == "AWS::S3::BucketPolicy":
+        elif kind in ("AWS::S3::BucketPolicy", "AWS::SQS::QueuePolicy"):
             found.append((f"{logical_id}.PolicyDocument", _RESOURCE, properties["PolicyDocument"]))
     return found
 

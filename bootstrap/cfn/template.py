@@ -24,7 +24,9 @@ from bootstrap.packaging import Package, build_zip
 from bootstrap.policies import (
     QUICKSIGHT_PRINCIPAL,
     function_policy,
+    lake_events_queue_policy,
     lambda_trust_policy,
+    lets_s3_send,
     quicksight_role_policy,
     validate_policy,
 )
@@ -64,7 +66,25 @@ from bootstrap.resources.lambdas import (
     invoke_permission,
 )
 from bootstrap.resources.quicksight_access import QUICKSIGHT_ROLE, QuickSightLakeAccess, lake_read_policy_name
-from bootstrap.resources.s3 import PUBLIC_ACCESS_BLOCK, SSE_S3, Bucket, BucketPolicy, LakeManifest, SiteFiles
+from bootstrap.resources.s3 import (
+    PUBLIC_ACCESS_BLOCK,
+    SSE_S3,
+    Bucket,
+    BucketLifecycle,
+    BucketPolicy,
+    LakeManifest,
+    SiteFiles,
+    lifecycle_rules,
+)
+from bootstrap.resources.triggers import (
+    BucketNotification,
+    EventSourceMapping,
+    Queue,
+    QueuePolicy,
+    mapping_settings,
+    notification_configuration,
+    trigger_timeout,
+)
 from bootstrap.spec import API_STAGE, SpecError, StackSpec
 from bootstrap.target import Target
 from kit.constants import STACK_NAME_PATTERN
@@ -173,6 +193,13 @@ ATHENA_ROLE_ID = "QuickSightAthenaRole"
 # --athena only: the database name is the stack's with `-` as `_` (Athena's rule), which CloudFormation cannot
 # compute from StackName, so the deploy passes it (quicksight.athena.database_name, the direct path's function).
 GLUE_DATABASE_PARAMETER = "GlueDatabaseName"
+LAKE_EVENTS_QUEUE_ID = "LakeEventsQueue"
+LAKE_EVENTS_DLQ_ID = "LakeEventsDlq"
+LAKE_EVENTS_POLICY_ID = "LakeEventsQueuePolicy"
+
+
+def mapping_id(spec: StackSpec, key: str) -> str:
+    return f"{spec.contract.functions[key].name}EventSourceMapping"
 
 
 GATEWAY_RESPONSES_KEY = "x-amazon-apigateway-gateway-responses"
@@ -333,6 +360,78 @@ def _stage(b: _Builder, r: Resource) -> None:
     b.add(STAGE_ID, "AWS::ApiGateway::Stage", properties)
 
 
+def _lifecycle(b: _Builder, r: Resource) -> None:
+    """Part of the bucket resource: CloudFormation's LifecycleConfiguration spells the API's rules its own way."""
+    assert isinstance(r, BucketLifecycle)
+    rules = [
+        {
+            "Id": rule["ID"],
+            "Prefix": rule["Filter"]["Prefix"],
+            "Status": rule["Status"],
+            "NoncurrentVersionExpiration": rule["NoncurrentVersionExpiration"],
+        }
+        for rule in lifecycle_rules()
+    ]
+    b.resources[b.bucket_ids[r.name]]["Properties"]["LifecycleConfiguration"] = {"Rules": rules}
+
+
+def _queue(b: _Builder, r: Resource) -> None:
+    assert isinstance(r, Queue)
+    attributes = r.wanted(b.ctx)
+    properties: dict[str, Any] = {
+        "QueueName": r.name,
+        "MessageRetentionPeriod": int(attributes["MessageRetentionPeriod"]),
+        "Tags": tag_list(stack_tags(b.spec.stack)),
+    }
+    if r.name == b.spec.lake_events_queue:
+        visibility = int(attributes["VisibilityTimeout"])
+        if visibility < trigger_timeout(b.spec):  # as EventSourceMapping.check_visibility on the direct path
+            raise TemplateError(f"{r.label}: a visibility timeout of {visibility} s is below the function timeout")
+        redrive = json.loads(attributes["RedrivePolicy"])
+        properties["VisibilityTimeout"] = visibility
+        properties["RedrivePolicy"] = {
+            "deadLetterTargetArn": ref(LAKE_EVENTS_DLQ_ID, "Arn"),
+            "maxReceiveCount": redrive["maxReceiveCount"],
+        }
+        b.add(LAKE_EVENTS_QUEUE_ID, "AWS::SQS::Queue", properties)
+    else:
+        b.add(LAKE_EVENTS_DLQ_ID, "AWS::SQS::Queue", properties)
+
+
+def _queue_policy(b: _Builder, r: Resource) -> None:
+    policy = lake_events_queue_policy(b.spec)
+    validate_policy(policy, resource_policy=True)
+    properties = {"Queues": [ref(LAKE_EVENTS_QUEUE_ID)], "PolicyDocument": policy}
+    b.add(LAKE_EVENTS_POLICY_ID, "AWS::SQS::QueuePolicy", properties)
+
+
+def _notification(b: _Builder, r: Resource) -> None:
+    """Part of the data bucket: one QueueConfiguration per event type, after the queue policy S3 validates."""
+    spec = b.spec
+    queue_arn = spec.queue_arn(spec.lake_events_queue)
+    if not lets_s3_send(lake_events_queue_policy(spec), queue_arn, spec.bucket_arn(r.name), spec.account_id):
+        raise TemplateError(f"{r.label}: the queue policy does not let S3 send (S3 would refuse the bucket)")
+    configurations = []
+    for item in notification_configuration(spec, ref(LAKE_EVENTS_QUEUE_ID, "Arn"))["QueueConfigurations"]:
+        rules = item["Filter"]["Key"]["FilterRules"]
+        for event in item["Events"]:
+            configurations.append({"Event": event, "Queue": item["QueueArn"], "Filter": {"S3Key": {"Rules": rules}}})
+    bucket = b.resources[b.bucket_ids[r.name]]
+    bucket["Properties"]["NotificationConfiguration"] = intrinsic({"QueueConfigurations": configurations})
+    # for parity: S3 checks the destination when the configuration is put, so the policy must exist first.
+    bucket["DependsOn"] = sorted({*bucket.get("DependsOn", []), LAKE_EVENTS_POLICY_ID})
+
+
+def _mapping(b: _Builder, r: Resource) -> None:
+    assert isinstance(r, EventSourceMapping)
+    properties = {
+        "EventSourceArn": ref(LAKE_EVENTS_QUEUE_ID, "Arn"),
+        "FunctionName": ref(function_id(b.spec, r.key)),
+        **mapping_settings(b.spec, r.key, enabled=True),
+    }
+    b.add(mapping_id(b.spec, r.key), "AWS::Lambda::EventSourceMapping", properties)
+
+
 def _permission(b: _Builder, r: Resource) -> None:
     assert isinstance(r, InvokePermission)
     properties = {"FunctionName": ref(function_id(b.spec, r.key)), **invoke_permission(b.spec, ref(REST_API_ID))}
@@ -470,6 +569,11 @@ _CONVERTERS: dict[type[Resource], Callable[[_Builder, Resource], None]] = {
     GatewayResponses: _gateway_responses,
     Stage: _stage,
     InvokePermission: _permission,
+    BucketLifecycle: _lifecycle,
+    Queue: _queue,
+    QueuePolicy: _queue_policy,
+    BucketNotification: _notification,
+    EventSourceMapping: _mapping,
     OriginAccessControl: _oac,
     ResponseHeadersPolicy: _headers_policy,
     Distribution: _distribution,
@@ -541,6 +645,12 @@ OUTPUT_API_ID = "ApiId"
 OUTPUT_OAC_ID = "OriginAccessControlId"
 OUTPUT_DISTRIBUTION_ID = "DistributionId"
 OUTPUT_DISTRIBUTION_DOMAIN = "DistributionDomain"
+OUTPUT_QUEUE_URL = "LakeEventsQueueUrl"
+OUTPUT_DLQ_URL = "LakeEventsDlqUrl"
+
+
+def mapping_output(spec: StackSpec, key: str) -> str:
+    return f"{mapping_id(spec, key)}Id"
 
 
 def role_arn_output(spec: StackSpec, key: str) -> str:
@@ -560,6 +670,11 @@ def _outputs(spec: StackSpec) -> dict[str, Any]:
     }
     for key in spec.contract.functions:
         outputs[role_arn_output(spec, key)] = {"Value": {"Fn::GetAtt": [role_id(spec, key), "Arn"]}}
+    if spec.trigger_functions:
+        outputs[OUTPUT_QUEUE_URL] = {"Value": {"Ref": LAKE_EVENTS_QUEUE_ID}}
+        outputs[OUTPUT_DLQ_URL] = {"Value": {"Ref": LAKE_EVENTS_DLQ_ID}}
+        for key in spec.trigger_functions:
+            outputs[mapping_output(spec, key)] = {"Value": {"Ref": mapping_id(spec, key)}}
     return outputs
 
 

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from bootstrap.policies import validate_policy
 from bootstrap.resources.base import Context, ProvisionError, Resource, canonical, stack_tags, tag_list
+from kit.analytics import ANALYTICS_PREFIX
 from kit.aws_errors import error_code
 
 PUBLIC_ACCESS_BLOCK = {
@@ -347,3 +348,71 @@ class SiteFiles(Resource):
 
     def delete(self, ctx: Context, current: dict[str, str]) -> None:
         return None  # for parity: the objects go with the bucket, which down empties of every version
+
+
+# for parity: a lifecycle rule expires noncurrent versions a number of days after they become noncurrent
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/lifecycle-configuration-examples.html, "Example 6:
+# Specifying a lifecycle rule for a versioning-enabled bucket"; NoncurrentDays is at least 1:
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_NoncurrentVersionExpiration.html). The compactor replaces
+# its files on every run; the previous versions are only needed while a reader still holds one.
+ANALYTICS_RULE_ID = "analytics-noncurrent-versions"
+ANALYTICS_ROOT = ANALYTICS_PREFIX.partition("/")[0] + "/"
+NONCURRENT_DAYS = 1
+
+
+def lifecycle_rules() -> list[dict[str, Any]]:
+    """The data bucket's lifecycle: old versions of the compacted files go after a day (the lake's stay)."""
+    return [
+        {
+            "ID": ANALYTICS_RULE_ID,
+            "Filter": {"Prefix": ANALYTICS_ROOT},
+            "Status": "Enabled",
+            "NoncurrentVersionExpiration": {"NoncurrentDays": NONCURRENT_DAYS},
+        }
+    ]
+
+
+class BucketLifecycle(Resource):
+    """The data bucket's lifecycle configuration (one rule, on the compacted analytics/ files)."""
+
+    kind = "s3 bucket lifecycle"
+    parent = "s3 bucket"
+
+    def read(self, ctx: Context) -> dict[str, Any] | None:
+        try:
+            rules = ctx.client("s3").get_bucket_lifecycle_configuration(Bucket=self.name).get("Rules", [])
+        except ClientError as e:
+            if error_code(e) in ("NoSuchLifecycleConfiguration", *_MISSING):
+                return None
+            raise
+        return {"Rules": rules}
+
+    def diff(self, ctx: Context, current: dict[str, Any]) -> list[str]:
+        def shape(rules: list[dict[str, Any]]) -> str:
+            return canonical(
+                sorted(
+                    (
+                        {
+                            "ID": r.get("ID"),
+                            "Prefix": (r.get("Filter") or {}).get("Prefix", r.get("Prefix")),
+                            "Status": r.get("Status"),
+                            "NoncurrentDays": (r.get("NoncurrentVersionExpiration") or {}).get("NoncurrentDays"),
+                        }
+                        for r in rules
+                    ),
+                    key=canonical,
+                )
+            )
+
+        return [] if shape(current["Rules"]) == shape(lifecycle_rules()) else ["rules"]
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        rules = lifecycle_rules()
+        ctx.client("s3").put_bucket_lifecycle_configuration(Bucket=self.name, LifecycleConfiguration={"Rules": rules})
+        return {"Rules": rules}
+
+    def update(self, ctx: Context, current: dict[str, Any], changes: list[str]) -> dict[str, Any]:
+        return self.create(ctx)
+
+    def delete(self, ctx: Context, current: dict[str, Any]) -> None:
+        ctx.client("s3").delete_bucket_lifecycle(Bucket=self.name)

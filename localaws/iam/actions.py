@@ -166,6 +166,59 @@ def _s3(request: SignedRequest) -> list[AuthorizationRequest]:
     return wanted
 
 
+# for parity: SQS actions on a queue name its ARN, arn:aws:sqs:<region>:<account>:<queue name>; ListQueues and
+# ListDeadLetterSourceQueues' own resource aside, the queue is the one its QueueUrl (or CreateQueue's and
+# GetQueueUrl's QueueName) names (https://docs.aws.amazon.com/service-authorization/latest/reference/
+# list_amazonsqs.html). Recent botocore speaks SQS's JSON protocol (X-Amz-Target: AmazonSQS.<Action>), older
+# clients its query protocol (Action=<Action>): both are read (https://docs.aws.amazon.com/AWSSimpleQueueService/
+# latest/SQSDeveloperGuide/sqs-json-faqs.html).
+_SQS_ACCOUNT_LEVEL = {"ListQueues"}
+_SQS_BATCH = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+
+
+def _sqs_parameters(request: SignedRequest) -> tuple[str, dict[str, str]]:
+    target = request.header("x-amz-target") or ""
+    if target:
+        if not target.startswith("AmazonSQS."):
+            raise UnmappedRequest("an SQS request whose X-Amz-Target is not AmazonSQS.<Action>")
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError as e:
+            raise UnmappedRequest("an SQS request whose body is not JSON") from e
+        if not isinstance(body, dict):
+            raise UnmappedRequest("an SQS request whose body is not an object")
+        return target.partition(".")[2], {k: v for k, v in body.items() if isinstance(v, str)}
+    form = dict(parse_qsl(request.raw_query, keep_blank_values=True))
+    if "Action" not in form:
+        form.update(parse_qsl(request.body.decode("utf-8", "replace"), keep_blank_values=True))
+    if "Action" not in form:
+        raise UnmappedRequest("an SQS request without X-Amz-Target or Action")
+    return form["Action"], form
+
+
+def _sqs(request: SignedRequest, region: str, account: str) -> list[AuthorizationRequest]:
+    operation, parameters = _sqs_parameters(request)
+    action = f"sqs:{_SQS_BATCH.get(operation, operation)}"
+    if operation in _SQS_ACCOUNT_LEVEL:
+        return [AuthorizationRequest(action, "*")]
+    url = parameters.get("QueueUrl")
+    if url:
+        # .../<account>/<queue name>: the URL's own account (a queue of another account is another ARN)
+        parts = [p for p in url.split("?", 1)[0].split("/") if p]
+        if len(parts) < 2:
+            raise UnmappedRequest("an SQS QueueUrl without <account>/<queue name>")
+        return [AuthorizationRequest(action, f"arn:aws:sqs:{region}:{parts[-2]}:{unquote(parts[-1])}")]
+    queue = parameters.get("QueueName")
+    if queue:
+        owner = parameters.get("QueueOwnerAWSAccountId") or account
+        return [AuthorizationRequest(action, f"arn:aws:sqs:{region}:{owner}:{queue}")]
+    raise UnmappedRequest(f"an SQS {operation} request without QueueUrl or QueueName")
+
+
 _JSON_TARGET = re.compile(r"[A-Za-z0-9_]+\.(?P<operation>[A-Za-z0-9]+)")
 
 
@@ -197,4 +250,6 @@ def authorization_requests(
         return _dynamodb(request, region, account)
     if service == "s3":
         return _s3(request)
+    if service == "sqs":
+        return _sqs(request, region, account)
     return _generic(request, service)

@@ -117,12 +117,53 @@ class IamGate:
             }
             decision = evaluate(policies, AuthorizationRequest(item.action, item.resource, context))
             if decision is not Decision.ALLOW:
-                return self._access_denied(caller, item, decision, service)
+                return self._access_denied(caller, item, decision, service, request)
         return None
+
+    # --- a missing key without s3:ListBucket ------------------------------------------------------------------
+    def missing_key_probe(
+        self, caller: IssuedCredentials | None, request: SignedRequest
+    ) -> AuthorizationRequest | None:
+        """The s3:ListBucket check to make if this role's GetObject/HeadObject finds no key (None: no check).
+
+        for parity: "If you don't have the s3:ListBucket permission, Amazon S3 returns an HTTP status code 403
+        Access Denied error" for a key that does not exist, 404 only to a caller allowed to list the bucket
+        (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html, "Permissions"; the same for
+        HeadObject: https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html). moto answers 404 to
+        everyone; the gate evaluates s3:ListBucket on the bucket (with the key as s3:prefix) when moto did.
+        """
+        if caller is None or caller.principal.admin or not self.enforce or _service_hint(request) != "s3":
+            return None
+        if request.method.upper() not in ("GET", "HEAD"):
+            return None
+        try:
+            wanted = authorization_requests(request, "s3", self.region, self.store.account_id)
+        except UnmappedRequest:
+            return None
+        if len(wanted) != 1 or wanted[0].action not in ("s3:GetObject", "s3:GetObjectVersion"):
+            return None
+        bucket, _, key = wanted[0].resource.removeprefix("arn:aws:s3:::").partition("/")
+        return AuthorizationRequest("s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": [key]})
+
+    def missing_key_refusal(self, caller: IssuedCredentials, probe: AuthorizationRequest) -> Refusal | None:
+        """403 AccessDenied unless the role may list the bucket (then moto's 404 stands)."""
+        role = caller.principal.role_name
+        assert role is not None
+        context = {**probe.context, "aws:SecureTransport": ["false"], "aws:PrincipalArn": [self.store.role_arn(role)]}
+        decision = evaluate(list(self.policies(role)), AuthorizationRequest(probe.action, probe.resource, context))
+        if decision is Decision.ALLOW:
+            return None
+        log.info("S3 answers 403, not 404: %s may not s3:ListBucket on %s", role, probe.resource)
+        return refusals.s3("AccessDenied")
 
     # --- refusals ---------------------------------------------------------------------------------------------
     def _access_denied(
-        self, caller: IssuedCredentials, item: AuthorizationRequest, decision: Decision, service: str
+        self,
+        caller: IssuedCredentials,
+        item: AuthorizationRequest,
+        decision: Decision,
+        service: str,
+        request: SignedRequest,
     ) -> Refusal:
         # for parity: "Troubleshoot access denied error messages" (IAM user guide:
         # https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html).
@@ -151,6 +192,8 @@ class IamGate:
             return refusals.dynamodb("AccessDeniedException", message)
         if service in _JSON_SERVICES:
             return refusals.json_service("AccessDeniedException", message)
+        if service == "sqs":
+            return refusals.sqs("AccessDenied", message, json_protocol=bool(request.header("x-amz-target")))
         return refusals.query_service("AccessDenied", message)
 
     def _signature_refusal(self, problem: SignatureProblem, service: str, request: SignedRequest) -> Refusal:
@@ -234,14 +277,45 @@ class IamMiddleware:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         body = _read_body(environ)
-        verdict = self.gate.check(signed_request_from_environ(environ, body))
+        request = signed_request_from_environ(environ, body)
+        verdict = self.gate.check(request)
         if verdict.refusal is not None:
             refusal = verdict.refusal
             start_response(f"{refusal.status} {_REASONS.get(refusal.status, 'Error')}", list(refusal.headers))
             return [refusal.body]
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
-        return self.app(environ, start_response)
+        probe = self.gate.missing_key_probe(verdict.caller, request)
+        if probe is None or verdict.caller is None:
+            return self.app(environ, start_response)
+        status, headers, chunks = _buffered(self.app, environ)
+        if status.startswith("404"):
+            denied = self.gate.missing_key_refusal(verdict.caller, probe)
+            if denied is not None:
+                start_response(f"{denied.status} {_REASONS.get(denied.status, 'Error')}", list(denied.headers))
+                # for parity: a HEAD answer has no body, whatever its status
+                return [] if request.method.upper() == "HEAD" else [denied.body]
+        start_response(status, headers)
+        return chunks
+
+
+def _buffered(app: Callable[..., Iterable[bytes]], environ: dict[str, Any]) -> tuple[str, list[Any], list[bytes]]:
+    """Run a WSGI app and keep its answer (a GetObject's 404 may have to become a 403)."""
+    started: dict[str, Any] = {}
+    written: list[bytes] = []
+
+    def start(status: str, headers: list[Any], exc_info: Any = None) -> Callable[[bytes], None]:
+        started["status"], started["headers"] = status, headers
+        return written.append
+
+    result = app(environ, start)
+    try:
+        chunks = written + list(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return str(started["status"]), list(started["headers"]), chunks
 
 
 _REASONS = {400: "Bad Request", 403: "Forbidden"}

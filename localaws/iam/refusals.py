@@ -97,6 +97,21 @@ def query_service(code: str, message: str, status: int = 403) -> Refusal:
     return Refusal(status, (("Content-Type", "text/xml"),), body, code, message)
 
 
+def sqs(code: str, message: str, *, json_protocol: bool) -> Refusal:
+    """for parity: SQS's AccessDenied is 403 in both protocols; the JSON one names the query protocol's code in
+    x-amzn-query-error, which SDKs read (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/
+    sqs-json-faqs.html)."""
+    if not json_protocol:
+        return query_service(code, message)
+    body = json.dumps({"__type": f"com.amazon.coral.service#{code}Exception", "message": message}).encode()
+    headers = (
+        ("Content-Type", "application/x-amz-json-1.0"),
+        ("x-amzn-query-error", f"{code};Sender"),
+        ("x-amzn-RequestId", _request_id()),
+    )
+    return Refusal(403, headers, body, code, message)
+
+
 def rest_json_service(code: str, message: str, status: int = 403) -> Refusal:
     body = json.dumps({"Message": message, "message": message}).encode()
     return Refusal(status, (("Content-Type", "application/json"), ("x-amzn-ErrorType", code)), body, code, message)

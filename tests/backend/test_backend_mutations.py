@@ -84,3 +84,25 @@ def test_action_comes_from_the_target_then_the_query_then_the_form() -> None:
     assert request_action({"CONTENT_TYPE": FORM}, b"Action=CreateRole") == "CreateRole"
     assert request_action({"CONTENT_TYPE": "application/json"}, b"Action=CreateRole") is None
     assert request_action({"REQUEST_METHOD": "PUT"}, b"raw bytes") is None
+
+
+@pytest.mark.parametrize(
+    ("request_", "response", "nothing"),
+    [
+        (_json("AmazonSQS.ReceiveMessage"), b"{}", True),
+        (_json("AmazonSQS.ReceiveMessage"), b'{"Messages": []}', True),
+        (_json("AmazonSQS.ReceiveMessage"), b'{"Messages": [{"MessageId": "m1", "ReceiptHandle": "r"}]}', False),
+        (_query("ReceiveMessage"), b"<ReceiveMessageResponse><ReceiveMessageResult/></ReceiveMessageResponse>", True),
+        (_query("ReceiveMessage"), b"<ReceiveMessageResult><Message><MessageId>m1</MessageId>", False),
+        (_json("AmazonSQS.DeleteMessage"), b"{}", False),  # only receives are judged by their answer
+        (_rest("PUT", "/bucket/key"), b"", False),
+    ],
+)
+def test_an_empty_receive_is_not_journaled(
+    request_: tuple[dict[str, str], bytes], response: bytes, nothing: bool
+) -> None:
+    from localaws.mutations import changed_nothing
+
+    environ, body = request_
+    assert is_mutating(environ, body)
+    assert changed_nothing(environ, body, response) is nothing

@@ -510,3 +510,28 @@ def test_a_snapshot_s_signing_key_comes_back_whole_and_still_signs() -> None:
     key.public_key.verify(signature, b"claims", padding.PKCS1v15(), hashes.SHA256())  # raises if not the same key
     public_only = key.as_dict(private=False)
     assert motostate._rsa_key_from_jwk(public_only).as_dict() == public_only
+
+
+def test_a_queue_and_its_messages_survive_a_clean_restart(
+    make_backend: Callable[..., EmbeddedBackend], client_for: Callable[..., Any], state_dir: pathlib.Path
+) -> None:
+    """moto's SQS queue waits on a threading.Condition: the snapshot saves it as a fresh one (localaws/motostate.py),
+    so a stack with the lake-events queue still gets its snapshot.bin on a clean stop."""
+    first = make_backend(state_dir)
+    sqs = client_for("sqs", first)
+    url = sqs.create_queue(QueueName="dev-lake-events", Attributes={"VisibilityTimeout": "730"})["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="kept")
+    first.stop()
+    assert (state_dir / SNAPSHOT_NAME).is_file()
+
+    second = make_backend(state_dir)
+    again = client_for("sqs", second)
+    (message,) = again.receive_message(QueueUrl=url, WaitTimeSeconds=0)["Messages"]
+    assert message["Body"] == "kept"
+    assert again.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"] == {
+        "VisibilityTimeout": "730"
+    }
+    again.send_message(QueueUrl=url, MessageBody="after the restart")  # the restored queue's lock works
+    assert [m["Body"] for m in again.receive_message(QueueUrl=url, WaitTimeSeconds=0)["Messages"]] == [
+        "after the restart"
+    ]

@@ -126,8 +126,12 @@ STACK_OUTPUTS = {
             "UpdateExpenseFunction",
             "DeleteExpenseFunction",
             "ExpenseReportsFunction",
+            "CompactLakeFunction",
         )
     },
+    "LakeEventsQueueUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/dev-lake-events",
+    "LakeEventsDlqUrl": f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/dev-lake-events-dlq",
+    "CompactLakeFunctionEventSourceMappingId": "a1b2c3d4-5678-90ab-cdef-111122223333",
 }
 
 
@@ -363,6 +367,17 @@ def test_first_deploy_creates_the_stack_through_a_change_set_and_writes_the_dire
     assert outputs["siteUrl"] == "https://d111111abcdef8.cloudfront.net/"
     assert outputs["issuer"] == f"https://cognito-idp.{REGION}.amazonaws.com/us-east-1_AbCdEf123"
     assert {env["PAGE_TOKEN_SECRET"] for env in outputs["functionEnvironment"].values()} == {PREVIOUS_SECRET}
+    # The trigger's queue and mapping from the stack's outputs, as the direct path writes them (Lambda polls on AWS).
+    assert outputs["lakeEventsQueueUrl"] == STACK_OUTPUTS["LakeEventsQueueUrl"]
+    assert outputs["lakeEventsQueueArn"] == f"arn:aws:sqs:{REGION}:{ACCOUNT}:dev-lake-events"
+    assert outputs["triggers"]["compact_lake"] == {
+        "queueUrl": STACK_OUTPUTS["LakeEventsQueueUrl"],
+        "queueArn": outputs["lakeEventsQueueArn"],
+        "batchSize": 1000,
+        "batchWindowSeconds": 10,
+        "mappingUuid": STACK_OUTPUTS["CompactLakeFunctionEventSourceMappingId"],
+        "enabledOnTarget": True,
+    }
     assert (ctx.layout.stack_dir / "outputs.json").stat().st_mode & 0o777 == 0o600
     config = json.loads((ctx.layout.stack_dir / "config.json").read_text())
     assert config == {

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from botocore.exceptions import ClientError
 
 from bootstrap.apidoc import HTTP_METHODS
 from bootstrap.cfn.deploy import DeployOptions, export_outputs
@@ -22,7 +23,9 @@ from bootstrap.cfn.template import (
     OUTPUT_CLIENT_ID,
     OUTPUT_DISTRIBUTION_DOMAIN,
     OUTPUT_DISTRIBUTION_ID,
+    OUTPUT_DLQ_URL,
     OUTPUT_OAC_ID,
+    OUTPUT_QUEUE_URL,
     OUTPUT_TABLE_ARN,
     OUTPUT_USER_POOL_ARN,
     OUTPUT_USER_POOL_ID,
@@ -30,12 +33,14 @@ from bootstrap.cfn.template import (
     UPLOADED_AFTER_STACK,
     build_template,
     function_id,
+    mapping_id,
+    mapping_output,
     permission_id,
     role_arn_output,
     role_id,
 )
 from bootstrap.engine import context_for, public_outputs, stack_resources
-from bootstrap.policies import quicksight_role_policy
+from bootstrap.policies import TRIGGER_QUEUE_ACTIONS, quicksight_role_policy
 from bootstrap.resources.apigateway import GatewayResponses, RestApi, Stage
 from bootstrap.resources.cloudfront import (
     Distribution,
@@ -48,7 +53,8 @@ from bootstrap.resources.dynamodb import Table, table_protection
 from bootstrap.resources.iam import FunctionRole
 from bootstrap.resources.lambdas import INVOKE_SID, Function, InvokePermission
 from bootstrap.resources.quicksight_access import QUICKSIGHT_ROLE, QuickSightLakeAccess
-from bootstrap.resources.s3 import Bucket, BucketPolicy, frontend_config
+from bootstrap.resources.s3 import Bucket, BucketLifecycle, BucketPolicy, frontend_config
+from bootstrap.resources.triggers import BucketNotification, EventSourceMapping, Queue, QueuePolicy
 from bootstrap.spec import API_STAGE, StackSpec
 from kit.state import CONFIG_NAME as CONFIG_FILE
 
@@ -71,6 +77,11 @@ COMPARED = {
     Distribution,
     ResponseHeadersPolicy,
     QuickSightLakeAccess,
+    BucketLifecycle,
+    Queue,
+    QueuePolicy,
+    BucketNotification,
+    EventSourceMapping,
 }
 
 
@@ -116,6 +127,10 @@ def pair(shared_stack: dict[str, Any], moto_endpoint: str) -> dict[str, Any]:
         physical[role_id(spec, key)] = {None: role["RoleName"], "Arn": role["Arn"]}
         fn = lam.get_function(FunctionName=spec.function_name(key))["Configuration"]
         physical[function_id(spec, key)] = {None: fn["FunctionName"], "Arn": fn["FunctionArn"]}
+    for logical, output in (("LakeEventsQueue", "lakeEventsQueue"), ("LakeEventsDlq", "lakeEventsDlq")):
+        physical[logical] = {None: outputs[f"{output}Url"], "Arn": outputs[f"{output}Arn"]}
+    for key in spec.trigger_functions:
+        physical[mapping_id(spec, key)] = {None: outputs["triggers"][key]["mappingUuid"]}
     stage = client("apigateway").get_stage(restApiId=outputs["apiId"], stageName=API_STAGE)
     template = build_template(stack)
     (deployment,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::ApiGateway::Deployment"]
@@ -155,6 +170,7 @@ def test_the_template_has_no_resource_the_direct_path_lacks(pair):
     for resource in pair["template"]["Resources"].values():
         counts[resource["Type"]] = counts.get(resource["Type"], 0) + 1
     functions = len(pair["spec"].contract.functions)
+    triggers = len(pair["spec"].trigger_functions)
     assert counts == {
         "AWS::Cognito::UserPool": 1,
         "AWS::Cognito::UserPoolClient": 1,
@@ -166,7 +182,10 @@ def test_the_template_has_no_resource_the_direct_path_lacks(pair):
         "AWS::ApiGateway::RestApi": 1,  # with its gateway responses in the body, as the direct path imports them
         "AWS::ApiGateway::Deployment": 1,  # the direct path's deployment, made by its Stage
         "AWS::ApiGateway::Stage": 1,
-        "AWS::Lambda::Permission": functions,
+        "AWS::Lambda::Permission": functions - triggers,  # API Gateway's, for the API functions only
+        "AWS::SQS::Queue": 2,  # lake-events and its dead-letter queue
+        "AWS::SQS::QueuePolicy": 1,
+        "AWS::Lambda::EventSourceMapping": triggers,
         "AWS::CloudFront::OriginAccessControl": 1,
         "AWS::CloudFront::Distribution": 1,
         "AWS::CloudFront::ResponseHeadersPolicy": 1,  # AWS only, compared below with its definition
@@ -304,7 +323,9 @@ def test_roles_trust_and_exact_permissions(pair):
         assert props["Policies"][0]["PolicyDocument"] == observed
         actions = {a for s in observed["Statement"] for a in _as_list(s["Action"]) if not a.startswith("logs:")}
         fn = spec.contract.functions[key]
-        assert actions == set(fn.table_actions) | set(fn.lake_actions)
+        own = {a for st in fn.statements for a in _as_list(st["Action"])}
+        queue = set(TRIGGER_QUEUE_ACTIONS) if fn.trigger is not None else set()
+        assert actions == set(fn.table_actions) | set(fn.lake_actions) | own | queue
         assert _tags(props["Tags"]) == _tags(iam.list_role_tags(RoleName=props["RoleName"])["Tags"])
 
 
@@ -400,7 +421,12 @@ def test_stage_throttling(pair):
 def test_invoke_permissions(pair):
     spec = pair["spec"]
     lam = pair["client"]("lambda")
-    for key in spec.contract.functions:
+    assert not [k for k in spec.trigger_functions if permission_id(spec, k) in pair["resources"]]
+    for key in spec.trigger_functions:  # invoked by its event source mapping only: no resource policy at all
+        with pytest.raises(ClientError) as caught:
+            lam.get_policy(FunctionName=spec.function_name(key))
+        assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+    for key in spec.api_functions:
         props = _props(pair, permission_id(spec, key))
         assert props["FunctionName"] == spec.function_name(key)
         policy = json.loads(lam.get_policy(FunctionName=props["FunctionName"])["Policy"])
@@ -409,6 +435,74 @@ def test_invoke_permissions(pair):
         assert {"Service": props["Principal"]} == statement["Principal"]
         assert props["SourceArn"] == statement["Condition"]["ArnLike"]["AWS:SourceArn"]
         assert props["SourceAccount"] == statement["Condition"]["StringEquals"]["AWS:SourceAccount"]
+
+
+def test_lake_events_queues(pair):
+    sqs = pair["client"]("sqs")
+    for logical, output in (("LakeEventsQueue", "lakeEventsQueue"), ("LakeEventsDlq", "lakeEventsDlq")):
+        props = _props(pair, logical)
+        url = pair["outputs"][f"{output}Url"]
+        assert url.endswith(f"/{props['QueueName']}")
+        seen = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        assert str(props["MessageRetentionPeriod"]) == seen["MessageRetentionPeriod"]
+        assert _tags(props["Tags"]) == sqs.list_queue_tags(QueueUrl=url)["Tags"]
+        if logical == "LakeEventsQueue":
+            assert str(props["VisibilityTimeout"]) == seen["VisibilityTimeout"]
+            assert props["RedrivePolicy"] == json.loads(seen["RedrivePolicy"])
+            assert props["RedrivePolicy"]["deadLetterTargetArn"] == pair["outputs"]["lakeEventsDlqArn"]
+            timeout = max(pair["spec"].contract.functions[k].timeout_seconds for k in pair["spec"].trigger_functions)
+            assert props["VisibilityTimeout"] >= 6 * timeout
+
+
+def test_lake_events_queue_policy(pair):
+    props = _props(pair, "LakeEventsQueuePolicy")
+    url = pair["outputs"]["lakeEventsQueueUrl"]
+    assert props["Queues"] == [url]
+    seen = pair["client"]("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]
+    assert props["PolicyDocument"] == json.loads(seen["Policy"])
+
+
+def test_data_bucket_notifications_and_lifecycle(pair):
+    props = _props(pair, "DataBucket")
+    bucket = props["BucketName"]
+    s3 = pair["client"]("s3")
+    seen = s3.get_bucket_notification_configuration(Bucket=bucket)["QueueConfigurations"]
+    expected = sorted(
+        (c["Event"], c["Queue"], tuple((r["Name"].lower(), r["Value"]) for r in c["Filter"]["S3Key"]["Rules"]))
+        for c in props["NotificationConfiguration"]["QueueConfigurations"]
+    )
+    observed = sorted(
+        (event, c["QueueArn"], tuple((r["Name"].lower(), r["Value"]) for r in c["Filter"]["Key"]["FilterRules"]))
+        for c in seen
+        for event in c["Events"]
+    )
+    assert expected == observed
+    assert pair["template"]["Resources"]["DataBucket"]["DependsOn"] == ["LakeEventsQueuePolicy"]
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert [
+        {
+            "Id": r["ID"],
+            "Prefix": r["Filter"]["Prefix"],
+            "Status": r["Status"],
+            **{"NoncurrentVersionExpiration": r["NoncurrentVersionExpiration"]},
+        }
+        for r in rules
+    ] == props["LifecycleConfiguration"]["Rules"]
+
+
+def test_event_source_mappings(pair):
+    spec = pair["spec"]
+    lam = pair["client"]("lambda")
+    for key in spec.trigger_functions:
+        props = _props(pair, mapping_id(spec, key))
+        (seen,) = lam.list_event_source_mappings(FunctionName=spec.function_name(key))["EventSourceMappings"]
+        assert props["EventSourceArn"] == seen["EventSourceArn"] == pair["outputs"]["lakeEventsQueueArn"]
+        assert seen["FunctionArn"].endswith(f":function:{props['FunctionName']}")
+        assert props["BatchSize"] == seen["BatchSize"]
+        assert props["MaximumBatchingWindowInSeconds"] == seen["MaximumBatchingWindowInSeconds"]
+        assert props["FunctionResponseTypes"] == seen["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+        # The one difference: on AWS Lambda polls; locally the dev server does, so the mapping is disabled.
+        assert props["Enabled"] is True and seen["State"] == "Disabled"
 
 
 def test_origin_access_control(pair):
@@ -476,6 +570,9 @@ def test_the_cloudformation_path_writes_the_direct_paths_outputs(pair, shared_st
         OUTPUT_DISTRIBUTION_ID: physical["Distribution"][None],
         OUTPUT_DISTRIBUTION_DOMAIN: physical["Distribution"]["DomainName"],
         **{role_arn_output(spec, key): physical[role_id(spec, key)]["Arn"] for key in spec.contract.functions},
+        OUTPUT_QUEUE_URL: physical["LakeEventsQueue"][None],
+        OUTPUT_DLQ_URL: physical["LakeEventsDlq"][None],
+        **{mapping_output(spec, key): physical[mapping_id(spec, key)][None] for key in spec.trigger_functions},
     }
     ctx = context_for(shared_stack["target"], spec.stack, REGION, tmp_path)
     ctx.page_token_secret = pair["secret"]

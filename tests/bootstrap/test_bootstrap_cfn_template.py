@@ -50,7 +50,11 @@ def test_cfn_lint_finds_nothing_in_the_template(template):
 
 
 def test_parliament_finds_nothing_in_any_policy(template):
-    assert len(resolved_policies(template, REGION)) == 8  # five roles, two bucket policies, QuickSight's access
+    # six roles, two bucket policies, QuickSight's access, the lake-events queue's policy
+    assert len(resolved_policies(template, REGION)) == 10
+    assert "LakeEventsQueuePolicy.PolicyDocument" in [
+        where for where, _kind, _doc in resolved_policies(template, REGION)
+    ]
     assert [f.line() for f in lint_policies(template, REGION)] == []
 
 
@@ -236,3 +240,73 @@ def test_markers_become_intrinsics_and_literal_dollar_braces_survive():
     assert resolver.value(converted) == "arn:aws:logs:eu-west-1:123456789012:log-group:${x}"
     with pytest.raises(ResolveError, match="Fn::ImportValue"):
         resolver.value({"Fn::ImportValue": "x"})
+
+
+def test_the_lake_trigger_queue_mapping_notifications_and_lifecycle(template):
+    resources = _resolved(template, QuickSight="enabled")
+    queue = resources["LakeEventsQueue"]["Properties"]
+    assert queue["QueueName"] == "dev-lake-events"
+    # for parity: six times the function timeout (120 s) plus the batch window (10 s), as Lambda recommends
+    assert queue["VisibilityTimeout"] == 6 * 120 + 10
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == 5
+    assert template["Resources"]["LakeEventsQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": ["LakeEventsDlq", "Arn"]
+    }
+    assert resources["LakeEventsDlq"]["Properties"]["QueueName"] == "dev-lake-events-dlq"
+    (statement,) = resources["LakeEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "s3.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert statement["Resource"] == "arn:aws:sqs:us-east-1:123456789012:dev-lake-events"
+    assert statement["Condition"] == {
+        "ArnEquals": {"aws:SourceArn": "arn:aws:s3:::dev-expense-tracker-data-123456789012-us-east-1"},
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+    }
+    bucket = template["Resources"]["DataBucket"]
+    assert bucket["DependsOn"] == ["LakeEventsQueuePolicy"]  # S3 validates the destination when it is put
+    notifications = bucket["Properties"]["NotificationConfiguration"]["QueueConfigurations"]
+    assert sorted(n["Event"] for n in notifications) == ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+    for item in notifications:
+        assert item["Queue"] == {"Fn::GetAtt": ["LakeEventsQueue", "Arn"]}
+        assert item["Filter"] == {"S3Key": {"Rules": [{"Name": "prefix", "Value": "expenses/"}]}}
+    assert bucket["Properties"]["LifecycleConfiguration"]["Rules"] == [
+        {
+            "Id": "analytics-noncurrent-versions",
+            "Prefix": "analytics/",
+            "Status": "Enabled",
+            "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        }
+    ]
+    mapping = template["Resources"]["CompactLakeFunctionEventSourceMapping"]
+    assert mapping["Type"] == "AWS::Lambda::EventSourceMapping"
+    assert mapping["Properties"] == {
+        "EventSourceArn": {"Fn::GetAtt": ["LakeEventsQueue", "Arn"]},
+        "FunctionName": {"Ref": "CompactLakeFunction"},
+        "BatchSize": 1000,
+        "MaximumBatchingWindowInSeconds": 10,
+        "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        "Enabled": True,
+    }
+    # No API Gateway permission for a function the API does not route to.
+    assert "CompactLakeFunctionInvokePermission" not in template["Resources"]
+    assert "AddExpenseFunctionInvokePermission" in template["Resources"]
+    queue_statements = [
+        s for s in _policy(template, "CompactLakeFunctionRole")["Statement"] if s.get("Sid") == "LakeEvents"
+    ]
+    assert [sorted(s["Action"]) for s in queue_statements] == [
+        ["sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"]
+    ]
+    for role in ("AddExpenseFunctionRole", "ExpenseReportsFunctionRole"):
+        assert not [s for s in _policy(template, role)["Statement"] if s.get("Sid") == "LakeEvents"]
+    assert set(template["Outputs"]) >= {
+        "LakeEventsQueueUrl",
+        "LakeEventsDlqUrl",
+        "CompactLakeFunctionEventSourceMappingId",
+    }
+
+
+def test_a_visibility_timeout_below_the_function_timeout_stops_the_build(monkeypatch):
+    from bootstrap.resources import triggers
+
+    monkeypatch.setattr(triggers, "VISIBILITY_FACTOR", 0)
+    monkeypatch.setattr(template_module, "trigger_timeout", lambda spec: 120)
+    with pytest.raises(TemplateError, match="below the function timeout"):
+        build_template("dev")

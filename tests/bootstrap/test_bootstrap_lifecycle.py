@@ -26,6 +26,10 @@ REQUIRED_OUTPUTS = {
     "apiId",
     "apiUrl",
     "functionEnvironment",
+    "lakeEventsQueueUrl",
+    "lakeEventsQueueArn",
+    "lakeEventsDlqUrl",
+    "triggers",
 }
 
 
@@ -60,6 +64,9 @@ def test_up_twice_then_down_leaves_nothing(target, stack, tmp_path, recorder, cl
     assert not [a for a in clients("apigateway").get_rest_apis()["items"] if a["name"].startswith(stack)]
     assert not [r for r in clients("iam").list_roles()["Roles"] if r["RoleName"].startswith(stack)]
     assert not [t for t in clients("dynamodb").list_tables()["TableNames"] if t.startswith(stack)]
+    assert not [q for q in clients("sqs").list_queues().get("QueueUrls", []) if f"/{stack}-" in q]
+    mappings = clients("lambda").list_event_source_mappings()["EventSourceMappings"]
+    assert not [m for m in mappings if m["EventSourceArn"].endswith(f":{stack}-lake-events")]
     pools = clients("cognito-idp").list_user_pools(MaxResults=60)["UserPools"]
     assert not [p for p in pools if p["Name"].startswith(stack)]
     dists = clients("cloudfront").list_distributions()["DistributionList"].get("Items") or []
@@ -82,7 +89,26 @@ def test_outputs_cover_the_dev_server_contract(shared_stack, moto_endpoint):
     assert outputs["tableName"] == f"{stack}-Expenses"
     assert outputs["dataBucket"] == f"{stack}-expense-tracker-data-123456789012-us-east-1"
     env = outputs["functionEnvironment"]
-    assert set(env) == {"add_expense", "get_expenses", "update_expense", "delete_expense", "expense_reports"}
+    assert set(env) == {
+        "add_expense",
+        "get_expenses",
+        "update_expense",
+        "delete_expense",
+        "expense_reports",
+        "compact_lake",
+    }
+    # The trigger the dev server runs: the queue bootstrap made, the contract's batch settings.
+    trigger = outputs["triggers"]["compact_lake"]
+    assert trigger["queueUrl"] == outputs["lakeEventsQueueUrl"] and trigger["queueUrl"].endswith(
+        f"/{stack}-lake-events"
+    )
+    assert (
+        trigger["queueArn"]
+        == outputs["lakeEventsQueueArn"]
+        == f"arn:aws:sqs:us-east-1:123456789012:{stack}-lake-events"
+    )
+    assert (trigger["batchSize"], trigger["batchWindowSeconds"]) == (1000, 10)
+    assert trigger["enabledOnTarget"] is False  # locally the dev server polls (moto would run it in Docker)
     secrets = {e["PAGE_TOKEN_SECRET"] for e in env.values()}
     assert len(secrets) == 1 and len(secrets.pop()) >= 32
     assert all(

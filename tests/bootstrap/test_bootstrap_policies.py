@@ -9,9 +9,12 @@ import pytest
 
 import bootstrap
 from bootstrap.policies import (
+    TRIGGER_QUEUE_ACTIONS,
     PolicyValidationError,
     data_bucket_policy,
     frontend_bucket_policy,
+    lake_events_queue_policy,
+    lets_s3_send,
     validate_policy,
 )
 from bootstrap.spec import StackSpec
@@ -19,7 +22,10 @@ from kit.contract import load_contract
 
 ACCOUNT = "123456789012"
 TABLE_ARN = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/dev-Expenses"
-LAKE_ARN = f"arn:aws:s3:::dev-expense-tracker-data-{ACCOUNT}-us-east-1/expenses/*"
+BUCKET_ARN = f"arn:aws:s3:::dev-expense-tracker-data-{ACCOUNT}-us-east-1"
+LAKE_ARN = f"{BUCKET_ARN}/expenses/*"
+ANALYTICS_ARN = f"{BUCKET_ARN}/analytics/*"
+QUEUE_ARN = f"arn:aws:sqs:us-east-1:{ACCOUNT}:dev-lake-events"
 
 
 def _as_list(value):
@@ -33,7 +39,12 @@ def test_every_role_allows_exactly_its_contract_actions():
     for fn in contract.functions.values():
         statements = policies[f"dev-{fn.name}-role"]["Statement"]
         data_actions = {a for s in statements for a in _as_list(s["Action"]) if not a.startswith("logs:")}
-        assert data_actions == set(fn.table_actions) | set(fn.lake_actions)
+        own = {a for st in fn.statements for a in _as_list(st["Action"])}
+        queue = set(TRIGGER_QUEUE_ACTIONS) if fn.trigger is not None else set()
+        assert data_actions == set(fn.table_actions) | set(fn.lake_actions) | own | queue
+        # The queue's actions only on the stack's lake-events queue, and only for a trigger function.
+        on_queue = [s for s in statements if any(a.startswith("sqs:") for a in _as_list(s["Action"]))]
+        assert [s["Resource"] for s in on_queue] == ([QUEUE_ARN] if fn.trigger is not None else [])
 
 
 def test_no_wildcard_beyond_the_function_log_group():
@@ -47,7 +58,16 @@ def test_no_wildcard_beyond_the_function_log_group():
                 if all(a.startswith("logs:") for a in _as_list(statement["Action"])):
                     assert resource.startswith(f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/aws/lambda/{function}:")
                 else:
-                    assert resource in (TABLE_ARN, f"{TABLE_ARN}/index/*", LAKE_ARN)
+                    assert resource in (
+                        TABLE_ARN,
+                        f"{TABLE_ARN}/index/*",
+                        LAKE_ARN,
+                        ANALYTICS_ARN,
+                        BUCKET_ARN,
+                        QUEUE_ARN,
+                    )
+                    if resource == BUCKET_ARN:  # the compactor's ListBucket (404, not 403, for a deleted key)
+                        assert _as_list(statement["Action"]) == ["s3:ListBucket"]
 
 
 def test_index_access_only_for_functions_that_query():
@@ -155,3 +175,21 @@ def test_a_valid_policy_comes_back_as_canonical_json():
 def test_identity_policies_must_not_name_a_principal():
     with pytest.raises(PolicyValidationError, match="Principal"):
         validate_policy(GOOD, resource_policy=False)
+
+
+def test_the_queue_policy_lets_only_the_data_bucket_of_this_account_send():
+    spec = _spec(on_aws=True)
+    policy = lake_events_queue_policy(spec)
+    validate_policy(policy, resource_policy=True)
+    assert lets_s3_send(policy, QUEUE_ARN, BUCKET_ARN, ACCOUNT)
+    assert lets_s3_send(json.dumps(policy), QUEUE_ARN, BUCKET_ARN, ACCOUNT)
+    assert not lets_s3_send(policy, QUEUE_ARN, "arn:aws:s3:::another-bucket", ACCOUNT)
+    assert not lets_s3_send(policy, QUEUE_ARN, BUCKET_ARN, "210987654321")
+    assert not lets_s3_send(policy, f"{QUEUE_ARN}-other", BUCKET_ARN, ACCOUNT)
+    assert not lets_s3_send(None, QUEUE_ARN, BUCKET_ARN, ACCOUNT)
+    assert not lets_s3_send("not json", QUEUE_ARN, BUCKET_ARN, ACCOUNT)
+    other_service = json.loads(json.dumps(policy))
+    other_service["Statement"][0]["Principal"] = {"Service": "sns.amazonaws.com"}
+    assert not lets_s3_send(other_service, QUEUE_ARN, BUCKET_ARN, ACCOUNT)
+    denied = {**policy, "Statement": [*policy["Statement"], {**policy["Statement"][0], "Sid": "No", "Effect": "Deny"}]}
+    assert not lets_s3_send(denied, QUEUE_ARN, BUCKET_ARN, ACCOUNT)

@@ -80,7 +80,7 @@ class GatedMoto:
         self.server.server_close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # moto's backends are process-wide: one table and bucket for every module
 def gated() -> Iterator[GatedMoto]:
     server = GatedMoto()
     dynamodb = server.client("dynamodb")
