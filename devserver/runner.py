@@ -219,7 +219,7 @@ class DevServer:
         for key, trigger in sorted(self.outputs.get("triggers", {}).items()):
             config = TriggerConfig.from_outputs(key, trigger, self.options.region, self.options.trigger_window)
             sqs = functools.partial(self._role_client, "sqs", self._role_credentials(key))
-            pollers.append(QueuePoller(config, sqs, gateway.runtime.invoke))
+            pollers.append(QueuePoller(config, sqs, functools.partial(gateway.runtime.invoke, api=False)))
         return Triggers(pollers)
 
     def _role_client(self, service: str, env: dict[str, str]) -> Any:

@@ -388,17 +388,30 @@ class LambdaRuntime:
 
     # --- invocation -------------------------------------------------------------------------------------------
 
-    def invoke(self, function: str, event: dict[str, Any], request_id: str, trace_id: str | None = None) -> Any:
-        """The handler's result, JSON as Lambda returns it; IntegrationFailure on any failure."""
+    def invoke(
+        self,
+        function: str,
+        event: dict[str, Any],
+        request_id: str,
+        trace_id: str | None = None,
+        *,
+        api: bool = True,
+    ) -> Any:
+        """The handler's result, JSON as Lambda returns it; IntegrationFailure on any failure.
+
+        `api=False` for an invocation that API Gateway does not make (an event source mapping's batch): no 29 s
+        integration limit then, only the function's own timeout (plus Lambda's 10 s init phase for a cold start).
+        """
         if function not in self._functions:
             raise IntegrationFailure(f"no such function {function!r}")
         self.check_reload()
-        integration_deadline = time.monotonic() + self._integration_timeout
-        if not self._slots.acquire(timeout=self._integration_timeout):
+        wait = self._integration_timeout if api else self._timeouts[function] + self._init_timeout
+        integration_deadline = time.monotonic() + wait
+        if not self._slots.acquire(timeout=wait):
             log.error(
                 "%s: no execution environment free within %g s (request %s)",
                 function,
-                self._integration_timeout,
+                wait,
                 request_id,
             )
             raise IntegrationFailure(f"{function}: every execution environment stayed busy")

@@ -622,6 +622,17 @@ def test_integration_timeout_lets_the_function_run_to_its_own_end(runtime_for: M
     assert runtime.invoke("long", {}, "r") == int(marker.read_text()) == warm  # and its environment stayed warm
 
 
+def test_an_event_source_invocation_has_no_integration_limit(runtime_for: MakeRuntime, tmp_path: Path) -> None:
+    """An SQS batch is not an API Gateway request: only the function's own timeout applies (devserver/triggers.py)."""
+    runtime = runtime_for({"long": SLEEP_THEN_PID}, timeout=5.0, integration_timeout=0.3)
+    warm = runtime.invoke("long", {}, "r", api=False)
+    marker = tmp_path / "finished"
+    assert runtime.invoke("long", {"s": 0.8, "marker": str(marker)}, "r", api=False) == warm
+    assert marker.exists()
+    with pytest.raises(IntegrationFailure):  # the same call through the gateway stops at 0.3 s
+        runtime.invoke("long", {"s": 0.8, "marker": str(tmp_path / "again")}, "r")
+
+
 def test_close_ends_every_environment(runtime_for: MakeRuntime) -> None:
     runtime = runtime_for({"one": PID, "two": PID})
     pids = [runtime.invoke("one", {}, "r"), runtime.invoke("two", {}, "r")]
