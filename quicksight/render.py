@@ -275,7 +275,9 @@ def render_dashboard(
 <p class="warn"><strong>Operator view across all users, for local use only.</strong> It reads every user's expenses
 from the data lake, like the QuickSight dashboard it previews; never expose it beyond this machine.</p>
 <p class="muted">Source: <code>{_esc(context.manifest_uri)}</code> &middot; {context.files:,} files &middot;
-generated {_esc(context.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC"))}</p>
+generated {_esc(context.generated_at.strftime("%Y-%m-%d %H:%M:%S UTC"))}. These are the compacted files QuickSight
+imports; the compaction function updates them from the lake's events, so a new expense shows up here after its
+trigger's batch window and one run (README, "Compacted analytics files").</p>
 {freshness}
 {problem_block}
 <form method="get">

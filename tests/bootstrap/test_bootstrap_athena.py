@@ -44,6 +44,7 @@ from bootstrap.spec import StackSpec
 from bootstrap.target import Target
 from expense_core.money import _MINOR_UNITS_EXCEPTIONS, MAX_AMOUNT
 from kit.analytics import file_key
+from kit.contract import CONTRACT_PATH
 from kit.state import StateLayout
 from quicksight.athena import (
     AMOUNT_TYPE,
@@ -271,7 +272,8 @@ def test_the_cli_passes_the_flag_to_the_engine(monkeypatch: pytest.MonkeyPatch, 
     seen: list[bool] = []
     monkeypatch.setattr(cli, "aws_identity", lambda target, region: (ACCOUNT, f"arn:aws:iam::{ACCOUNT}:user/me"))
 
-    def fake_up(*args: Any, dry_run: bool = False, athena: bool = False) -> Any:
+    def fake_up(*args: Any, dry_run: bool = False, athena: bool = False, contract_path: Any = None) -> Any:
+        assert contract_path == CONTRACT_PATH  # --contract not given: the app's
         seen.append(athena)
         return type("R", (), {"changes": [Change("x", "unchanged")]})()
 

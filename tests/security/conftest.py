@@ -11,7 +11,8 @@ from tests.devserver_support import DevServerProcess
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServerProcess]:
-    process = DevServerProcess(tmp_path_factory.mktemp("security") / "state").start()
+    # A 1 s trigger window: the dashboard reads the compacted files, which trail a write by the window and one run.
+    process = DevServerProcess(tmp_path_factory.mktemp("security") / "state", "--trigger-window", "1").start()
     try:
         yield process
     finally:
