@@ -28,6 +28,9 @@ BENCHMARKS = [
     ("bench.backend_persistence", "backend_persistence"),
     ("bench.load", "load"),
     ("bench.lake_preview", "lake_preview"),
+    ("bench.lake_read", "lake_read"),
+    ("bench.compaction", "compaction"),
+    ("bench.lake_staleness", "lake_staleness"),
 ]
 
 
@@ -244,6 +247,44 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
                     "refresh reads only changed objects",
                 )
             )
+    if (read := _load("lake_read")) is not None:
+        for r in read["results"]:
+            old = (
+                f"one object per expense: first {r['perObjectFirstMs']} ms, warm {r['perObjectWarmMs']} ms; "
+                if r.get("perObjectFirstMs") is not None
+                else ""
+            )
+            rows.append(
+                (
+                    f"lake read, {r['expenses']:,} expenses ({r['files']} compacted files)",
+                    f"compacted first {r['compactedFirstMs']} ms, warm {r['compactedWarmMs']} ms; "
+                    f"/_dev/dashboard first {r['dashboardFirstMs']} ms, warm {r['dashboardWarmMs']} ms",
+                    f"{old}DuckDB on a local copy {r['duckdbColdMs']} ms",
+                    f"x{r['compactedFirstVsDuckdb']} of DuckDB (targets: first read <= 2 s at 10k, <= 10 s at 100k; "
+                    "warm <= 0.5 s)",
+                )
+            )
+    if (compaction := _load("compaction")) is not None:
+        for size in compaction["sizes"]:
+            runs = ", ".join(f"{n} changed {r['medianMs']} ms" for n, r in size["runs"].items())
+            rows.append(
+                (
+                    f"compaction of one month, {size['expenses']:,} expenses ({size['fileBytes']:,} B)",
+                    runs,
+                    f"one GET+PUT of the file {size['floorGetPutMs']} ms; DuckDB's local rewrite "
+                    f"{size['duckdbRewriteMs']} ms",
+                    "; ".join(f"{n}: x{r['xFloor']} of GET+PUT" for n, r in size["runs"].items()),
+                )
+            )
+    if (stale := _load("lake_staleness")) is not None:
+        rows.append(
+            (
+                f"staleness after a burst of {stale['posts']:,} POSTs",
+                f"compacted files equal the lake {stale['stalenessSeconds']} s after the last acknowledgement",
+                f"the burst itself {stale['burstSeconds']} s",
+                f"bound: batch window {stale['batchWindowSeconds']} s + one run; x{stale['xBurst']} of the burst",
+            )
+        )
     if _load("backend_persistence") is not None:
         rows.append(
             ("embedded backend persistence", "see `bench/results/backend_persistence.json`", "in-memory moto", "-")
