@@ -17,7 +17,6 @@ Writes bench/results/lake_preview.json.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import logging
 import multiprocessing
@@ -30,7 +29,6 @@ from decimal import Decimal
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import duckdb
 import moto
@@ -40,6 +38,7 @@ from moto.s3.models import s3_backends
 from moto.server import ThreadedMotoServer
 
 from bench.common import write
+from bench.lake_read import lake_key, records  # one data set for both lake benches
 from devserver.dashboard.web import STATUS_PATH, dashboard_blueprint
 from kit.analytics import encode_file, file_for, parse_lake_key
 from kit.state import StateLayout
@@ -50,8 +49,6 @@ from quicksight.manifest import upload_manifest
 from quicksight.render import PageContext, load_chart_js, render_dashboard
 from quicksight.stack import s3_client
 
-CATEGORIES = ["Food", "Travel", "Rent", "Utilities", "Books", "Health", "Fun"]
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -59,39 +56,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def records(count: int) -> list[dict[str, Any]]:
-    start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
-    users = [f"user{i:02d}" for i in range(40)]
-    out = []
-    for i in range(count):
-        created = start + dt.timedelta(minutes=53 * i)
-        stamp = created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond // 1000:03d}Z"
-        out.append(
-            {
-                "expenseId": uuid.UUID(int=i + 1).hex,
-                "userId": users[i % len(users)],
-                "ownerId": f"sub-{i % len(users)}",
-                "account": "personal",
-                "amount": Decimal(f"{(i * 37) % 900 + 1}.{(i * 13) % 100:02d}"),
-                "currency": "USD",
-                "category": CATEGORIES[i % len(CATEGORIES)],
-                "description": f"expense number {i}",
-                "date": created.date().isoformat(),
-                "timestamp": stamp,
-                "createdAt": stamp,
-                "updatedAt": stamp,
-            }
-        )
-    return out
-
-
 def encode(record: dict[str, Any]) -> bytes:
     text = json.dumps({k: (f"@@{v}@@" if isinstance(v, Decimal) else v) for k, v in record.items()})
     return text.replace('"@@', "").replace('@@"', "").encode()
-
-
-def lake_key(record: dict[str, Any]) -> str:
-    return f"expenses/{quote(record['userId'], safe='')}/{record['createdAt']}_{record['expenseId']}.json"
 
 
 def compacted_file(record: dict[str, Any]) -> str:
