@@ -175,7 +175,8 @@ class DynamoDBLocal:
         defer_warm_up: bool = False,
     ) -> None:
         """``defer_warm_up``: warm only the start's own calls at once, the rest at :meth:`finish_warm_up`."""
-        self.state_dir = Path(state_dir) if state_dir is not None else None
+        # absolute: the JVM runs with this directory as its working directory, where a relative -dbPath would not exist
+        self.state_dir = Path(state_dir).absolute() if state_dir is not None else None
         self.host = host
         self.runtime = runtime
         self.extra_jvm = extra_jvm

@@ -115,6 +115,19 @@ def test_the_database_directory_is_private(make_ddb: Callable[..., DynamoDBLocal
     assert stat.S_IMODE((tmp_path / "ddb").stat().st_mode) == 0o700
 
 
+def test_a_relative_state_directory_works(
+    make_ddb: Callable[..., DynamoDBLocal], tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make dev` passes `.devstate/...` relative to the checkout; the JVM runs in that directory itself."""
+    monkeypatch.chdir(tmp_path)
+    server = make_ddb(pathlib.Path(".devstate") / "backend" / "dynamodb")
+    ddb = client(server.endpoint_url)
+    create_table(ddb)
+    put_expense(ddb, "writer", 1)
+    assert count(ddb) == {"EXP#000001"}
+    assert (tmp_path / ".devstate" / "backend" / "dynamodb" / DB_FILE).is_file()
+
+
 def test_stop_ends_the_jvm_and_a_restart_keeps_every_item(
     make_ddb: Callable[..., DynamoDBLocal], tmp_path: pathlib.Path
 ) -> None:
