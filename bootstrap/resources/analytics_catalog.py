@@ -7,14 +7,13 @@ Names, columns and the table definition come from quicksight.athena, which the Q
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from bootstrap.policies import POLICY_VERSION, QUICKSIGHT_PRINCIPAL, validate_policy
+from bootstrap.policies import POLICY_VERSION, QUICKSIGHT_PRINCIPAL
 from bootstrap.resources.base import Context, Resource, canonical, stack_tags, tag_list
-from bootstrap.resources.iam import INLINE_POLICY, _document
+from bootstrap.resources.iam import InlinePolicyRole
 from bootstrap.spec import StackSpec
 from kit.analytics import ANALYTICS_PREFIX
 from kit.aws_errors import error_code
@@ -352,69 +351,18 @@ class AthenaWorkGroup(_AwsOnly):
         ctx.outputs["athenaResultsLocation"] = results_location(ctx.spec.data_bucket)
 
 
-class QuickSightAthenaRole(_AwsOnly):
+class QuickSightAthenaRole(_AwsOnly, InlinePolicyRole):
     """The role the stack's ATHENA data source names (AthenaParameters.RoleArn): the service role stays untouched."""
 
-    kind = "iam role"
+    def trust_policy(self, ctx: Context) -> dict[str, Any]:
+        return quicksight_trust_policy(ctx.spec)
 
-    def _policy(self, ctx: Context) -> dict[str, Any]:
+    def permissions(self, ctx: Context) -> dict[str, Any]:
         spec = ctx.spec
-        policy = athena_role_policy(spec, database_name(spec.stack), workgroup_name(spec.stack))
-        validate_policy(policy, resource_policy=False)
-        return policy
+        return athena_role_policy(spec, database_name(spec.stack), workgroup_name(spec.stack))
 
-    def read(self, ctx: Context) -> dict[str, Any] | None:
-        iam = ctx.client("iam")
-        try:
-            role = iam.get_role(RoleName=self.name)["Role"]
-        except ClientError as e:
-            if _not_found(e):
-                return None
-            raise
-        try:
-            inline = _document(iam.get_role_policy(RoleName=self.name, PolicyName=INLINE_POLICY)["PolicyDocument"])
-        except ClientError as e:
-            if not _not_found(e):
-                raise
-            inline = None
-        return {"arn": role["Arn"], "trust": _document(role.get("AssumeRolePolicyDocument")), "policy": inline}
-
-    def diff(self, ctx: Context, current: dict[str, Any]) -> list[str]:
-        changes = []
-        if canonical(current["trust"]) != canonical(quicksight_trust_policy(ctx.spec)):
-            changes.append("trust policy")
-        if canonical(current["policy"]) != canonical(self._policy(ctx)):
-            changes.append("permissions")
-        return changes
-
-    def create(self, ctx: Context) -> dict[str, Any]:
-        iam = ctx.client("iam")
-        role = iam.create_role(
-            RoleName=self.name,
-            AssumeRolePolicyDocument=json.dumps(quicksight_trust_policy(ctx.spec)),
-            Description=role_description(ctx.spec),
-            Tags=tag_list(stack_tags(ctx.spec.stack)),
-        )["Role"]
-        iam.put_role_policy(RoleName=self.name, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(self._policy(ctx)))
-        return {"arn": role["Arn"], "trust": quicksight_trust_policy(ctx.spec), "policy": self._policy(ctx)}
-
-    def update(self, ctx: Context, current: dict[str, Any], changes: list[str]) -> dict[str, Any]:
-        iam = ctx.client("iam")
-        if "trust policy" in changes:
-            iam.update_assume_role_policy(
-                RoleName=self.name, PolicyDocument=json.dumps(quicksight_trust_policy(ctx.spec))
-            )
-        if "permissions" in changes:
-            iam.put_role_policy(
-                RoleName=self.name, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(self._policy(ctx))
-            )
-        return {**current, "trust": quicksight_trust_policy(ctx.spec), "policy": self._policy(ctx)}
-
-    def delete(self, ctx: Context, current: dict[str, Any]) -> None:
-        iam = ctx.client("iam")
-        for name in iam.list_role_policies(RoleName=self.name).get("PolicyNames", []):
-            iam.delete_role_policy(RoleName=self.name, PolicyName=name)
-        iam.delete_role(RoleName=self.name)
+    def description(self, ctx: Context) -> str:
+        return role_description(ctx.spec)
 
     def export(self, ctx: Context, current: dict[str, Any] | None) -> None:
         arn = current["arn"] if current else f"arn:{ctx.spec.partition}:iam::{ctx.spec.account_id}:role/{self.name}"

@@ -27,17 +27,25 @@ def role_description(spec: StackSpec, key: str) -> str:
     return f"Execution role of {spec.function_name(key)} (stack {spec.stack})"
 
 
-class FunctionRole(Resource):
-    """The execution role of one function."""
+class InlinePolicyRole(Resource):
+    """A role with one trust policy and one inline permissions policy, kept equal to what the stack defines.
+
+    Subclasses say which: `trust_policy`, `permissions` and `description`.
+    """
 
     kind = "iam role"
 
-    def __init__(self, key: str, name: str) -> None:
-        super().__init__(name)
-        self.key = key
+    def trust_policy(self, ctx: Context) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def permissions(self, ctx: Context) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def description(self, ctx: Context) -> str:
+        raise NotImplementedError
 
     def _policy(self, ctx: Context) -> dict[str, Any]:
-        policy = function_policy(ctx.spec, self.key)
+        policy = self.permissions(ctx)
         validate_policy(policy, resource_policy=False)
         return policy
 
@@ -59,7 +67,7 @@ class FunctionRole(Resource):
 
     def diff(self, ctx: Context, current: dict[str, Any]) -> list[str]:
         changes = []
-        if canonical(current["trust"]) != canonical(lambda_trust_policy(ctx.spec)):
+        if canonical(current["trust"]) != canonical(self.trust_policy(ctx)):
             changes.append("trust policy")
         if canonical(current["policy"]) != canonical(self._policy(ctx)):
             changes.append("permissions")
@@ -67,33 +75,61 @@ class FunctionRole(Resource):
 
     def create(self, ctx: Context) -> dict[str, Any]:
         iam = ctx.client("iam")
+        trust = self.trust_policy(ctx)
         role = iam.create_role(
             RoleName=self.name,
-            AssumeRolePolicyDocument=json.dumps(lambda_trust_policy(ctx.spec)),
-            Description=role_description(ctx.spec, self.key),
+            AssumeRolePolicyDocument=json.dumps(trust),
+            Description=self.description(ctx),
             Tags=tag_list(stack_tags(ctx.spec.stack)),
         )["Role"]
         iam.put_role_policy(RoleName=self.name, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(self._policy(ctx)))
-        ctx.outputs.setdefault("_newRoles", set()).add(self.name)
-        return {"arn": role["Arn"], "trust": lambda_trust_policy(ctx.spec), "policy": self._policy(ctx)}
+        return {"arn": role["Arn"], "trust": trust, "policy": self._policy(ctx)}
 
     def update(self, ctx: Context, current: dict[str, Any], changes: list[str]) -> dict[str, Any]:
         iam = ctx.client("iam")
         if "trust policy" in changes:
-            iam.update_assume_role_policy(RoleName=self.name, PolicyDocument=json.dumps(lambda_trust_policy(ctx.spec)))
+            iam.update_assume_role_policy(RoleName=self.name, PolicyDocument=json.dumps(self.trust_policy(ctx)))
         if "permissions" in changes:
             iam.put_role_policy(
                 RoleName=self.name, PolicyName=INLINE_POLICY, PolicyDocument=json.dumps(self._policy(ctx))
             )
-        return {**current, "trust": lambda_trust_policy(ctx.spec), "policy": self._policy(ctx)}
+        return {**current, "trust": self.trust_policy(ctx), "policy": self._policy(ctx)}
 
     def delete(self, ctx: Context, current: dict[str, Any]) -> None:
         iam = ctx.client("iam")
         for name in iam.list_role_policies(RoleName=self.name).get("PolicyNames", []):
             iam.delete_role_policy(RoleName=self.name, PolicyName=name)
+        self._detach_managed(iam)
+        iam.delete_role(RoleName=self.name)
+
+    def _detach_managed(self, iam: Any) -> None:
+        """Managed policies attached by hand; a role bootstrap made has none of its own."""
+
+
+class FunctionRole(InlinePolicyRole):
+    """The execution role of one function."""
+
+    def __init__(self, key: str, name: str) -> None:
+        super().__init__(name)
+        self.key = key
+
+    def trust_policy(self, ctx: Context) -> dict[str, Any]:
+        return lambda_trust_policy(ctx.spec)
+
+    def permissions(self, ctx: Context) -> dict[str, Any]:
+        return function_policy(ctx.spec, self.key)
+
+    def description(self, ctx: Context) -> str:
+        return role_description(ctx.spec, self.key)
+
+    def create(self, ctx: Context) -> dict[str, Any]:
+        created = super().create(ctx)
+        ctx.outputs.setdefault("_newRoles", set()).add(self.name)
+        return created
+
+    def _detach_managed(self, iam: Any) -> None:
         for attached in iam.list_attached_role_policies(RoleName=self.name).get("AttachedPolicies", []):
             iam.detach_role_policy(RoleName=self.name, PolicyArn=attached["PolicyArn"])
-        iam.delete_role(RoleName=self.name)
 
     def export(self, ctx: Context, current: dict[str, Any] | None) -> None:
         ctx.outputs.setdefault("_roleArns", {})[self.key] = current["arn"] if current else ctx.spec.role_arn(self.key)
