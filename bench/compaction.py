@@ -29,6 +29,7 @@ from moto.s3.models import s3_backends
 
 from bench.common import write
 from expense_core.compaction import Compactor
+from expense_core.keys import lake_key
 from expense_core.lake import lake_document
 from kit.analytics import encode_file, file_key, one_line
 from localaws.embedded import EmbeddedBackend
@@ -56,7 +57,7 @@ def record(i: int, amount: str) -> dict[str, Any]:
 
 
 def key_of(item: dict[str, Any]) -> str:
-    return f"expenses/{item['ownerId']}/{item['createdAt']}_{item['expenseId']}.json"
+    return lake_key(item["ownerId"], item["createdAt"], item["expenseId"])
 
 
 def median_ms(samples: list[float]) -> float:

@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from expense_core.compaction import Compactor, handle_sqs_batch, keys_from_sqs_record, shards_from_env
+from expense_core.keys import lake_key
 from expense_core.lake import lake_document
 from kit.analytics import ANALYTICS_PREFIX, decode_file, file_key, parse_lake_key
 from kit.contract import load_contract
@@ -45,7 +46,7 @@ def doc(
 
 
 def key_of(item: dict[str, Any]) -> str:
-    return f"expenses/{item['ownerId']}/{item['createdAt']}_{item['expenseId']}.json"
+    return lake_key(item["ownerId"], item["createdAt"], item["expenseId"])
 
 
 @pytest.fixture
