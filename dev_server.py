@@ -172,29 +172,30 @@ def _run(options: DevOptions, early: object) -> int:
 
     server = DevServer(options)
     server.dynamodb_local = early
-    try:
-        server.start()
-    except PortInUseError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except (StateCorruptedError, StateCorrupted) as e:
-        print(f"error: saved state is damaged: {e}", file=sys.stderr)
-        server.stop()
-        return 3
-    except (BackendUnavailableError, DynamoDBLocalError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        server.stop()
-        return 4
 
     def _stop(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
+    # SIGTERM stops it like Ctrl-C, at any moment: during the start too, and between "ready" and serving (a
+    # harness that stops the server as soon as it answers sends it exactly then). Whatever part had started is
+    # stopped in the `finally`, so no thread of it keeps the process alive.
     signal.signal(signal.SIGTERM, _stop)
-    print("\nExpense tracker dev server is ready:", flush=True)
-    for name, url in server.urls().items():
-        print(f"  {name:<17} {url}", flush=True)
-    print("Press Ctrl-C to stop.\n", flush=True)
     try:
+        try:
+            server.start()
+        except PortInUseError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        except (StateCorruptedError, StateCorrupted) as e:
+            print(f"error: saved state is damaged: {e}", file=sys.stderr)
+            return 3
+        except (BackendUnavailableError, DynamoDBLocalError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 4
+        print("\nExpense tracker dev server is ready:", flush=True)
+        for name, url in server.urls().items():
+            print(f"  {name:<17} {url}", flush=True)
+        print("Press Ctrl-C to stop.\n", flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
