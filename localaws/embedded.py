@@ -28,6 +28,12 @@ Persistence (``state_dir`` given)
   ``421 MisdirectedRequest`` naming where that service is served, so a client pointed at the wrong endpoint
   fails loudly instead of writing into a table that is never saved. Saved state from before the hand-over is
   still restored first, so the caller can move it over (see :mod:`localaws.services`).
+* A *write ledger* counts the journaled writes by scope (:func:`localaws.mutations.ledger_scope`: data-plane
+  writes apart from the rest), under an id that is new whenever the state starts empty. It is saved with each
+  snapshot and recounted on replay, so after any restart it says whether anything but data changed since a caller
+  last looked (bootstrap then skips reading its resources again: :mod:`bootstrap.read_cache`).
+* A restarted backend listens on the port it had (saved in ``port``) when that port is free, so its endpoint,
+  and the URLs built on it, stay the same across restarts; else on a free one.
 * One backend per process (moto's state is process-global) and one process per state directory (``flock``).
   Requests are served by a keep-alive HTTP/1.1 server (:mod:`localaws.wsgi_server`). moto calls that
   would make moto send HTTP to itself while holding the write lock are not used by this stack.
@@ -36,6 +42,7 @@ Persistence (``state_dir`` given)
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import functools
 import io
@@ -45,9 +52,11 @@ import os
 import pathlib
 import pickle
 import re
+import secrets
 import struct
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -62,7 +71,7 @@ from kit.constants import LOCAL_ACCOUNT_ID
 from . import motostate, s3_events
 from .guard import BackendGuard, require_loopback
 from .iam.gate import IamGate, IamMiddleware
-from .mutations import changed_nothing, is_mutating
+from .mutations import CONTROL_SCOPE, WriteLedger, changed_nothing, is_mutating, ledger_scope
 from .passwords import SNAPSHOT_META_KEY, SNAPSHOT_META_VALUE, PasswordSealer, mark_sealed, state_is_sealed
 from .persistence import (
     SNAPSHOT_NAME,
@@ -83,6 +92,10 @@ log = logging.getLogger(__name__)
 RECORD_VERSION = 1
 DEFAULT_SNAPSHOT_EVERY = 2000
 LOCK_NAME = "lock"
+STATE_ID_NAME = "state-id"  # the write ledger's id: new whenever the state starts empty
+PORT_NAME = "port"  # the port last served, tried first on the next start
+LEDGER_META_KEY = "writeLedger"
+_PORT_TAKEN = frozenset({errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL})
 _META_LEN = struct.Struct(">I")
 # WSGI keys that describe the transport, not the request: rebuilt on replay.
 _TRANSPORT_KEYS = frozenset({"CONTENT_LENGTH", "HTTP_TRANSFER_ENCODING", "HTTP_CONNECTION", "HTTP_KEEP_ALIVE"})
@@ -304,6 +317,8 @@ class EmbeddedBackend:
         self._snapshot_thread: threading.Thread | None = None
         self._handed_over: dict[str, str] = {}  # signing service -> where it is served now
         self._excluded: frozenset[str] = frozenset()  # moto services left out of snapshots
+        self._ledger: Counter[str] = Counter()  # journaled writes by scope (see write_ledger)
+        self._state_id = secrets.token_hex(8)  # replaced by the saved one when the state dir holds state
 
     # ------------------------------------------------------------------------------------------ lifecycle
 
@@ -326,13 +341,14 @@ class EmbeddedBackend:
         try:
             self._dispatcher = _slot.dispatcher()
             motostate.reset_state()
+            self._ledger = Counter()
             if self.state_dir is not None:
                 self._lock_state_dir()
             self._passwords = PasswordSealer.for_state_dir(self.state_dir)
             if self.state_dir is not None:
                 self._recover()
             self._accepting = True
-            self._server, self._server_thread = serve_in_thread(self.host, self.port, self._front())
+            self._server, self._server_thread = self._serve()
             if self._journal is not None:
                 self._stopping.clear()
                 self._snapshot_thread = threading.Thread(
@@ -343,6 +359,37 @@ class EmbeddedBackend:
             self._teardown()
             raise
         log.info("embedded moto backend on %s (state: %s)", self.endpoint_url, self.state_dir or "in memory")
+
+    def _serve(self) -> tuple[KeepAliveServer, threading.Thread]:
+        """Serve on ``port``, else on the port saved by the last start when it is still free, else on any."""
+        remembered = self._remembered_port() if self.port == 0 else None
+        if remembered is not None:
+            try:
+                served = serve_in_thread(self.host, remembered, self._front())
+            except OSError as e:
+                if e.errno not in _PORT_TAKEN:
+                    raise
+                log.info("embedded backend: port %d (used last time) is taken, serving on another", remembered)
+            else:
+                return served
+        served = serve_in_thread(self.host, self.port, self._front())
+        if self.state_dir is not None:
+            _write_small(self.state_dir / PORT_NAME, str(served[0].socket.getsockname()[1]))
+        return served
+
+    def _remembered_port(self) -> int | None:
+        if self.state_dir is None:
+            return None
+        try:
+            port = int((self.state_dir / PORT_NAME).read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return port if 1024 <= port <= 65535 else None
+
+    def write_ledger(self) -> WriteLedger:
+        """The journaled writes so far, by scope, under this state's id (see :mod:`localaws.mutations`)."""
+        with self._lock.shared():
+            return WriteLedger(state_id=self._state_id, counts=dict(self._ledger))
 
     def stop(self, *, snapshot: bool = True) -> None:
         """Stop serving, take a final snapshot and release the state directory.
@@ -390,10 +437,13 @@ class EmbeddedBackend:
             return
         with self._snapshot_lock, self._lock.exclusive():
             motostate.reset_state()
+            self._ledger = Counter()
+            self._state_id = secrets.token_hex(8)
             if self._journal is not None and self.state_dir is not None:
                 self._journal.close()
                 self._remove_state_files()
                 self._journal = Journal(self.state_dir, 1)
+                _write_small(self.state_dir / STATE_ID_NAME, self._state_id)
 
     def holds(self, service: str) -> bool:
         """Whether moto has state of ``service`` (a botocore name in :data:`MOTO_SERVICES`), e.g. restored."""
@@ -410,6 +460,8 @@ class EmbeddedBackend:
             self._handed_over[service] = where
             self._excluded = self._excluded | names
             dropped = motostate.drop_services(names)
+            if dropped:
+                self._ledger[CONTROL_SCOPE] += 1
         if dropped and self._journal is not None:
             self._snapshot()
         return dropped
@@ -447,7 +499,7 @@ class EmbeddedBackend:
         assert self.state_dir is not None
         for number in list_segments(self.state_dir):
             segment_path(self.state_dir, number).unlink()
-        for name in (SNAPSHOT_NAME, SNAPSHOT_NAME + ".tmp"):
+        for name in (SNAPSHOT_NAME, SNAPSHOT_NAME + ".tmp", STATE_ID_NAME):
             with contextlib.suppress(FileNotFoundError):
                 (self.state_dir / name).unlink()
 
@@ -465,7 +517,9 @@ class EmbeddedBackend:
         if snapshot is not None:
             self._restore_snapshot(state_dir / SNAPSHOT_NAME, snapshot.payload, snapshot.meta)
             first = snapshot.next_segment
+            self._ledger = _saved_ledger(snapshot.meta)
         segments = list_segments(state_dir)
+        self._state_id = self._saved_state_id(fresh=snapshot is None and not segments)
         remove_segments_before(state_dir, first)  # already in the snapshot (crash before they were deleted)
         pending = [n for n in segments if n >= first]
         if pending and pending[0] != first:
@@ -511,6 +565,19 @@ class EmbeddedBackend:
             self._snapshot()
         mark_sealed(state_dir)
 
+    def _saved_state_id(self, *, fresh: bool) -> str:
+        """The state's ledger id: a new one for an empty state (or one saved before ledgers), else the saved one."""
+        assert self.state_dir is not None
+        path = self.state_dir / STATE_ID_NAME
+        if not fresh:
+            with contextlib.suppress(OSError, UnicodeDecodeError):
+                saved = path.read_text().strip()
+                if re.fullmatch(r"[0-9a-f]{16}", saved):
+                    return saved
+        state_id = secrets.token_hex(8)
+        _write_small(path, state_id)
+        return state_id
+
     def _restore_snapshot(self, path: pathlib.Path, payload: bytes, meta: dict[str, Any]) -> None:
         try:
             motostate.restore_state(payload)
@@ -536,6 +603,7 @@ class EmbeddedBackend:
         environ.setdefault("wsgi.url_scheme", "http")
         assert self._dispatcher is not None
         motostate.seed_random(seed)
+        self._ledger[ledger_scope(environ, body, signing_service(environ))] += 1
         status, headers, response_body = _call(self._dispatcher, environ)
         # moto's own notifications are sent again by a replayed write; so is the one it lacks.
         s3_events.after_response(environ, _status_code(status), headers, LOCAL_ACCOUNT_ID)
@@ -571,7 +639,8 @@ class EmbeddedBackend:
                     return
                 next_segment = journal.rotate()
                 self._snapshot_threshold = self.snapshot_every
-            meta = {"moto_version": moto.__version__, SNAPSHOT_META_KEY: SNAPSHOT_META_VALUE}
+                ledger = dict(self._ledger)  # what the pickled state holds, taken with writers still excluded
+            meta = {"moto_version": moto.__version__, SNAPSHOT_META_KEY: SNAPSHOT_META_VALUE, LEDGER_META_KEY: ledger}
             write_snapshot(state_dir, payload, next_segment, meta)
             remove_segments_before(state_dir, next_segment)
 
@@ -621,16 +690,14 @@ class EmbeddedBackend:
             motostate.seed_random(seed)
             response = _call(self._dispatcher, environ)
             s3_events.after_response(environ, _status_code(response[0]), response[1], LOCAL_ACCOUNT_ID)
-            if (
-                journal is not None
-                and _status_code(response[0]) < 400
-                and not changed_nothing(environ, body, response[2])
-            ):
-                try:
-                    seq = journal.append(_encode_record(seed, record_environ, body))
-                except OSError:
-                    log.exception("embedded backend: could not journal a request")
-                    return _not_persisted()
+            if _status_code(response[0]) < 400 and not changed_nothing(environ, body, response[2]):
+                if journal is not None:
+                    try:
+                        seq = journal.append(_encode_record(seed, record_environ, body))
+                    except OSError:
+                        log.exception("embedded backend: could not journal a request")
+                        return _not_persisted()
+                self._ledger[ledger_scope(environ, body, signing_service(environ))] += 1
         if seq is not None and journal is not None:
             try:
                 journal.sync(seq)
@@ -640,6 +707,25 @@ class EmbeddedBackend:
             if journal.records_since_rotation >= self._snapshot_threshold:
                 self._snapshot_wanted.set()
         return response
+
+
+def _saved_ledger(meta: dict[str, Any]) -> Counter[str]:
+    """The ledger a snapshot was saved with; one saved before ledgers counts as one unknown control write."""
+    saved = meta.get(LEDGER_META_KEY)
+    if isinstance(saved, dict) and all(isinstance(k, str) and isinstance(v, int) for k, v in saved.items()):
+        return Counter(saved)
+    return Counter({CONTROL_SCOPE: 1})
+
+
+def _write_small(path: pathlib.Path, text: str) -> None:
+    """A small owner-only state file, replaced atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def _unavailable() -> Response:

@@ -26,7 +26,9 @@ by method like REST (``POST /moto-api/reset`` is journaled, so replay resets too
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -95,3 +97,128 @@ def changed_nothing(environ: Mapping[str, Any], body: bytes, response_body: byte
         return False
     # Both SQS protocols name every received message's MessageId (JSON "MessageId", query <MessageId>).
     return b"MessageId" not in response_body
+
+
+# --- the write ledger: which journaled writes could change what a stack's provisioning reads -------------------
+#
+# Every journaled write is counted under one scope, so a caller can tell whether anything it provisioned may have
+# changed since it last looked (bootstrap skips reading its resources again when not; bootstrap/read_cache.py).
+# Data-plane writes that never change a resource's configuration get a scope of their own; every other write is
+# "control". Misfiling a data write as control only makes that caller read again; the reverse would hide a change,
+# so the data lists are short and explicit.
+CONTROL_SCOPE = "control"
+DATA_SCOPE = "data"
+S3_OBJECT_SCOPE = "s3-object:"  # + "<bucket>/<first segment of the key>"
+S3_ANY_OBJECT = "*"  # a request naming no single key (DeleteObjects): any key of the bucket
+DATA_ACTIONS = {
+    # Messages, not queues: a queue's attributes and policy change only with CreateQueue, SetQueueAttributes...
+    "sqs": frozenset(
+        {
+            "SendMessage",
+            "SendMessageBatch",
+            "ReceiveMessage",
+            "DeleteMessage",
+            "DeleteMessageBatch",
+            "ChangeMessageVisibility",
+            "ChangeMessageVisibilityBatch",
+        }
+    ),
+    # Users, their sign-ins and their tokens, not the pool or its app clients.
+    "cognito-idp": frozenset(
+        {
+            "SignUp",
+            "ConfirmSignUp",
+            "ResendConfirmationCode",
+            "InitiateAuth",
+            "RespondToAuthChallenge",
+            "AdminInitiateAuth",
+            "AdminRespondToAuthChallenge",
+            "ForgotPassword",
+            "ConfirmForgotPassword",
+            "ChangePassword",
+            "GlobalSignOut",
+            "AdminUserGlobalSignOut",
+            "RevokeToken",
+            "AdminCreateUser",
+            "AdminDeleteUser",
+            "DeleteUser",
+            "AdminSetUserPassword",
+            "AdminConfirmSignUp",
+            "AdminResetUserPassword",
+            "UpdateUserAttributes",
+            "AdminUpdateUserAttributes",
+            "DeleteUserAttributes",
+            "AdminDeleteUserAttributes",
+            "VerifyUserAttribute",
+            "AdminEnableUser",
+            "AdminDisableUser",
+        }
+    ),
+    # Role sessions: nothing provisioned changes when one is handed out.
+    "sts": frozenset({"AssumeRole", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML", "GetFederationToken"}),
+    # Items, not tables (when moto serves DynamoDB).
+    "dynamodb": frozenset(
+        {
+            "PutItem",
+            "UpdateItem",
+            "DeleteItem",
+            "BatchWriteItem",
+            "TransactWriteItems",
+            "ExecuteStatement",
+            "BatchExecuteStatement",
+            "ExecuteTransaction",
+        }
+    ),
+}
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _s3_object_scope(environ: Mapping[str, Any]) -> str | None:
+    """``s3-object:<bucket>/<segment>`` for a path-style object write, ``.../*`` for DeleteObjects, else None."""
+    host = str(environ.get("HTTP_HOST", "")).rsplit(":", 1)[0].strip("[]")
+    if host != "localhost" and not _is_ip(host):
+        return None  # virtual-hosted style names the bucket in the host: not told apart here, so control
+    bucket, _, key = str(environ.get("PATH_INFO", "")).lstrip("/").partition("/")
+    if not bucket:
+        return None
+    if key:
+        return f"{S3_OBJECT_SCOPE}{bucket}/{key.split('/', 1)[0]}"
+    query = parse_qs(str(environ.get("QUERY_STRING", "")), keep_blank_values=True)
+    if str(environ.get("REQUEST_METHOD", "")).upper() == "POST" and set(query) == {"delete"}:
+        return f"{S3_OBJECT_SCOPE}{bucket}/{S3_ANY_OBJECT}"
+    return None  # a bucket-level request (policy, notifications, lifecycle, versioning...): control
+
+
+# JSON protocol target prefixes of the services above: Cognito's user calls (SignUp, InitiateAuth...) are unsigned.
+_TARGET_SERVICES = {
+    "AWSCognitoIdentityProviderService": "cognito-idp",
+    "AmazonSQS": "sqs",
+    "DynamoDB_20120810": "dynamodb",
+}
+
+
+def ledger_scope(environ: Mapping[str, Any], body: bytes, service: str | None) -> str:
+    """The scope a journaled write is counted under; ``service`` is the one it is signed for (None: unsigned)."""
+    if service is None:
+        service = _TARGET_SERVICES.get(str(environ.get("HTTP_X_AMZ_TARGET", "")).rsplit(".", 1)[0])
+    if service == "s3":
+        return _s3_object_scope(environ) or CONTROL_SCOPE
+    action = request_action(environ, body)
+    if service in DATA_ACTIONS and action in DATA_ACTIONS[service]:
+        return DATA_SCOPE
+    return CONTROL_SCOPE
+
+
+@dataclass(frozen=True)
+class WriteLedger:
+    """The journaled writes of one backend state, by scope; ``state_id`` is new whenever that state starts empty."""
+
+    state_id: str
+    counts: Mapping[str, int]

@@ -37,6 +37,7 @@ from .dynamodb_runtime import DynamoDBLocalUnavailable
 from .embedded import EmbeddedBackend
 from .iam.forwarder import GatedFront
 from .iam.gate import IamGate
+from .mutations import WriteLedger
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,12 @@ class EmbeddedServices:
         if self.dynamodb not in (LOCAL, MOTO):
             return {"dynamodb": self.dynamodb.rstrip("/")}
         return {}
+
+    def write_ledger(self) -> WriteLedger:
+        """The embedded moto's write ledger (what DynamoDB Local serves is not in it)."""
+        if self.moto is None:
+            raise RuntimeError("the embedded services are not started")
+        return self.moto.write_ledger()
 
     @property
     def dynamodb_engine(self) -> str:
