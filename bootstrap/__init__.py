@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bootstrap.engine import Change, RunResult, run_down, run_status, run_up
 from bootstrap.resources.base import Reporter
 from bootstrap.target import Target
 from kit.contract import CONTRACT_PATH
 from kit.state import DEFAULT_STATE_ROOT
+
+if TYPE_CHECKING:
+    from localaws.mutations import WriteLedger
 
 DEFAULT_STACK = "dev"
 DEFAULT_REGION = "us-east-1"
@@ -22,9 +26,14 @@ def up(
     reporter: Reporter = print,
     state_root: Path = DEFAULT_STATE_ROOT,
     contract_path: Path = CONTRACT_PATH,
+    ledger: Callable[[], WriteLedger] | None = None,
 ) -> dict[str, Any]:
-    """Creates or updates every resource; returns the outputs (also written under state_root/stack)."""
-    return run_up(target, stack, region, reporter, Path(state_root), contract_path=contract_path).outputs
+    """Creates or updates every resource; returns the outputs (also written under state_root/stack).
+
+    ``ledger``: the write ledger of the embedded backend serving ``target``, from its owner (the dev server), so
+    that reads saved by the last `up` stand in for reading again while it shows no change (bootstrap/read_cache).
+    """
+    return run_up(target, stack, region, reporter, Path(state_root), contract_path=contract_path, ledger=ledger).outputs
 
 
 def plan(

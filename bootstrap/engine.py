@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bootstrap.policies import data_bucket_policy, frontend_bucket_policy
+from bootstrap.read_cache import REREAD_LIMIT, Observed, ReadCache, fingerprint
 from bootstrap.resources.analytics_catalog import analytics_resources
 from bootstrap.resources.apigateway import GatewayResponses, RestApi, Stage
 from bootstrap.resources.base import PENDING, Context, Reporter, Resource
@@ -18,7 +19,7 @@ from bootstrap.resources.cloudfront import Distribution, OriginAccessControl, Re
 from bootstrap.resources.cognito import AppClient, UserPool
 from bootstrap.resources.dynamodb import Table
 from bootstrap.resources.iam import FunctionRole
-from bootstrap.resources.lambdas import Function, InvokePermission
+from bootstrap.resources.lambdas import Function, InvokePermission, previous_secret
 from bootstrap.resources.quicksight_access import QuickSightLakeAccess
 from bootstrap.resources.s3 import Bucket, BucketLifecycle, BucketPolicy, LakeManifest, SiteFiles, frontend_config
 from bootstrap.resources.triggers import (
@@ -33,6 +34,7 @@ from bootstrap.spec import API_STAGE, StackSpec
 from bootstrap.target import Target
 from kit.contract import CONTRACT_PATH, load_contract
 from kit.state import StateLayout, ensure_private_dir, write_private
+from localaws.mutations import WriteLedger
 
 
 @dataclass(frozen=True)
@@ -158,21 +160,42 @@ def _groups(resources: list[Resource]) -> list[list[Resource]]:
     return groups
 
 
-def _read_group(ctx: Context, group: list[Resource]) -> list[Any]:
+def _read(ctx: Context, resource: Resource) -> Observed:
+    view = ctx.tracking()
+    current = resource.read(view)
+    return Observed(current, frozenset(view.services_used or ()))
+
+
+def _read_group(ctx: Context, group: list[Resource]) -> list[Observed]:
     """Reads a group, the first on this thread (it creates the client), the rest concurrently."""
-    first = group[0].read(ctx)
+    if not group:
+        return []
+    first = _read(ctx, group[0])
     if len(group) == 1:
         return [first]
     with ThreadPoolExecutor(max_workers=len(group) - 1) as pool:
-        return [first, *pool.map(lambda r: r.read(ctx), group[1:])]
+        return [first, *pool.map(lambda r: _read(ctx, r), group[1:])]
+
+
+def _observe(
+    ctx: Context, resources: list[Resource], cache: ReadCache | None = None
+) -> Iterator[tuple[Resource, Observed, bool]]:
+    """Each applicable resource with its state: (resource, observed, whether it came from ``cache``)."""
+    elsewhere = frozenset(service for service, _ in ctx.target.overrides)  # e.g. dynamodb on DynamoDB Local
+    for group in _groups([r for r in resources if r.applies(ctx)]):
+        saved = {r.label: cache.lookup(r.label, elsewhere) for r in group} if cache is not None else {}
+        fresh = iter(_read_group(ctx, [r for r in group if saved.get(r.label) is None]))
+        for resource in group:
+            found = saved.get(resource.label)
+            yield (resource, found, True) if found is not None else (resource, next(fresh), False)
 
 
 def _each_with_state(ctx: Context, resources: list[Resource]) -> Iterator[tuple[Resource, Any]]:
-    for group in _groups([r for r in resources if r.applies(ctx)]):
-        yield from zip(group, _read_group(ctx, group), strict=True)
+    for resource, observed, _ in _observe(ctx, resources):
+        yield resource, observed.current
 
 
-def _apply(ctx: Context, resource: Resource, current: Any, reporter: Reporter) -> Change:
+def _apply(ctx: Context, resource: Resource, current: Any, reporter: Reporter) -> tuple[Change, Any]:
     reason = resource.skip_reason(ctx, current)
     if reason is not None:
         change = Change(resource.label, "skipped", (reason,))
@@ -190,7 +213,7 @@ def _apply(ctx: Context, resource: Resource, current: Any, reporter: Reporter) -
             change = Change(resource.label, "would update" if ctx.dry_run else "updated", tuple(changes))
     resource.export(ctx, current)
     reporter(change.line())
-    return change
+    return change, current
 
 
 @dataclass
@@ -214,12 +237,26 @@ def run_up(
     dry_run: bool = False,
     athena: bool = False,
     contract_path: Path = CONTRACT_PATH,
+    ledger: Callable[[], WriteLedger] | None = None,
 ) -> RunResult:
+    """``ledger``: the embedded backend's write ledger, when the caller owns that backend (the dev server); reads
+    saved by the last `up` are then used instead of reading again while it shows no change (bootstrap/read_cache)."""
     started = time.monotonic()
     ctx = _context(target, stack, region, state_root, dry_run, athena, contract_path)
     verb = "plan" if dry_run else "up"
     reporter(f"{verb}: stack {stack} in {region}, account {ctx.spec.account_id}, {target.describe()}")
-    changes = [_apply(ctx, r, current, reporter) for r, current in _each_with_state(ctx, stack_resources(ctx.spec))]
+    cache = None
+    if ledger is not None and not dry_run:
+        wanted = fingerprint(ledger(), ctx.spec, target.endpoint_url)
+        cache = ReadCache.load(ctx.layout.read_cache_file, wanted, previous_secret(ctx))
+    changes, reads, cached = [], {}, 0
+    for resource, observed, from_cache in _observe(ctx, stack_resources(ctx.spec), cache):
+        change, current = _apply(ctx, resource, observed.current, reporter)
+        changes.append(change)
+        cached += from_cache
+        reads[resource] = (change, Observed(current, observed.services))
+    if cache is not None:
+        reporter(f"  saved reads used for {cached} of {len(reads)} resources (the backend shows no change since)")
     for note in ctx.notes:
         reporter(f"  note: {note}")
     result = RunResult(changes, public_outputs(ctx.outputs))
@@ -231,10 +268,25 @@ def run_up(
         reporter(f"plan: {summary}" + ("" if result.changed else "; nothing to do"))
         return result
     _write_state(ctx)
+    if ledger is not None:
+        _save_reads(ctx, reads, ledger)
     verdict = "changed" if result.changed else "no changes"
     reporter(f"up: {verdict} ({summary}) in {time.monotonic() - started:.1f}s")
     _report_outputs(result.outputs, reporter, ctx.layout)
     return result
+
+
+def _save_reads(
+    ctx: Context, reads: dict[Resource, tuple[Change, Observed]], ledger: Callable[[], WriteLedger]
+) -> None:
+    """Saves this run's reads for the next `up`: resources it created or updated are read again first (what they
+    returned may not be all a read shows), unless there are many; those are then left for the next run to read."""
+    changed = [resource for resource, (change, _) in reads.items() if change.action in ("created", "updated")]
+    saved = {resource.label: observed for resource, (_, observed) in reads.items() if resource not in changed}
+    if len(changed) <= REREAD_LIMIT:
+        saved.update(zip((r.label for r in changed), _read_group(ctx, changed), strict=True))
+    path = ctx.layout.read_cache_file
+    ReadCache.save(path, fingerprint(ledger(), ctx.spec, ctx.target.endpoint_url), saved, ctx.page_token_secret)
 
 
 def _report_outputs(outputs: dict[str, Any], reporter: Reporter, layout: StateLayout) -> None:
@@ -290,7 +342,7 @@ def run_down(
             change = Change(resource.label, "deleted", details)
         reporter(change.line())
         changes.append(change)
-    for path in (ctx.layout.outputs_file, ctx.layout.config_file):
+    for path in (ctx.layout.outputs_file, ctx.layout.config_file, ctx.layout.read_cache_file):
         path.unlink(missing_ok=True)
     deleted = sum(c.action == "deleted" for c in changes)
     reporter(f"down: {deleted} deleted, {sum(c.action == 'absent' for c in changes)} already absent")
@@ -351,7 +403,7 @@ def context_for(
 
 def apply_resources(ctx: Context, resources: list[Resource], reporter: Reporter) -> list[Change]:
     """Creates or updates `resources` exactly as `up` does, one report line each."""
-    return [_apply(ctx, r, current, reporter) for r, current in _each_with_state(ctx, resources)]
+    return [_apply(ctx, r, current, reporter)[0] for r, current in _each_with_state(ctx, resources)]
 
 
 def write_state(ctx: Context) -> None:

@@ -89,6 +89,9 @@ class DevServer:
             reporter=lambda line: log.info("bootstrap: %s", line),
             state_root=opts.state_dir,
             contract_path=opts.contract_path,
+            # The embedded backend is this process's: its write ledger lets bootstrap skip reading the stack again
+            # when nothing but data changed since the last start.
+            ledger=self._backend.write_ledger if opts.embedded else None,
         )
         mailbox = Mailbox(opts.mailbox_file, announce=lambda line: print(f"[mailbox] {line}", flush=True))
         check_state_present(self._client("cognito-idp"), opts.cognito_state, str(self.outputs["userPoolId"]))

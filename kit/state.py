@@ -105,6 +105,7 @@ class StateLayout:
                                     <stack>-signing-keys.json its per-pool token signing keys (0600)
     <root>/<stack>/outputs.json     what bootstrap provisioned; config.json the frontend's configuration
     <root>/<stack>/runtime.json     written by a running dev server (its endpoints and pid)
+    <root>/<stack>/read-cache.json  bootstrap's last reads of the stack on the embedded backend (read_cache.py)
     <root>/<stack>/lake-cache.<bucket>.jsonl  the parsed lake objects the dashboard and preview share
     """
 
@@ -152,6 +153,10 @@ class StateLayout:
     @property
     def runtime_file(self) -> Path:
         return self.stack_dir / RUNTIME_NAME
+
+    @property
+    def read_cache_file(self) -> Path:
+        return self.stack_dir / "read-cache.json"
 
     def lake_cache(self, bucket: str) -> Path:
         return self.stack_dir / f"lake-cache.{bucket}.jsonl"  # bucket names are [a-z0-9.-]: safe in a file name

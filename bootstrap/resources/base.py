@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -49,8 +50,15 @@ class Context:
     page_token_secret: str | None = None
     _clients: dict[str, Any] = field(default_factory=dict)  # per run, so a test can put a stubbed client in
     _packages: dict[str, Package] = field(default_factory=dict)
+    services_used: set[str] | None = None  # set by `tracking`: the services this view's calls went to
+
+    def tracking(self) -> Context:
+        """A view of this context (same spec, clients and outputs) that notes each service it is asked for."""
+        return dataclasses.replace(self, services_used=set())
 
     def client(self, service: str) -> Any:
+        if self.services_used is not None:
+            self.services_used.add(service)
         if service not in self._clients:
             self._clients[service] = self.target.client(service, self.spec.region)
         return self._clients[service]

@@ -23,7 +23,7 @@ ROLE_PROPAGATION_ATTEMPTS = 12
 ROLE_PROPAGATION_DELAY_S = 5.0
 
 
-def _previous_secret(ctx: Context) -> str | None:
+def previous_secret(ctx: Context) -> str | None:
     path = ctx.layout.outputs_file
     try:
         previous = json.loads(path.read_text(encoding="utf-8"))
@@ -80,7 +80,7 @@ class Function(Resource):
     def _secret(self, ctx: Context, current: dict[str, Any] | None) -> str:
         if ctx.page_token_secret is None:
             seen = ((current or {}).get("Environment") or {}).get("Variables", {}).get("PAGE_TOKEN_SECRET")
-            ctx.page_token_secret = seen or _previous_secret(ctx) or secrets.token_urlsafe(32)
+            ctx.page_token_secret = seen or previous_secret(ctx) or secrets.token_urlsafe(32)
         return ctx.page_token_secret
 
     def environment(self, ctx: Context, current: dict[str, Any] | None) -> dict[str, str]:

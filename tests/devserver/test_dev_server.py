@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -168,6 +169,41 @@ def test_state_survives_restart_and_reset_wipes_it(tmp_path: Path) -> None:
         assert err.value.response["Error"]["Code"] in ("UserNotFoundException", "NotAuthorizedException")
         ddb = boto3.client("dynamodb", endpoint_url=third.endpoint_for("dynamodb"), region_name="us-east-1")
         assert ddb.scan(TableName="dev-Expenses", Select="COUNT")["Count"] == 0  # the table was wiped too
+
+
+def _saved_reads_used(log: str) -> tuple[int, int]:
+    """(used, of) from the last start's bootstrap line about the reads saved by the start before."""
+    found = re.findall(r"saved reads used for (\d+) of (\d+) resources", log)
+    assert found, log
+    return int(found[-1][0]), int(found[-1][1])
+
+
+def test_a_restart_uses_the_last_reads_until_the_backend_shows_a_change(tmp_path: Path) -> None:
+    """What a warm `make dev` skips: reading the stack again, while nothing but data changed (the app's own use
+    counts as data); once anything else changed (here a tool pointed at the AWS endpoint), all is read and
+    repaired. The table on DynamoDB Local is always read. The AWS endpoint keeps its port across restarts."""
+    state = tmp_path / "state"
+    with running(state):
+        pass  # creates the stack
+    with running(state) as second:  # reads what the first start created, and saves those reads
+        endpoint = second.aws_endpoint()
+    with running(state) as third:
+        used, of = _saved_reads_used(third.log())
+        assert used == of - 1  # all but the table
+        assert third.aws_endpoint() == endpoint
+        user = User(third, "reuser").register()
+        assert user.api("POST", "/expenses", json={"amount": 5, "category": "Books"}).status_code == 201
+    with running(state) as fourth:
+        assert _saved_reads_used(fourth.log()) == (used, of)  # a user and an expense are data
+        sqs = boto3.client("sqs", endpoint_url=fourth.aws_endpoint(), region_name="us-east-1")
+        url = sqs.get_queue_url(QueueName="dev-lake-events")["QueueUrl"]
+        wanted = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
+        sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "7"})
+    with running(state) as fifth:
+        assert _saved_reads_used(fifth.log()) == (0, of)
+        assert "updated       sqs queue dev-lake-events" in fifth.log()
+        sqs = boto3.client("sqs", endpoint_url=fifth.aws_endpoint(), region_name="us-east-1")
+        assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"] == wanted
 
 
 def _claims(token: str) -> dict[str, Any]:
