@@ -11,7 +11,8 @@ instead of asking again when, and only when:
   messages, role sessions, table items, and objects under the lake's two prefixes of the data bucket); a
   configuration change by anyone (a tool pointed at the endpoint, another stack on the same backend, bootstrap
   itself) changes the fingerprint and everything is read again,
-* it is served at the same endpoint, since some reads hold URLs (a queue's), and
+* it is served at the same endpoint (some reads hold URLs: a queue's) by the same engine version, and was read by
+  the same code (``bootstrap/resources``), and
 * the resource's read used only services of that backend: resources on an endpoint of their own (the table on
   DynamoDB Local, whose writes the ledger does not see) are always read.
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
@@ -38,6 +40,7 @@ from kit.state import write_private
 from localaws.mutations import DATA_SCOPE, S3_OBJECT_SCOPE, WriteLedger
 
 FORMAT = 1
+RESOURCES_DIR = Path(__file__).resolve().parent / "resources"  # each resource's read()
 SECRET_MARKER = "<page-token-secret: in outputs.json>"  # noqa: S105 (a marker in its place, not a secret)
 # After an `up` that created or updated more resources than this, they are not read again to be saved: the next
 # start reads them (the first start of a stack creates them all, and reading 37 again would slow it for nothing).
@@ -50,11 +53,23 @@ def data_scopes(spec: StackSpec) -> frozenset[str]:
     return frozenset(f"{S3_OBJECT_SCOPE}{spec.data_bucket}/{segment}" for segment in segments)
 
 
+@functools.cache
+def _readers_digest() -> str:
+    """The code that makes the reads (a kit upgrade may read a field the saved reads do not have)."""
+    digest = hashlib.sha256()
+    for path in sorted(RESOURCES_DIR.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
 def fingerprint(ledger: WriteLedger, spec: StackSpec, endpoint_url: str | None) -> str:
-    """What saved reads are valid for: the backend state, its non-data writes, and the endpoint serving it."""
+    """What saved reads are valid for: the backend state, its non-data writes, the engine and endpoint serving it,
+    and the code that read it."""
     ignored = data_scopes(spec) | {DATA_SCOPE}
     counts = sorted((scope, count) for scope, count in ledger.counts.items() if scope not in ignored)
-    text = json.dumps([FORMAT, ledger.state_id, endpoint_url, spec.stack, spec.region, counts])
+    text = json.dumps(
+        [FORMAT, ledger.state_id, ledger.engine, endpoint_url, spec.stack, spec.region, counts, _readers_digest()]
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -389,7 +389,7 @@ class EmbeddedBackend:
     def write_ledger(self) -> WriteLedger:
         """The journaled writes so far, by scope, under this state's id (see :mod:`localaws.mutations`)."""
         with self._lock.shared():
-            return WriteLedger(state_id=self._state_id, counts=dict(self._ledger))
+            return WriteLedger(state_id=self._state_id, counts=dict(self._ledger), engine=f"moto {moto.__version__}")
 
     def stop(self, *, snapshot: bool = True) -> None:
         """Stop serving, take a final snapshot and release the state directory.

@@ -222,3 +222,4 @@ class WriteLedger:
 
     state_id: str
     counts: Mapping[str, int]
+    engine: str = ""  # what keeps that state, e.g. "moto 5.1.4": reads made on another version are not the same

@@ -206,6 +206,7 @@ def test_the_fingerprint_moves_with_the_state_id_the_endpoint_and_non_data_write
     ):
         assert fingerprint(changed, spec, here) != reference, changed
     assert fingerprint(WriteLedger("a" * 16, base), spec, "http://127.0.0.1:4567") != reference
+    assert fingerprint(WriteLedger("a" * 16, base, engine="moto 9.9.9"), spec, here) != reference
 
 
 def test_every_resource_of_a_stack_has_its_own_label() -> None:
