@@ -115,11 +115,16 @@ def test_listening_beyond_loopback_warns_what_becomes_reachable(
     assert exposure_warning("::1", 8000) is None
 
     class RefusedServer:
+        stopped = 0
+
         def __init__(self, options: object) -> None:
             pass
 
         def start(self) -> None:
             raise PortInUseError("port busy (test)")
+
+        def stop(self) -> None:  # whatever had started is stopped, even after a failed start
+            RefusedServer.stopped += 1
 
     monkeypatch.setattr("devserver.runner.DevServer", RefusedServer)
     assert dev_server.main(["--host", "0.0.0.0", "--port", "8123", "--allowed-host", "devbox.lan"]) == 2
@@ -130,3 +135,4 @@ def test_listening_beyond_loopback_warns_what_becomes_reachable(
     assert "/_dev/mailbox, /_dev/health and /_dev/dashboard stay loopback-only" in err
     assert dev_server.main(["--host", "127.0.0.1", "--port", "8123"]) == 2
     assert "warning" not in capsys.readouterr().err
+    assert RefusedServer.stopped == 2
