@@ -4,12 +4,11 @@ Run: `python -m bench.dev_start` (part of `make bench`). Target: ready within 2.
 
 Measured on a state directory that already holds a stack (what `make dev` finds after the first run), starting
 with `--dynamodb local` (the default) and `--dynamodb moto` in turn, so the machine's load (it is shared) weighs on
-both alike; the first start of each (which provisions the whole stack) is reported apart. The first restart then
-reads every resource that start created (bootstrap saves reads only of resources it found, or changed a few of), and
-the later ones use those saved reads while the backend shows nothing but data changed (bootstrap/read_cache.py), as
-a user's third and later `make dev` do. Health is polled every 20 ms. Next to the wall time, each start's CPU
-seconds until ready are read from /proc (Linux): the dev server's own and its children's (DynamoDB Local's JVM, the
-python3.12 probe), which move less with the machine's load.
+both alike; the first start of each (which provisions the whole stack, then reads it to save those reads) is
+reported apart. Restarts use the saved reads while the backend shows nothing but data changed
+(bootstrap/read_cache.py), as a user's later `make dev` do. Health is polled every 20 ms. Next to the wall time,
+each start's CPU seconds until ready are read from /proc (Linux): the dev server's own and its children's (DynamoDB
+Local's JVM, the python3.12 probe), which move less with the machine's load.
 """
 
 from __future__ import annotations

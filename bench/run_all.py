@@ -100,8 +100,8 @@ def summary_rows() -> list[tuple[str, str, str, str]]:
         rows.append(
             (
                 "`make dev` time to ready",
-                f"median {st['medianS']['local']} s of {st['runs']} restarts (DynamoDB Local, stack kept); first "
-                f"start {st['firstStartS']['local']} s{used('local')}",
+                f"median {st['medianS']['local']} s of {st['runs']} restarts (DynamoDB Local, stack kept; slowest "
+                f"{max(st['restartsS']['local'])} s); first start {st['firstStartS']['local']} s{used('local')}",
                 f"--dynamodb moto {st['medianS']['moto']} s; first start {st['firstStartS']['moto']} s{used('moto')}",
                 f"x{st['localOverMoto']} (target <= {st['targetS']} s: {'met' if st['met'] else 'MISSED'}; load "
                 f"average {st['machine']['loadAverage1m']})",

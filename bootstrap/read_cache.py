@@ -42,9 +42,6 @@ from localaws.mutations import DATA_SCOPE, S3_OBJECT_SCOPE, WriteLedger
 FORMAT = 1
 RESOURCES_DIR = Path(__file__).resolve().parent / "resources"  # each resource's read()
 SECRET_MARKER = "<page-token-secret: in outputs.json>"  # noqa: S105 (a marker in its place, not a secret)
-# After an `up` that created or updated more resources than this, they are not read again to be saved: the next
-# start reads them (the first start of a stack creates them all, and reading 37 again would slow it for nothing).
-REREAD_LIMIT = 4
 
 
 def data_scopes(spec: StackSpec) -> frozenset[str]:

@@ -183,26 +183,24 @@ def test_a_restart_uses_the_last_reads_until_the_backend_shows_a_change(tmp_path
     counts as data); once anything else changed (here a tool pointed at the AWS endpoint), all is read and
     repaired. The table on DynamoDB Local is always read. The AWS endpoint keeps its port across restarts."""
     state = tmp_path / "state"
-    with running(state):
-        pass  # creates the stack
-    with running(state) as second:  # reads what the first start created, and saves those reads
-        endpoint = second.aws_endpoint()
-    with running(state) as third:
-        used, of = _saved_reads_used(third.log())
+    with running(state) as first:  # creates the stack, then reads it to save those reads
+        endpoint = first.aws_endpoint()
+    with running(state) as second:
+        used, of = _saved_reads_used(second.log())
         assert used == of - 1  # all but the table
-        assert third.aws_endpoint() == endpoint
-        user = User(third, "reuser").register()
+        assert second.aws_endpoint() == endpoint
+        user = User(second, "reuser").register()
         assert user.api("POST", "/expenses", json={"amount": 5, "category": "Books"}).status_code == 201
-    with running(state) as fourth:
-        assert _saved_reads_used(fourth.log()) == (used, of)  # a user and an expense are data
-        sqs = boto3.client("sqs", endpoint_url=fourth.aws_endpoint(), region_name="us-east-1")
+    with running(state) as third:
+        assert _saved_reads_used(third.log()) == (used, of)  # a user and an expense are data
+        sqs = boto3.client("sqs", endpoint_url=third.aws_endpoint(), region_name="us-east-1")
         url = sqs.get_queue_url(QueueName="dev-lake-events")["QueueUrl"]
         wanted = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "7"})
-    with running(state) as fifth:
-        assert _saved_reads_used(fifth.log()) == (0, of)
-        assert "updated       sqs queue dev-lake-events" in fifth.log()
-        sqs = boto3.client("sqs", endpoint_url=fifth.aws_endpoint(), region_name="us-east-1")
+    with running(state) as fourth:
+        assert _saved_reads_used(fourth.log()) == (0, of)
+        assert "updated       sqs queue dev-lake-events" in fourth.log()
+        sqs = boto3.client("sqs", endpoint_url=fourth.aws_endpoint(), region_name="us-east-1")
         assert sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"] == wanted
 
 
