@@ -256,7 +256,8 @@ def run_up(
         cached += from_cache
         reads[resource] = (change, Observed(current, observed.services))
     if cache is not None:
-        reporter(f"  saved reads used for {cached} of {len(reads)} resources (the backend shows no change since)")
+        why = "the backend shows no change since" if cached else "none saved, or the backend shows a change since"
+        reporter(f"  saved reads used for {cached} of {len(reads)} resources ({why})")
     for note in ctx.notes:
         reporter(f"  note: {note}")
     result = RunResult(changes, public_outputs(ctx.outputs))
