@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from bootstrap.policies import data_bucket_policy, frontend_bucket_policy
 from bootstrap.read_cache import Observed, ReadCache, fingerprint
 from bootstrap.resources.analytics_catalog import analytics_resources
@@ -285,10 +287,13 @@ def _save_reads(
     the second start needs no read either)."""
     changed = [resource for resource, (change, _) in reads.items() if change.action in ("created", "updated")]
     saved = {resource.label: observed for resource, (_, observed) in reads.items() if resource not in changed}
-    for group in _groups(changed):
-        saved.update(zip((r.label for r in group), _read_group(ctx, group), strict=True))
     path = ctx.layout.read_cache_file
-    ReadCache.save(path, fingerprint(ledger(), ctx.spec, ctx.target.endpoint_url), saved, ctx.page_token_secret)
+    try:
+        for group in _groups(changed):
+            saved.update(zip((r.label for r in group), _read_group(ctx, group), strict=True))
+        ReadCache.save(path, fingerprint(ledger(), ctx.spec, ctx.target.endpoint_url), saved, ctx.page_token_secret)
+    except (BotoCoreError, ClientError, OSError):
+        ReadCache.forget(path)  # the up itself succeeded; the next one reads everything
 
 
 def _report_outputs(outputs: dict[str, Any], reporter: Reporter, layout: StateLayout) -> None:

@@ -217,3 +217,19 @@ def test_every_resource_of_a_stack_has_its_own_label() -> None:
                              contract=contract)  # fmt: skip
             labels = [resource.label for resource in stack_resources(spec)]
             assert len(labels) == len(set(labels))
+
+
+def test_a_failure_to_save_the_reads_leaves_the_up_done_and_no_saved_reads(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stack.steady()
+
+    def disk_full(*args: object, **kwargs: object) -> int:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("bootstrap.engine.ReadCache.save", disk_full)
+    assert set(stack.up().actions().values()) == {"unchanged"}
+    assert not stack.layout.read_cache_file.exists()
+    monkeypatch.undo()
+    assert used(stack.up())[0] == 0  # read everything, and saved again
+    assert set(stack.steady().actions().values()) == {"unchanged"}
