@@ -18,6 +18,8 @@ from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, DechunkedInput, WSGIRequestHandler, make_server
 
+from localaws.sockets import listening_socket
+
 # The environ key holding the request's header lines as sent: [(name as sent, value), ...] in arrival order.
 RAW_HEADERS_KEY = "devkit.raw_headers"
 # A body the application left unread is drained up to this many bytes to keep the connection; more, and it closes.
@@ -210,26 +212,22 @@ class _KeepAliveHandler(WSGIRequestHandler):
             self.connection_dropped(e)
 
 
-def _check_port(host: str, port: int) -> None:
-    """Bind once ourselves: werkzeug prints its own multi-line message and exits when the port is taken."""
-    if port == 0:
-        return
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as e:
-            if e.errno in (errno.EADDRINUSE, errno.EACCES):
-                raise PortInUseError(
-                    f"port {port} on {host} is already in use: stop the other server or pick another with --port"
-                ) from e
-            raise
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here: werkzeug prints its own multi-line message and exits when the port is taken."""
+    try:
+        return listening_socket(host, port)
+    except OSError as e:
+        if e.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise PortInUseError(
+                f"port {port} on {host} is already in use: stop the other server or pick another with --port"
+            ) from e
+        raise
 
 
 def make_dev_server(host: str, port: int, app: Any, error_headers: ErrorHeaders | None = None) -> BaseWSGIServer:
     """A threaded keep-alive server; `error_headers` gives the CORS headers of answers made before the app runs."""
-    _check_port(host, port)
-    server = make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler)
+    with _bind(host, port) as sock:  # werkzeug serves a duplicate of it
+        server = make_server(host, port, app, threaded=True, request_handler=_KeepAliveHandler, fd=sock.fileno())
+    server.server_port = server.port  # what http.server's own bind sets (port 0: the one chosen)
     server.error_headers = error_headers  # type: ignore[attr-defined]
     return server

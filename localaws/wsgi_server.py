@@ -20,6 +20,8 @@ from moto.moto_server.werkzeug_app import MotoRequestHandler
 from werkzeug.serving import ThreadedWSGIServer
 from werkzeug.wsgi import LimitedStream
 
+from .sockets import listening_socket
+
 log = logging.getLogger(__name__)
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -162,23 +164,9 @@ class KeepAliveServer(ThreadedWSGIServer):
                 log.debug("connection already closed")
 
 
-def _listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to (host, port) and listening; OSError (e.g. EADDRINUSE) when it cannot be."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as http.server does: TIME_WAIT is no obstacle
-        sock.bind((host, port))
-        sock.listen(128)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
 def serve_in_thread(host: str, port: int, app: WSGIApp) -> tuple[KeepAliveServer, threading.Thread]:
     """Bind now (port 0 = a free port; OSError when the port is taken) and serve from a daemon thread."""
-    with _listening_socket(host, port) as sock:
+    with listening_socket(host, port) as sock:
         server = KeepAliveServer(host, port, app, fd=sock.fileno())  # werkzeug keeps a duplicate of the socket
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="embedded-backend", daemon=True
