@@ -67,6 +67,7 @@ from moto.core.request import PRESERVED_HEADER_NAMES_ENVIRON_KEY
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 from kit.constants import LOCAL_ACCOUNT_ID
+from kit.state import write_private
 
 from . import motostate, s3_events
 from .guard import BackendGuard, require_loopback
@@ -374,7 +375,7 @@ class EmbeddedBackend:
                 return served
         served = serve_in_thread(self.host, self.port, self._front())
         if self.state_dir is not None:
-            _write_small(self.state_dir / PORT_NAME, str(served[0].socket.getsockname()[1]))
+            write_private(self.state_dir / PORT_NAME, str(served[0].socket.getsockname()[1]))
         return served
 
     def _remembered_port(self) -> int | None:
@@ -443,7 +444,7 @@ class EmbeddedBackend:
                 self._journal.close()
                 self._remove_state_files()
                 self._journal = Journal(self.state_dir, 1)
-                _write_small(self.state_dir / STATE_ID_NAME, self._state_id)
+                write_private(self.state_dir / STATE_ID_NAME, self._state_id)
 
     def holds(self, service: str) -> bool:
         """Whether moto has state of ``service`` (a botocore name in :data:`MOTO_SERVICES`), e.g. restored."""
@@ -575,7 +576,7 @@ class EmbeddedBackend:
                 if re.fullmatch(r"[0-9a-f]{16}", saved):
                     return saved
         state_id = secrets.token_hex(8)
-        _write_small(path, state_id)
+        write_private(path, state_id)
         return state_id
 
     def _restore_snapshot(self, path: pathlib.Path, payload: bytes, meta: dict[str, Any]) -> None:
@@ -715,17 +716,6 @@ def _saved_ledger(meta: dict[str, Any]) -> Counter[str]:
     if isinstance(saved, dict) and all(isinstance(k, str) and isinstance(v, int) for k, v in saved.items()):
         return Counter(saved)
     return Counter({CONTROL_SCOPE: 1})
-
-
-def _write_small(path: pathlib.Path, text: str) -> None:
-    """A small owner-only state file, replaced atomically."""
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def _unavailable() -> Response:
