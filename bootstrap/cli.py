@@ -7,12 +7,12 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from botocore.exceptions import ClientError, NoCredentialsError
 
 from bootstrap.cfn.errors import DeployAborted, DeployError, TemplateError
-from bootstrap.engine import run_down, run_status, run_up
+from bootstrap.engine import RunResult, run_down, run_status, run_up
 from bootstrap.interaction import (
     EXIT_ABORTED,
     EXIT_FAILED,
@@ -141,55 +141,37 @@ def _run(args: argparse.Namespace, out: Callable[[str], None], stdin: TextIO, st
         out(f"AWS account {account} as {caller}, region {args.region}, stack {args.stack}")
         if args.command in ("up", "down") and not args.yes:
             if args.command == "up":
-                changes = run_up(
-                    target,
-                    args.stack,
-                    args.region,
-                    out,
-                    args.state_dir,
-                    dry_run=True,
-                    athena=args.athena,
-                    contract_path=args.contract,
-                ).changes
+                changes = _engine(run_up, args, target, out, dry_run=True).changes
                 if not any(c.action.startswith("would") for c in changes):
                     out("nothing to change")
                     return EXIT_OK
                 question = f"Create/update the resources above in account {account} ({args.region})?"
             else:
-                run_status(
-                    target,
-                    args.stack,
-                    args.region,
-                    out,
-                    args.state_dir,
-                    athena=args.athena,
-                    contract_path=args.contract,
-                )
+                _engine(run_status, args, target, out)
                 question = f"DELETE every resource of stack {args.stack} in account {account} ({args.region})?"
             if not confirm(question, stdin, stdout):
                 raise CliExit(EXIT_ABORTED, "aborted; nothing was done")
     return _dispatch(args, target, out)
 
 
+def _engine(
+    run: Callable[..., RunResult], args: argparse.Namespace, target: Target, out: Callable[[str], None], **extra: Any
+) -> RunResult:
+    """One engine run (up, down, status) with the stack the command line names (--athena: AWS only, see _run)."""
+    return run(
+        target, args.stack, args.region, out, args.state_dir, athena=args.athena, contract_path=args.contract, **extra
+    )
+
+
 def _dispatch(args: argparse.Namespace, target: Target, out: Callable[[str], None]) -> int:
-    athena = args.athena  # AWS only (checked in _run)
     if args.command == "up":
-        run_up(target, args.stack, args.region, out, args.state_dir, athena=athena, contract_path=args.contract)
+        _engine(run_up, args, target, out)
     elif args.command == "plan":
-        run_up(
-            target,
-            args.stack,
-            args.region,
-            out,
-            args.state_dir,
-            dry_run=True,
-            athena=athena,
-            contract_path=args.contract,
-        )
+        _engine(run_up, args, target, out, dry_run=True)
     elif args.command == "down":
-        run_down(target, args.stack, args.region, out, args.state_dir, athena=athena, contract_path=args.contract)
+        _engine(run_down, args, target, out)
     else:
-        run_status(target, args.stack, args.region, out, args.state_dir, athena=athena, contract_path=args.contract)
+        _engine(run_status, args, target, out)
     return EXIT_OK
 
 
