@@ -32,6 +32,15 @@ def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": key, "Value": value} for key, value in tags.items()]
 
 
+def read_policy(text: str) -> dict[str, Any]:
+    """A resource policy as read: its JSON document, or ``{"invalid": text}`` (which differs from any definition)."""
+    try:
+        policy: dict[str, Any] = json.loads(text)
+    except ValueError:
+        return {"invalid": text}
+    return policy
+
+
 def canonical(value: Any) -> str:
     """A stable text form for comparing documents."""
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)

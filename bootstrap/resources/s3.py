@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bootstrap.policies import validate_policy
-from bootstrap.resources.base import Context, ProvisionError, Resource, canonical, stack_tags, tag_list
+from bootstrap.resources.base import Context, ProvisionError, Resource, canonical, read_policy, stack_tags, tag_list
 from kit.analytics import ANALYTICS_PREFIX
 from kit.aws_errors import error_code
 
@@ -161,11 +161,7 @@ class BucketPolicy(Resource):
             if error_code(e) in ("NoSuchBucketPolicy", *_MISSING):
                 return None
             raise
-        try:
-            policy: dict[str, Any] = json.loads(text)
-        except ValueError:
-            return {"invalid": text}
-        return policy
+        return read_policy(text)
 
     def diff(self, ctx: Context, current: dict[str, Any]) -> list[str]:
         return [] if canonical(current) == self._wanted(ctx) else ["statements"]

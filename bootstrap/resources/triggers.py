@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from bootstrap.policies import lake_events_queue_policy, lets_s3_send, validate_policy
-from bootstrap.resources.base import PENDING, Context, ProvisionError, Resource, canonical, stack_tags
+from bootstrap.resources.base import PENDING, Context, ProvisionError, Resource, canonical, read_policy, stack_tags
 from bootstrap.spec import StackSpec
 from kit.aws_errors import error_code
 from kit.constants import LAKE_PREFIX
@@ -192,11 +192,7 @@ class QueuePolicy(Resource):
         text = attributes.get("Attributes", {}).get("Policy")
         if not text:
             return None
-        try:
-            policy: dict[str, Any] = json.loads(text)
-        except ValueError:
-            return {"invalid": text}
-        return policy
+        return read_policy(text)
 
     def diff(self, ctx: Context, current: dict[str, Any]) -> list[str]:
         return [] if canonical(current) == canonical(self._wanted(ctx)) else ["statements"]
